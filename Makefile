@@ -1,0 +1,141 @@
+# oci-idmap-hook: see README.md.  `make`, `make check`, `make install`.
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+HOOKSDIR ?= /etc/containers/oci/hooks.d
+# crun and podman drop a hook's stderr: the registration logs here too.
+HOOKLOG ?= /var/log/oci-idmap-hook.log
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKGS := yajl libseccomp libcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyajl -lseccomp -lcap)
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(PKG_CFLAGS) -DVERSION='"$(VERSION)"' $(CFLAGS)
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread $(LDFLAGS)
+
+B := build
+OCI_SRC := $(wildcard oci/*.c)
+HOOK_SRC := $(filter-out hook/main.c,$(wildcard hook/*.c))
+LIB_SRC := $(OCI_SRC) $(HOOK_SRC)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+# Sanitizer build of the same sources, for the unit tests.
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
+
+.PHONY: all check unit integration fuzz fuzz-smoke bench bench-chown install uninstall clean demo deps format
+# Keep the sanitizer objects between runs.
+.SECONDARY:
+all: $(B)/oci-idmap-hook $(B)/oci-idmap-runtime
+
+# The runtime shim is the same binary under another name.
+$(B)/oci-idmap-runtime: $(B)/oci-idmap-hook
+	ln -sf oci-idmap-hook $@
+
+$(B)/oci-idmap-hook: $(call obj,rel,$(LIB_SRC) hook/main.c)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+# A static binary runs on any node's distribution (deploy/kubernetes/).
+# Debian's libyajl-dev ships the static yajl as libyajl_s.a; libseccomp-dev
+# and libcap-dev ship libseccomp.a and libcap.a.
+STATIC_LIBS ?= -l:libyajl_s.a -l:libseccomp.a -l:libcap.a
+.PHONY: static
+static: $(B)/oci-idmap-hook-static
+
+$(B)/oci-idmap-hook-static: $(call obj,rel,$(LIB_SRC) hook/main.c)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -static-pie -Wl,-z,relro,-z,now $(LDFLAGS) $(STATIC_LIBS)
+
+$(B)/rel/%.o: %.c $(wildcard hook/*.h oci/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/san/%.o: %.c $(wildcard hook/*.h oci/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+# Each unit test links every module but main, built with the sanitizers.
+$(B)/unit/%: $(B)/san/tests/unit/%.o $(call obj,san,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+
+# libFuzzer targets for every parser of untrusted input, seeded from
+# tests/fuzz/corpus/NAME.  `make fuzz` runs each for FUZZ_SECONDS, keeping
+# what it finds under build/fuzz/; `make check` runs a fixed FUZZ_RUNS each.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 20000
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRC) $(wildcard hook/*.h oci/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -g -O1 $(WARN) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; mkdir -p $(B)/fuzz/found-$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/found-$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+fuzz-smoke: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; \
+	  $$f -runs=$(FUZZ_RUNS) -seed=1 tests/fuzz/corpus/$$n >$(B)/fuzz/$$n.log 2>&1 \
+	    && echo "ok - fuzz $$n: $(FUZZ_RUNS) runs" \
+	    || { tail -30 $(B)/fuzz/$$n.log; echo "not ok - fuzz $$n"; exit 1; }; \
+	done
+
+unit: $(UNIT_BINS)
+	prove -f $(UNIT_BINS)
+
+integration: all
+	tests/run-integration
+
+# Everything: installs what a fresh Debian 12 machine lacks, then the
+# sanitizer unit tests and the integration suite on real runtimes.
+check: deps
+	$(MAKE) all $(UNIT_BINS) $(FUZZ_BINS)
+	prove -f $(UNIT_BINS)
+	$(MAKE) fuzz-smoke
+	tests/run-integration
+
+deps:
+	scripts/install-deps
+
+# Never part of check: timings belong here, on a quiet machine.  BENCH_SIZES,
+# BENCH_REPS and BENCH_IO_FILES tune it; see bench/run.  Then doctor's scan.
+bench: deps all
+	bench/run
+	scripts/bench-doctor
+
+demo: deps all
+	scripts/demo
+
+# Not a test: mode chown against chown -R and podman's :U (FILES=200000 RUNS=3).
+bench-chown: all
+	scripts/bench-chown
+
+install: $(B)/oci-idmap-hook
+	install -D -m 0755 $(B)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-hook
+	ln -sf oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime
+	install -D -m 0644 doc/oci-idmap-hook.1 $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1
+	install -d $(DESTDIR)$(HOOKSDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@HOOKLOG@|$(HOOKLOG)|g' hooks.d/oci-idmap-hook.json.in > $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+	chmod 0644 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1 \
+	      $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+
+format:
+	clang-format -i hook/*.[ch] oci/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf $(B)

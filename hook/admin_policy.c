@@ -1,0 +1,181 @@
+#define _GNU_SOURCE
+#include "admin_policy.h"
+#include "../oci/json.h"
+#include "cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Host trees no container gets, whatever it asks ("/" itself only; the
+ * others with everything below them; "/lib*" is every /lib, /lib64, ...). */
+static const char *const denied_roots[] = {
+  "/etc", "/usr", "/bin", "/sbin", "/lib*", "/boot", "/dev", "/proc", "/sys", "/run", "/var/run", "/root",
+};
+
+static const char *const known_keys[] = {
+  "allowedSources", "allowedModes", "allowHostRoot", "defaultMounts", "journalDir",
+};
+
+/* PATH is below the deny-list entry D; fills the matched root into BUF. */
+static bool
+under_denied (const char *path, const char *d, char *buf, size_t len)
+{
+  if (strcmp (d, "/lib*") == 0)
+    {
+      size_t n = strcspn (path + 1, "/");
+      if (strncmp (path, "/lib", 4) != 0)
+        return false;
+      snprintf (buf, len, "%.*s", (int) n + 1, path);
+      return true;
+    }
+  snprintf (buf, len, "%s", d);
+  return path_is_under (path, d);
+}
+
+/* All zero: every mode allowed, no host root, no allow list. */
+static void
+set_defaults (struct admin_policy *pol)
+{
+  memset (pol, 0, sizeof *pol);
+}
+
+static int
+parse_sources (yajl_val arr, const char *where, struct admin_policy *pol, hook_error_t **err)
+{
+  if (arr->u.array.len > ADMIN_POLICY_MAX_SOURCES)
+    return make_error (err, 0, "%s: more than %d allowedSources", where, ADMIN_POLICY_MAX_SOURCES);
+  for (size_t i = 0; i < arr->u.array.len; i++)
+    {
+      yajl_val v = arr->u.array.values[i];
+      if (!YAJL_IS_STRING (v))
+        return make_error (err, 0, "%s: allowedSources[%zu] must be a string", where, i);
+      if (normalize_dest (v->u.string, &pol->allowed_sources[pol->n_allowed], err) < 0)
+        return error_prefix (err, "%s: allowedSources[%zu]", where, i);
+      pol->n_allowed++;
+    }
+  return 0;
+}
+
+static int
+parse_modes (yajl_val arr, const char *where, struct admin_policy *pol, hook_error_t **err)
+{
+  for (int m = 0; m <= MODE_AUTO; m++)
+    pol->mode_denied[m] = true;
+  for (size_t i = 0; i < arr->u.array.len; i++)
+    {
+      yajl_val v = arr->u.array.values[i];
+      const char *name = YAJL_IS_STRING (v) ? v->u.string : "";
+      bool known = false;
+      for (int m = 0; m <= MODE_AUTO; m++)
+        if (strcmp (name, mode_name ((enum mount_mode) m)) == 0)
+          {
+            pol->mode_denied[m] = false;
+            known = true;
+          }
+      if (!known)
+        return make_error (err, 0, "%s: allowedModes[%zu] must be one of idmap, nsmap, chown, auto", where, i);
+    }
+  return 0;
+}
+
+int
+admin_policy_parse (const char *text, size_t len, const char *where, struct admin_policy *pol, hook_error_t **err)
+{
+  yajl_val sources = NULL, modes = NULL, root_ok;
+
+  set_defaults (pol);
+  pol->path = where;
+  if (json_parse (text, len, where, &pol->tree, err) < 0)
+    return -1;
+  if (!YAJL_IS_OBJECT (pol->tree))
+    return make_error (err, 0, "%s: expected a JSON object", where);
+  for (size_t i = 0; i < pol->tree->u.object.len; i++)
+    {
+      bool known = false;
+      for (size_t k = 0; k < sizeof known_keys / sizeof known_keys[0]; k++)
+        known = known || strcmp (pol->tree->u.object.keys[i], known_keys[k]) == 0;
+      if (!known)
+        return make_error (err, 0, "%s: unknown key \"%s\"", where, pol->tree->u.object.keys[i]);
+    }
+  if (json_get_array (pol->tree, "allowedSources", where, &sources, err) < 0
+      || json_get_array (pol->tree, "allowedModes", where, &modes, err) < 0
+      || json_get_string (pol->tree, "defaultMounts", where, &pol->default_mounts, err) < 0
+      || json_get_string (pol->tree, "journalDir", where, &pol->journal_dir, err) < 0)
+    return -1;
+  root_ok = json_member (pol->tree, "allowHostRoot");
+  if (root_ok && !YAJL_IS_TRUE (root_ok) && !YAJL_IS_FALSE (root_ok))
+    return make_error (err, 0, "%s: \"allowHostRoot\" must be true or false", where);
+  pol->allow_host_root = root_ok && YAJL_IS_TRUE (root_ok);
+  if (pol->journal_dir && pol->journal_dir[0] != '/')
+    return make_error (err, 0, "%s: \"journalDir\" must be an absolute path", where);
+  if ((sources && parse_sources (sources, where, pol, err) < 0) || (modes && parse_modes (modes, where, pol, err) < 0))
+    return -1;
+  return 0;
+}
+
+int
+admin_policy_load (const char *path, bool required, struct admin_policy *pol, hook_error_t **err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_free char *text = NULL;
+  size_t len;
+
+  set_defaults (pol);
+  if (fd < 0 && errno == ENOENT && !required)
+    return 0;
+  if (fd < 0)
+    return make_error (err, errno, "open the policy file %s", path);
+  if (read_all_capped (fd, ADMIN_POLICY_MAX_BYTES, path, &text, &len, err) < 0)
+    return -1;
+  return admin_policy_parse (text, len, path, pol, err);
+}
+
+void
+admin_policy_free (struct admin_policy *pol)
+{
+  for (size_t i = 0; i < pol->n_allowed; i++)
+    free (pol->allowed_sources[i]);
+  yajl_tree_free (pol->tree);
+  set_defaults (pol);
+}
+
+static const char *
+policy_name (const struct admin_policy *pol)
+{
+  return pol->path ? pol->path : "the built-in policy";
+}
+
+int
+admin_policy_check_source (const struct admin_policy *pol, const char *real_path, hook_error_t **err)
+{
+  const char *allowed_by = NULL;
+  char denied[64];
+
+  if (strcmp (real_path, "/") == 0)
+    return make_error (err, 0, "the host's root directory is never served (built-in deny list)");
+  for (size_t i = 0; i < pol->n_allowed && allowed_by == NULL; i++)
+    if (path_is_under (real_path, pol->allowed_sources[i]))
+      allowed_by = pol->allowed_sources[i];
+  if (pol->n_allowed > 0 && allowed_by == NULL)
+    return make_error (err, 0, "the source %s is not under any of allowedSources in %s", real_path, policy_name (pol));
+  for (size_t i = 0; i < sizeof denied_roots / sizeof denied_roots[0]; i++)
+    /* A denied tree is served only where the admin listed a path inside it. */
+    if (under_denied (real_path, denied_roots[i], denied, sizeof denied)
+        && (allowed_by == NULL || !path_is_under (allowed_by, denied)))
+      {
+        make_error (err, 0, "the source %s is under %s (built-in deny list)", real_path, denied);
+        return error_hint (err, "list it in allowedSources of %s to allow it", pol->path ? pol->path
+                                                                                      : ADMIN_POLICY_DEFAULT_PATH);
+      }
+  return 0;
+}
+
+int
+admin_policy_check_mode (const struct admin_policy *pol, enum mount_mode mode, hook_error_t **err)
+{
+  if (!pol->mode_denied[mode])
+    return 0;
+  return make_error (err, 0, "mode %s is not in allowedModes of %s", mode_name (mode), policy_name (pol));
+}

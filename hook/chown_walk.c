@@ -1,0 +1,704 @@
+#define _GNU_SOURCE
+#include "chown_walk.h"
+#include "cleanup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define CAP_XATTR "security.capability"
+/* One getdents64 call reads this much: a few thousand names. */
+#define DENTS_BUF (64 * 1024)
+#define QUEUE_CAP 256
+#define MAX_THREADS 16
+
+#define RESOLVE_WALK (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
+
+struct dir_item
+{
+  int fd;
+  char *path; /* relative to the root, "" for the root */
+};
+
+struct walk
+{
+  const struct chown_spec *spec;
+  struct journal *journal;
+  uint64_t root_mnt;
+  size_t batch_max;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct dir_item queue[QUEUE_CAP];
+  size_t head, count;
+  unsigned int active;
+  bool stop;
+  hook_error_t *err; /* the first error; the walk stops there */
+  struct chown_report *report;
+};
+
+/* An entry whose owner is about to change: its journal record is in the
+ * batch's buffer, and it changes once the buffer is durable. */
+struct pending
+{
+  int fd;
+  bool path_fd;
+  uint32_t mode, uid, gid; /* mode before; ids after */
+  size_t cap_off;
+  unsigned int cap_len;
+  size_t path_off; /* in the batch's paths, for messages */
+};
+
+/* Per directory level of a worker's recursion (only when the queue is full). */
+struct level
+{
+  unsigned char *dents;
+  size_t checked, changing; /* entries of this directory so far */
+};
+
+/* A worker's changes waiting for their journal records to be durable.
+ * They span directories, so that a sync covers thousands of entries. */
+struct batch
+{
+  struct pending *items;
+  size_t n;
+  unsigned char *rec;
+  size_t rec_len;
+  char *paths;
+  size_t paths_len, paths_cap;
+};
+
+struct worker
+{
+  struct walk *w;
+  struct level **levels; /* pointers: a deeper level must not move a shallower one */
+  size_t n_levels, depth;
+  struct batch b;
+  struct chown_report rep; /* counters only; merged at the end */
+};
+
+static char *
+join_path (const char *dir, const char *name)
+{
+  char *p = NULL;
+  if (strcmp (name, ".") == 0)
+    return strdup (dir);
+  if (asprintf (&p, "%s%s%s", dir, dir[0] ? "/" : "", name) < 0)
+    return NULL;
+  return p;
+}
+
+static void
+walk_fail (struct walk *w, hook_error_t **err)
+{
+  pthread_mutex_lock (&w->lock);
+  if (w->err == NULL)
+    w->err = steal_pointer (err);
+  w->stop = true;
+  pthread_cond_broadcast (&w->cond);
+  pthread_mutex_unlock (&w->lock);
+  error_free (err);
+}
+
+static int
+entry_error (struct worker *wk, int errnum, const char *what, const char *dir, const char *name)
+{
+  hook_error_t *err = NULL;
+  cleanup_free char *path = join_path (dir, name);
+  make_error (&err, errnum, "%s %s", what, path && path[0] ? path : ".");
+  walk_fail (wk->w, &err);
+  return -1;
+}
+
+/* Remember the first few paths of what was left alone, for the report. */
+static void
+note_path (struct worker *wk, char **slots, const char *dir, const char *name)
+{
+  struct walk *w = wk->w;
+  pthread_mutex_lock (&w->lock);
+  for (size_t i = 0; i < CHOWN_REPORT_PATHS; i++)
+    if (slots[i] == NULL)
+      {
+        slots[i] = join_path (dir, name);
+        break;
+      }
+  pthread_mutex_unlock (&w->lock);
+}
+
+static struct level *
+level_get (struct worker *wk)
+{
+  struct level *lv;
+
+  if (wk->depth >= wk->n_levels)
+    {
+      struct level **l = realloc (wk->levels, (wk->depth + 1) * sizeof *l);
+      if (l == NULL)
+        return NULL;
+      wk->levels = l;
+      l[wk->depth] = calloc (1, sizeof **l);
+      if (l[wk->depth] == NULL)
+        return NULL;
+      wk->n_levels = wk->depth + 1;
+    }
+  lv = wk->levels[wk->depth];
+  if (lv->dents == NULL && (lv->dents = malloc (DENTS_BUF)) == NULL)
+    return NULL;
+  lv->checked = lv->changing = 0;
+  return lv;
+}
+
+static int process_dir (struct worker *wk, int fd, const char *path);
+
+/* Hand a directory to the queue, or walk it here when the queue is full. */
+static int
+descend (struct worker *wk, int fd, const char *dir, const char *name)
+{
+  struct walk *w = wk->w;
+  char *path = join_path (dir, name);
+  int ret;
+
+  if (path == NULL)
+    {
+      close (fd);
+      return entry_error (wk, ENOMEM, "walk", dir, name);
+    }
+  pthread_mutex_lock (&w->lock);
+  if (w->count < QUEUE_CAP && !w->stop)
+    {
+      w->queue[(w->head + w->count) % QUEUE_CAP] = (struct dir_item){ fd, path };
+      w->count++;
+      pthread_cond_signal (&w->cond);
+      pthread_mutex_unlock (&w->lock);
+      return 0;
+    }
+  pthread_mutex_unlock (&w->lock);
+  if (__atomic_load_n (&w->stop, __ATOMIC_RELAXED))
+    ret = -1;
+  else
+    {
+      wk->depth++;
+      ret = process_dir (wk, fd, path);
+      wk->depth--;
+    }
+  close (fd);
+  free (path);
+  return ret;
+}
+
+/* Apply the worker's batch: its records are made durable first.  After a
+ * stop, only close. */
+static int
+flush (struct worker *wk)
+{
+  struct walk *w = wk->w;
+  struct batch *b = &wk->b;
+  hook_error_t *err = NULL;
+  int ret = 0;
+
+  if (b->n == 0)
+    return 0;
+  if (__atomic_load_n (&w->stop, __ATOMIC_RELAXED))
+    ret = -1;
+  else if (w->journal && journal_append (w->journal, b->rec, b->rec_len, b->n, &err) < 0)
+    {
+      walk_fail (w, &err);
+      ret = -1;
+    }
+  for (size_t i = 0; i < b->n; i++)
+    {
+      struct pending *p = &b->items[i];
+      const char *path = b->paths + p->path_off;
+      /* fchown skips the path walk that AT_EMPTY_PATH costs; O_PATH fds need fchownat. */
+      if (ret == 0
+          && (p->path_fd ? fchownat (p->fd, "", p->uid, p->gid, AT_EMPTY_PATH) : fchown (p->fd, p->uid, p->gid)) < 0)
+        ret = entry_error (wk, errno, "chown", "", path);
+      /* chown(2) clears setuid/setgid on non-directories and drops file capabilities. */
+      if (ret == 0 && S_ISREG (p->mode) && (p->mode & 06000) && fchmod (p->fd, p->mode & 07777) < 0)
+        ret = entry_error (wk, errno, "put back the setuid/setgid bits of", "", path);
+      if (ret == 0 && p->cap_len && fsetxattr (p->fd, CAP_XATTR, b->rec + p->cap_off, p->cap_len, 0) < 0)
+        ret = entry_error (wk, errno, "put back the file capabilities of", "", path);
+      if (ret == 0)
+        wk->rep.changed++;
+      close (p->fd);
+    }
+  b->n = b->rec_len = b->paths_len = 0;
+  return ret;
+}
+
+/* Remember "DIR/NAME" in the batch; returns its offset, or -1. */
+static long
+batch_path (struct batch *b, const char *dir, const char *name)
+{
+  size_t need = strlen (dir) + strlen (name) + 2;
+  long off = (long) b->paths_len;
+
+  if (b->paths_len + need > b->paths_cap)
+    {
+      size_t cap = (b->paths_cap + need) * 2;
+      char *p = realloc (b->paths, cap);
+      if (p == NULL)
+        return -1;
+      b->paths = p;
+      b->paths_cap = cap;
+    }
+  b->paths_len += (size_t) sprintf (b->paths + off, "%s%s%s", dir, dir[0] ? "/" : "", name) + 1;
+  return off;
+}
+
+/* Queue a change of FD to the batch, with its journal record. */
+static int
+add_change (struct worker *wk, int fd, bool path_fd, const struct statx *stx, uint32_t uid, uint32_t gid,
+            const char *dir, const char *name)
+{
+  struct batch *b = &wk->b;
+  struct pending *p = &b->items[b->n];
+  struct journal_record r = { .uid = stx->stx_uid, .gid = stx->stx_gid, .mode = stx->stx_mode };
+  long path_off;
+
+  *p = (struct pending){ .fd = fd, .path_fd = path_fd, .mode = stx->stx_mode, .uid = uid, .gid = gid };
+  if (S_ISREG (stx->stx_mode) && path_fd)
+    {
+      /* Opened O_PATH (it changed type under us, or is leased): its
+       * capabilities and setuid bits could not be kept. */
+      wk->rep.swapped++;
+      note_path (wk, wk->w->report->swapped_paths, dir, name);
+      close (fd);
+      return 0;
+    }
+  if (S_ISREG (stx->stx_mode))
+    {
+      ssize_t n = fgetxattr (fd, CAP_XATTR, r.cap, sizeof r.cap);
+      if (n < 0 && errno != ENODATA && errno != ENOTSUP)
+        {
+          close (fd);
+          return entry_error (wk, errno, "read the file capabilities of", dir, name);
+        }
+      r.cap_len = n > 0 ? (unsigned int) n : 0;
+    }
+  if (wk->w->journal)
+    {
+      struct
+      {
+        struct file_handle fh;
+        unsigned char bytes[JOURNAL_MAX_HANDLE];
+      } h;
+      int mnt;
+      h.fh.handle_bytes = JOURNAL_MAX_HANDLE;
+      if (name_to_handle_at (fd, "", &h.fh, &mnt, AT_EMPTY_PATH) < 0)
+        {
+          close (fd);
+          entry_error (wk, errno, "get a file handle (for the journal) of", dir, name);
+          return -1;
+        }
+      r.handle_type = h.fh.handle_type;
+      r.handle_bytes = h.fh.handle_bytes;
+      memcpy (r.handle, h.fh.f_handle, h.fh.handle_bytes);
+    }
+  path_off = batch_path (b, dir, name);
+  if (path_off < 0)
+    {
+      close (fd);
+      return entry_error (wk, ENOMEM, "walk", dir, name);
+    }
+  p->path_off = (size_t) path_off;
+  p->cap_off = b->rec_len + JOURNAL_RECORD_HEAD + r.handle_bytes;
+  p->cap_len = r.cap_len;
+  if (wk->w->journal)
+    b->rec_len += journal_record_encode (&r, b->rec + b->rec_len);
+  else
+    {
+      /* No journal: keep just the capability bytes. */
+      p->cap_off = b->rec_len;
+      memcpy (b->rec + b->rec_len, r.cap, r.cap_len);
+      b->rec_len += r.cap_len;
+    }
+  b->n++;
+  return b->n == wk->w->batch_max ? flush (wk) : 0;
+}
+
+#define WALK_STATX_MASK (STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_NLINK | STATX_MNT_ID)
+
+/* Whether an entry with STX should change, and to which ids.  What is left
+ * alone on purpose (another mount, host root, hard links) is counted. */
+static bool
+decide (struct worker *wk, const struct statx *stx, const char *dir, const char *name, uint32_t *uid, uint32_t *gid)
+{
+  const struct chown_spec *s = wk->w->spec;
+
+  if (stx->stx_mnt_id != wk->w->root_mnt)
+    {
+      wk->rep.submounts++;
+      note_path (wk, wk->w->report->submount_paths, dir, name);
+      return false;
+    }
+  *uid = s->to_uid;
+  *gid = s->to_gid;
+  if (s->only_new)
+    {
+      int64_t born = (int64_t) stx->stx_btime.tv_sec * 1000000000 + stx->stx_btime.tv_nsec;
+      bool is_new = (stx->stx_mask & STATX_BTIME) && born > s->born_after;
+      if (!(stx->stx_mask & STATX_BTIME))
+        wk->rep.no_btime = true;
+      *uid = is_new && stx->stx_uid == s->from_uid ? s->to_uid : stx->stx_uid;
+      *gid = is_new && stx->stx_gid == s->from_gid ? s->to_gid : stx->stx_gid;
+    }
+  if (*uid == stx->stx_uid && *gid == stx->stx_gid)
+    return false; /* already right: no write, no journal record */
+  if (!s->allow_host_root && (stx->stx_uid == 0 || stx->stx_gid == 0))
+    {
+      wk->rep.host_root++;
+      return false;
+    }
+  if (!S_ISDIR (stx->stx_mode) && stx->stx_nlink > 1 && !s->hard_links)
+    {
+      wk->rep.hard_links++;
+      note_path (wk, wk->w->report->hard_link_paths, dir, name);
+      return false;
+    }
+  return true;
+}
+
+/* What FD (an entry of DIR, just opened) should become; then change it, or
+ * descend.  The decision is made on the fd: what changes is what was checked. */
+static int
+consider (struct worker *wk, struct level *lv, int fd, bool path_fd, const char *dir, const char *name)
+{
+  struct statx stx;
+  uint32_t uid, gid;
+
+  if (statx (fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, WALK_STATX_MASK | STATX_BTIME, &stx) < 0)
+    {
+      close (fd);
+      return entry_error (wk, errno, "stat", dir, name);
+    }
+  if (S_ISDIR (stx.stx_mode) && path_fd)
+    {
+      /* Not a directory at readdir time, one now: read it through the
+       * inode just checked, never by name again. */
+      struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_WALK };
+      int dfd = (int) syscall (SYS_openat2, fd, ".", &how, sizeof how);
+      close (fd);
+      if (dfd < 0)
+        return entry_error (wk, errno, "open the directory", dir, name);
+      fd = dfd;
+      path_fd = false;
+    }
+  lv->checked++;
+  if (decide (wk, &stx, dir, name, &uid, &gid))
+    {
+      int dir_fd;
+      lv->changing++;
+      if (!S_ISDIR (stx.stx_mode))
+        return add_change (wk, fd, path_fd, &stx, uid, gid, dir, name);
+      /* The batch keeps one fd for the change; the walk goes on with another. */
+      dir_fd = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+      if (dir_fd < 0)
+        {
+          close (fd);
+          return entry_error (wk, errno, "walk", dir, name);
+        }
+      if (add_change (wk, fd, path_fd, &stx, uid, gid, dir, name) < 0)
+        {
+          close (dir_fd);
+          return -1;
+        }
+      return descend (wk, dir_fd, dir, name);
+    }
+  if (S_ISDIR (stx.stx_mode) && stx.stx_mnt_id == wk->w->root_mnt)
+    return descend (wk, fd, dir, name);
+  close (fd);
+  return 0;
+}
+
+/* A cheap look by name at an entry that is not a directory: when it is to
+ * be left alone, it need not be opened (a re-run costs one statx per
+ * entry).  Only "leave it" is trusted: a change is decided on an fd.
+ * Skipped while most entries of the directory change anyway. */
+static bool
+leave_by_name (struct worker *wk, struct level *lv, int dir_fd, const char *dir, const char *name)
+{
+  struct statx stx;
+  uint32_t uid, gid;
+
+  if (lv->checked >= 16 && lv->changing * 2 > lv->checked)
+    return false;
+  if (statx (dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_AS_STAT,
+             WALK_STATX_MASK | STATX_BTIME, &stx)
+      < 0)
+    return false; /* opening it says what went wrong */
+  if (S_ISDIR (stx.stx_mode))
+    return false;
+  if (decide (wk, &stx, dir, name, &uid, &gid))
+    return false;
+  lv->checked++;
+  return true;
+}
+
+/* Open an entry of DIR_FD without following anything: directories to
+ * read them, regular files to read and restore their capabilities
+ * (O_NONBLOCK: never wait on a FIFO or a lease), anything else O_PATH. */
+static int
+open_entry (int dir_fd, const char *name, unsigned char type, bool *path_fd)
+{
+  struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_WALK };
+  int fd;
+
+  *path_fd = type != DT_DIR && type != DT_REG;
+  if (type == DT_DIR)
+    how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  else if (type == DT_REG)
+    how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC;
+  fd = (int) syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
+  if (fd >= 0 || type != DT_REG)
+    return fd;
+  /* A file at readdir time that cannot be read now: replaced by a symlink
+   * (ELOOP), a device node (EACCES: our copy is nodev), leased (EAGAIN). */
+  if (errno != ELOOP && errno != EACCES && errno != EAGAIN && errno != ENXIO && errno != EPERM)
+    return -1;
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  *path_fd = true;
+  return (int) syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
+}
+
+static int
+handle_entry (struct worker *wk, struct level *lv, int dir_fd, const char *dir, const char *name,
+              unsigned char type)
+{
+  bool path_fd;
+  int fd;
+
+  if (type != DT_DIR && leave_by_name (wk, lv, dir_fd, dir, name))
+    return 0;
+  fd = open_entry (dir_fd, name, type, &path_fd);
+
+  if (fd >= 0 && path_fd && type == DT_UNKNOWN)
+    {
+      /* No d_type from this filesystem: reopen what needs more than O_PATH. */
+      struct stat st;
+      if (fstat (fd, &st) == 0 && (S_ISDIR (st.st_mode) || S_ISREG (st.st_mode)))
+        {
+          close (fd);
+          /* (DT_DIR skips the look by name, which has been done.) */
+          return handle_entry (wk, lv, dir_fd, dir, name, S_ISDIR (st.st_mode) ? DT_DIR : DT_REG);
+        }
+    }
+  if (fd >= 0)
+    return consider (wk, lv, fd, path_fd, dir, name);
+  switch (errno)
+    {
+    case ENOENT:
+      wk->rep.vanished++;
+      return 0;
+    case EXDEV:
+      wk->rep.submounts++;
+      note_path (wk, wk->w->report->submount_paths, dir, name);
+      return 0;
+    case ELOOP:
+    case ENOTDIR:
+      /* A directory at readdir time, something else now: never followed. */
+      wk->rep.swapped++;
+      note_path (wk, wk->w->report->swapped_paths, dir, name);
+      return 0;
+    default:
+      return entry_error (wk, errno, "open", dir, name);
+    }
+}
+
+static int
+process_dir (struct worker *wk, int fd, const char *path)
+{
+  struct level *lv = level_get (wk);
+  ssize_t n;
+
+  if (lv == NULL)
+    return entry_error (wk, ENOMEM, "read the directory", path, ".");
+  while ((n = getdents64 (fd, lv->dents, DENTS_BUF)) > 0)
+    {
+      if (__atomic_load_n (&wk->w->stop, __ATOMIC_RELAXED))
+        return -1;
+      for (ssize_t off = 0; off < n;)
+        {
+          struct dirent64 *d = (struct dirent64 *) (lv->dents + off);
+          off += d->d_reclen;
+          if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
+            continue;
+          wk->rep.entries++;
+          if (handle_entry (wk, lv, fd, path, d->d_name, d->d_type) < 0)
+            return -1;
+        }
+    }
+  if (n < 0)
+    return entry_error (wk, errno, "read the directory", path, ".");
+  return 0;
+}
+
+static void *
+worker_main (void *arg)
+{
+  struct worker *wk = arg;
+  struct walk *w = wk->w;
+
+  for (;;)
+    {
+      struct dir_item item;
+      pthread_mutex_lock (&w->lock);
+      if (w->count == 0 && wk->b.n > 0)
+        {
+          /* Nothing to take now: make this worker's pending changes happen. */
+          pthread_mutex_unlock (&w->lock);
+          flush (wk);
+          continue;
+        }
+      while (w->count == 0 && w->active > 0 && !w->stop)
+        pthread_cond_wait (&w->cond, &w->lock);
+      if (w->count == 0 || w->stop)
+        {
+          pthread_cond_broadcast (&w->cond);
+          pthread_mutex_unlock (&w->lock);
+          break;
+        }
+      item = w->queue[w->head];
+      w->head = (w->head + 1) % QUEUE_CAP;
+      w->count--;
+      w->active++;
+      pthread_mutex_unlock (&w->lock);
+
+      wk->depth = 0;
+      process_dir (wk, item.fd, item.path);
+      close (item.fd);
+      free (item.path);
+
+      pthread_mutex_lock (&w->lock);
+      w->active--;
+      if (w->active == 0 && w->count == 0)
+        pthread_cond_broadcast (&w->cond);
+      pthread_mutex_unlock (&w->lock);
+    }
+  flush (wk); /* after a stop: closes what is left */
+  return NULL;
+}
+
+/* Every pending change holds an fd: size the batches to the fd limit. */
+static size_t
+batch_size (unsigned int threads)
+{
+  struct rlimit rl;
+  long avail;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
+      getrlimit (RLIMIT_NOFILE, &rl);
+    }
+  avail = ((long) rl.rlim_cur - 2 * QUEUE_CAP) / ((long) threads + 1);
+  return avail < 16 ? 16 : avail > 8192 ? 8192 : (size_t) avail;
+}
+
+static void
+worker_free (struct worker *wk)
+{
+  for (size_t i = 0; i < wk->n_levels; i++)
+    {
+      free (wk->levels[i]->dents);
+      free (wk->levels[i]);
+    }
+  free (wk->levels);
+  free (wk->b.items);
+  free (wk->b.rec);
+  free (wk->b.paths);
+}
+
+int
+chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal, struct chown_report *report,
+            hook_error_t **err)
+{
+  struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_WALK };
+  unsigned int threads = spec->threads;
+  struct walk w = { .spec = spec, .journal = journal, .report = report };
+  struct worker workers[MAX_THREADS];
+  pthread_t tids[MAX_THREADS];
+  unsigned int started = 0;
+  struct statx stx;
+  int fd;
+
+  memset (report, 0, sizeof *report);
+  if (threads == 0)
+    {
+      long n = sysconf (_SC_NPROCESSORS_ONLN);
+      threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned int) n;
+    }
+  threads = threads > MAX_THREADS ? MAX_THREADS : threads;
+  w.batch_max = batch_size (threads);
+  fd = (int) syscall (SYS_openat2, root_fd, ".", &how, sizeof how);
+  if (fd < 0)
+    return make_error (err, errno, "open the top directory");
+  if (statx (fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
+    {
+      close (fd);
+      return make_error (err, errno ? errno : ENOSYS, "statx (mount id) of the top directory");
+    }
+  w.root_mnt = stx.stx_mnt_id;
+  pthread_mutex_init (&w.lock, NULL);
+  pthread_cond_init (&w.cond, NULL);
+
+  /* The top directory is an entry like any other: the first worker
+   * considers it (and queues it) before the others start. */
+  memset (workers, 0, sizeof workers);
+  for (unsigned int i = 0; i < threads; i++)
+    {
+      workers[i].w = &w;
+      workers[i].b.items = calloc (w.batch_max, sizeof *workers[i].b.items);
+      workers[i].b.rec = malloc (w.batch_max * JOURNAL_RECORD_MAX);
+      if (workers[i].b.items == NULL || workers[i].b.rec == NULL)
+        threads = i; /* fewer workers */
+    }
+  {
+    struct level *lv = threads ? level_get (&workers[0]) : NULL;
+    if (lv == NULL)
+      {
+        threads = 1;
+        entry_error (&workers[0], ENOMEM, "walk", "", ".");
+        close (fd);
+      }
+    else
+      consider (&workers[0], lv, fd, false, "", ".");
+  }
+  for (unsigned int i = 1; i < threads; i++)
+    if (pthread_create (&tids[i], NULL, worker_main, &workers[i]) == 0)
+      started++;
+  worker_main (&workers[0]);
+  for (unsigned int i = 1; i <= started; i++)
+    pthread_join (tids[i], NULL);
+
+  /* After a stop, directories may be left in the queue. */
+  for (; w.count > 0; w.count--, w.head = (w.head + 1) % QUEUE_CAP)
+    {
+      close (w.queue[w.head].fd);
+      free (w.queue[w.head].path);
+    }
+  for (unsigned int i = 0; i < MAX_THREADS; i++)
+    {
+      chown_report_merge (report, &workers[i].rep);
+      worker_free (&workers[i]);
+    }
+  pthread_cond_destroy (&w.cond);
+  pthread_mutex_destroy (&w.lock);
+  if (w.err)
+    {
+      error_free (err);
+      *err = w.err;
+      return -1;
+    }
+  return 0;
+}

@@ -1,0 +1,116 @@
+/* How ids and modes look to the container's user.  Pure logic. */
+#include "doctor.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+bool
+doctor_id_inside (const struct idmap *mount_map, const struct idmap *ns_map, uint32_t disk_id, uint32_t *shown)
+{
+  uint32_t host = disk_id;
+
+  *shown = DOCTOR_OVERFLOW_ID;
+  if (mount_map && !idmap_to_outside (mount_map, disk_id, &host))
+    return false;
+  return idmap_to_inside (ns_map, host, shown);
+}
+
+unsigned
+doctor_access_for (const struct doctor_view *view, mode_t mode, const struct target_user *user, bool privileged)
+{
+  unsigned bits;
+
+  /* capable_wrt_inode_uidgid(): the capability counts only when both the
+   * file's uid and gid are mapped in the caller's namespace. */
+  if (privileged && user->uid == 0 && !view->uid_unmapped && !view->gid_unmapped)
+    return ACCESS_R | ACCESS_W | ((S_ISDIR (mode) || (mode & 0111)) ? ACCESS_X : 0);
+  if (!view->uid_unmapped && view->uid == user->uid)
+    bits = (mode >> 6) & 7;
+  else if (!view->gid_unmapped && view->gid == user->gid)
+    bits = (mode >> 3) & 7;
+  else
+    bits = mode & 7;
+  return bits;
+}
+
+const char *
+doctor_access_text (unsigned access, char buf[4])
+{
+  buf[0] = (access & ACCESS_R) ? 'r' : '-';
+  buf[1] = (access & ACCESS_W) ? 'w' : '-';
+  buf[2] = (access & ACCESS_X) ? 'x' : '-';
+  buf[3] = '\0';
+  return buf;
+}
+
+void
+doctor_printable (char *s)
+{
+  unsigned char *p = (unsigned char *)s;
+
+  while (*p)
+    {
+      size_t n, k;
+      if (*p < 0x80)
+        {
+          if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+          p++;
+          continue;
+        }
+      if (*p >= 0xc2 && *p <= 0xdf)
+        n = 1;
+      else if ((*p & 0xf0) == 0xe0)
+        n = 2;
+      else if (*p >= 0xf0 && *p <= 0xf4)
+        n = 3;
+      else
+        n = 0;
+      for (k = 1; n && k <= n && (p[k] & 0xc0) == 0x80; k++)
+        ;
+      if (n == 0 || k <= n)
+        {
+          *p++ = '?';
+          continue;
+        }
+      p += n + 1;
+    }
+}
+
+char **
+id_table_count (struct id_table *t, uint32_t id)
+{
+  struct id_group *g = NULL;
+
+  for (size_t i = 0; i < t->n; i++)
+    if (t->groups[i].id == id)
+      {
+        g = &t->groups[i];
+        break;
+      }
+  if (g == NULL)
+    {
+      if (t->n >= ID_TABLE_MAX)
+        {
+          t->other_files++;
+          return NULL;
+        }
+      g = &t->groups[t->n++];
+      memset (g, 0, sizeof *g);
+      g->id = id;
+    }
+  if (g->count++ < ID_TABLE_PATHS)
+    return &g->paths[g->count - 1];
+  return NULL;
+}
+
+void
+id_table_free (struct id_table *t)
+{
+  for (size_t i = 0; i < t->n; i++)
+    for (size_t k = 0; k < ID_TABLE_PATHS; k++)
+      free (t->groups[i].paths[k]);
+  t->n = 0;
+  t->other_files = 0;
+}

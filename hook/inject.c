@@ -1,0 +1,249 @@
+#define _GNU_SOURCE
+#include "inject.h"
+#include "../oci/config.h"
+#include "../oci/json.h"
+#include "../oci/json_write.h"
+#include "cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Both hook stages where an entry of ours may already sit. */
+static const char *const our_stages[] = { "prestart", "createRuntime" };
+
+int
+inject_self_path (char **out, hook_error_t **err)
+{
+  *out = realpath ("/proc/self/exe", NULL);
+  if (*out == NULL)
+    return make_error (err, errno, "resolve /proc/self/exe");
+  return 0;
+}
+
+/* An entry is ours if its program is named oci-idmap-hook, or is the same
+ * file as HOOK_PATH (another wrapper may have added us under another name). */
+static bool
+is_our_hook (yajl_val entry, const char *hook_path)
+{
+  yajl_val path = json_member (entry, "path");
+  struct stat a, b;
+  const char *slash;
+
+  if (path == NULL || !YAJL_IS_STRING (path))
+    return false;
+  slash = strrchr (path->u.string, '/');
+  if (strcmp (slash ? slash + 1 : path->u.string, "oci-idmap-hook") == 0)
+    return true;
+  return stat (path->u.string, &a) == 0 && stat (hook_path, &b) == 0 && a.st_dev == b.st_dev
+         && a.st_ino == b.st_ino;
+}
+
+static bool
+is_our_stage (const char *stage)
+{
+  for (size_t i = 0; i < sizeof our_stages / sizeof our_stages[0]; i++)
+    if (strcmp (stage, our_stages[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Count our entries in HOOKS (the config's "hooks" object, may be NULL). */
+static size_t
+count_ours (yajl_val hooks, const char *hook_path)
+{
+  size_t n = 0;
+  for (size_t i = 0; hooks && YAJL_IS_OBJECT (hooks) && i < hooks->u.object.len; i++)
+    {
+      yajl_val list = hooks->u.object.values[i];
+      if (!is_our_stage (hooks->u.object.keys[i]) || !YAJL_IS_ARRAY (list))
+        continue;
+      for (size_t k = 0; k < list->u.array.len; k++)
+        n += is_our_hook (list->u.array.values[k], hook_path);
+    }
+  return n;
+}
+
+static int
+gen_our_entry (yajl_gen g, const struct inject_options *o)
+{
+  if (yajl_gen_map_open (g) != yajl_gen_status_ok || json_gen_cstring (g, "path") < 0
+      || json_gen_cstring (g, o->hook_path) < 0 || json_gen_cstring (g, "args") < 0
+      || yajl_gen_array_open (g) != yajl_gen_status_ok || json_gen_cstring (g, "oci-idmap-hook") < 0)
+    return -1;
+  if (o->policy_path && (json_gen_cstring (g, "--policy") < 0 || json_gen_cstring (g, o->policy_path) < 0))
+    return -1;
+  if (json_gen_cstring (g, o->stage) < 0 || yajl_gen_array_close (g) != yajl_gen_status_ok)
+    return -1;
+  return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
+}
+
+/* The stage list KEY: LIST without our entries, plus ours when adding to that stage. */
+static int
+gen_stage (yajl_gen g, const char *key, yajl_val list, const struct inject_options *o)
+{
+  bool add = !o->remove && strcmp (key, o->stage) == 0;
+
+  if (json_gen_cstring (g, key) < 0 || yajl_gen_array_open (g) != yajl_gen_status_ok)
+    return -1;
+  for (size_t k = 0; list && k < list->u.array.len; k++)
+    if (!(o->remove && is_our_hook (list->u.array.values[k], o->hook_path))
+        && json_gen_value (g, list->u.array.values[k]) < 0)
+      return -1;
+  if (add && gen_our_entry (g, o) < 0)
+    return -1;
+  return yajl_gen_array_close (g) == yajl_gen_status_ok ? 0 : -1;
+}
+
+static int
+gen_hooks (yajl_gen g, yajl_val hooks, const struct inject_options *o)
+{
+  bool stage_seen = false;
+
+  if (json_gen_cstring (g, "hooks") < 0 || yajl_gen_map_open (g) != yajl_gen_status_ok)
+    return -1;
+  for (size_t i = 0; hooks && i < hooks->u.object.len; i++)
+    {
+      const char *key = hooks->u.object.keys[i];
+      yajl_val list = hooks->u.object.values[i];
+      int r;
+      if (is_our_stage (key) && YAJL_IS_ARRAY (list))
+        r = gen_stage (g, key, list, o);
+      else
+        r = json_gen_cstring (g, key) < 0 ? -1 : json_gen_value (g, list);
+      if (r < 0)
+        return -1;
+      stage_seen = stage_seen || strcmp (key, o->stage) == 0;
+    }
+  if (!o->remove && !stage_seen && gen_stage (g, o->stage, NULL, o) < 0)
+    return -1;
+  return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
+}
+
+static int
+gen_config (yajl_gen g, yajl_val root, const struct inject_options *o)
+{
+  bool hooks_seen = false;
+
+  if (yajl_gen_map_open (g) != yajl_gen_status_ok)
+    return -1;
+  for (size_t i = 0; i < root->u.object.len; i++)
+    {
+      const char *key = root->u.object.keys[i];
+      yajl_val v = root->u.object.values[i];
+      int r;
+      if (strcmp (key, "hooks") == 0 && (YAJL_IS_OBJECT (v) || YAJL_IS_NULL (v)))
+        {
+          r = gen_hooks (g, YAJL_IS_OBJECT (v) ? v : NULL, o);
+          hooks_seen = true;
+        }
+      else
+        r = json_gen_cstring (g, key) < 0 ? -1 : json_gen_value (g, v);
+      if (r < 0)
+        return -1;
+    }
+  if (!o->remove && !hooks_seen && gen_hooks (g, NULL, o) < 0)
+    return -1;
+  return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
+}
+
+/* Replace PATH with TEXT: a temp file beside it with the same mode and
+ * owner, synced, then renamed over it, so no reader sees half a file. */
+static int
+write_atomically (const char *path, const struct stat *orig, const char *text, size_t len, hook_error_t **err)
+{
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
+  size_t done = 0;
+
+  if (asprintf (&tmp, "%s.oci-idmap-XXXXXX", path) < 0)
+    return make_error (err, ENOMEM, "write %s", path);
+  fd = mkostemp (tmp, O_CLOEXEC);
+  if (fd < 0)
+    return make_error (err, errno, "create a temporary file beside %s", path);
+  if (fchown (fd, orig->st_uid, orig->st_gid) < 0 || fchmod (fd, orig->st_mode & 07777) < 0)
+    goto fail;
+  while (done < len)
+    {
+      ssize_t n = write (fd, text + done, len - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        goto fail;
+      done += (size_t) n;
+    }
+  if (fsync (fd) < 0 || rename (tmp, path) < 0)
+    goto fail;
+  return 0;
+
+fail:
+  make_error (err, errno, "write %s", path);
+  unlink (tmp);
+  return -1;
+}
+
+int
+inject_bundle (const char *bundle, const struct inject_options *opts, bool *changed, hook_error_t **err)
+{
+  cleanup_free char *path = NULL, *text = NULL, *out = NULL;
+  cleanup_close int fd = -1;
+  yajl_val tree = NULL;
+  yajl_gen g = NULL;
+  struct stat st;
+  size_t len, out_len, ours;
+  int ret = -1;
+
+  *changed = false;
+  if (asprintf (&path, "%s/config.json", bundle) < 0)
+    return make_error (err, ENOMEM, "config.json");
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return make_error (err, errno, "open %s", path);
+  if (fstat (fd, &st) < 0)
+    return make_error (err, errno, "stat %s", path);
+  if (!S_ISREG (st.st_mode))
+    return make_error (err, 0, "%s is not a regular file", path);
+  if (read_all_capped (fd, OCI_CONFIG_MAX_BYTES, path, &text, &len, err) < 0
+      || json_parse (text, len, path, &tree, err) < 0)
+    return -1;
+  if (!YAJL_IS_OBJECT (tree))
+    {
+      yajl_tree_free (tree);
+      return make_error (err, 0, "%s: expected a JSON object", path);
+    }
+  ours = count_ours (json_member (tree, "hooks"), opts->hook_path);
+  /* Adding when any stage has us already, or removing when none does, is a no-op. */
+  if ((opts->remove && ours == 0) || (!opts->remove && ours > 0))
+    {
+      yajl_tree_free (tree);
+      return 0;
+    }
+  g = yajl_gen_alloc (NULL);
+  if (g == NULL)
+    make_error (err, ENOMEM, "generate %s", path);
+  else
+    {
+      /* Keep a human-formatted file human-formatted. */
+      if (memchr (text, '\n', len) != NULL)
+        {
+          yajl_gen_config (g, yajl_gen_beautify, 1);
+          yajl_gen_config (g, yajl_gen_indent_string, "\t");
+        }
+      if (gen_config (g, tree, opts) < 0)
+        make_error (err, 0, "%s: cannot re-generate the JSON", path);
+      else if (json_gen_take (g, &out, &out_len, err) == 0
+               && write_atomically (path, &st, out, out_len, err) == 0)
+        {
+          *changed = true;
+          ret = 0;
+        }
+      yajl_gen_free (g);
+    }
+  yajl_tree_free (tree);
+  return ret;
+}

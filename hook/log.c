@@ -1,0 +1,91 @@
+#define _GNU_SOURCE
+#include "log.h"
+#include "cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+bool log_verbose_enabled = false;
+static int log_fd = -1;
+static char *log_container;
+
+int
+log_open_file (const char *path, hook_error_t **err)
+{
+  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd < 0)
+    return make_error (err, errno, "open the log file %s", path);
+  if (log_fd >= 0)
+    close (log_fd);
+  log_fd = fd;
+  return 0;
+}
+
+void
+log_set_container (const char *id)
+{
+  free (log_container);
+  log_container = id ? strdup (id) : NULL;
+}
+
+/* One write per line, so that concurrent hooks do not interleave. */
+static void
+write_all (int fd, const char *s, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, s, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return;
+      s += n;
+      len -= (size_t) n;
+    }
+}
+
+void
+log_line (const char *msg)
+{
+  cleanup_free char *line = NULL;
+  char stamp[32];
+  struct tm tm;
+  time_t now;
+  int n;
+
+  n = asprintf (&line, "%s: %s\n", program_name, msg);
+  if (n > 0)
+    write_all (STDERR_FILENO, line, (size_t) n);
+  if (log_fd < 0)
+    return;
+  free (line);
+  line = NULL;
+  now = time (NULL);
+  gmtime_r (&now, &tm);
+  strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  n = asprintf (&line, "%s %s[%d]%s%s: %s\n", stamp, program_name, (int) getpid (),
+                log_container ? " container " : "", log_container ? log_container : "", msg);
+  if (n > 0)
+    write_all (log_fd, line, (size_t) n);
+}
+
+void
+log_verbose (const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  va_list ap;
+
+  if (!log_verbose_enabled)
+    return;
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  if (msg)
+    log_line (msg);
+}

@@ -1,0 +1,379 @@
+#define _GNU_SOURCE
+#include "restore.h"
+#include "cleanup.h"
+#include "journal.h"
+#include "log.h"
+#include "mount_api.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define CAP_XATTR "security.capability"
+
+struct handle_buf
+{
+  struct file_handle fh;
+  unsigned char bytes[JOURNAL_MAX_HANDLE];
+};
+
+static bool
+same_handle (int fd, int type, const unsigned char *bytes, unsigned int n)
+{
+  struct handle_buf h;
+  int mnt;
+
+  h.fh.handle_bytes = JOURNAL_MAX_HANDLE;
+  return name_to_handle_at (fd, "", &h.fh, &mnt, AT_EMPTY_PATH) == 0 && h.fh.handle_type == type
+         && h.fh.handle_bytes == n && memcmp (h.fh.f_handle, bytes, n) == 0;
+}
+
+/* The journal's source directory on the host, checked to be the very
+ * directory that was changed (same filesystem, same inode and generation). */
+static int
+open_source (const struct journal_header *h, const char *path, hook_error_t **err)
+{
+  cleanup_close int fd = open (h->source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+
+  if (fd < 0)
+    {
+      make_error (err, errno, "%s: open the source %s", path, h->source);
+      return error_hint (err, "mount the volume back at %s and run the restore again", h->source);
+    }
+  if (fstat (fd, &st) < 0)
+    return make_error (err, errno, "stat %s", h->source);
+  if (major (st.st_dev) != h->major || minor (st.st_dev) != h->minor
+      || !same_handle (fd, h->root_handle_type, h->root_handle, h->root_handle_bytes))
+    {
+      make_error (err, 0, "%s: %s is not the directory this journal was written for (device %u:%u)", path, h->source,
+                  h->major, h->minor);
+      return error_hint (err, "mount the volume back at %s and run the restore again", h->source);
+    }
+  return steal_fd (&fd);
+}
+
+/* Put one record back.  Returns 1 if something changed, 0 if not, -1 on error. */
+static int
+restore_record (int mount_fd, const struct journal_record *r, struct restore_report *rep, hook_error_t **err)
+{
+  struct handle_buf h;
+  int flags = O_PATH;
+  cleanup_close int fd = -1;
+  struct stat st;
+  bool chowned = false, changed = false;
+
+  if (S_ISREG (r->mode))
+    flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
+  else if (S_ISDIR (r->mode))
+    flags = O_RDONLY | O_DIRECTORY;
+  h.fh.handle_bytes = r->handle_bytes;
+  h.fh.handle_type = r->handle_type;
+  memcpy (h.fh.f_handle, r->handle, r->handle_bytes);
+  fd = open_by_handle_at (mount_fd, &h.fh, flags | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && (errno == ESTALE || errno == ENOENT))
+    {
+      rep->vanished++;
+      return 0;
+    }
+  if (fd < 0)
+    return make_error (err, errno, "open a journaled file by its handle");
+  if (fstat (fd, &st) < 0)
+    return make_error (err, errno, "stat a journaled file");
+  if ((st.st_mode & S_IFMT) != (r->mode & S_IFMT))
+    return 0; /* not what was journaled: leave it */
+  if (st.st_uid != r->uid || st.st_gid != r->gid)
+    {
+      if (fchownat (fd, "", r->uid, r->gid, AT_EMPTY_PATH) < 0)
+        return make_error (err, errno, "chown inode %llu back to %u:%u", (unsigned long long) st.st_ino, r->uid,
+                           r->gid);
+      chowned = changed = true;
+    }
+  /* chown(2) has just dropped setuid/setgid and capabilities: put them back. */
+  if ((S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
+      && ((st.st_mode & 07777) != (r->mode & 07777) || (chowned && (r->mode & 06000))))
+    {
+      if (fchmod (fd, r->mode & 07777) < 0)
+        return make_error (err, errno, "chmod inode %llu back to %o", (unsigned long long) st.st_ino,
+                           r->mode & 07777);
+      changed = true;
+    }
+  if (r->cap_len && S_ISREG (st.st_mode))
+    {
+      unsigned char cur[JOURNAL_MAX_CAP];
+      ssize_t n = fgetxattr (fd, CAP_XATTR, cur, sizeof cur);
+      if (chowned || n != (ssize_t) r->cap_len || memcmp (cur, r->cap, r->cap_len) != 0)
+        {
+          if (fsetxattr (fd, CAP_XATTR, r->cap, r->cap_len, 0) < 0)
+            return make_error (err, errno, "put back the file capabilities of inode %llu",
+                               (unsigned long long) st.st_ino);
+          changed = true;
+        }
+    }
+  return changed;
+}
+
+static int
+restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, bool new_files,
+                struct restore_report *rep, hook_error_t **err)
+{
+  cleanup_close int own_fd = -1;
+  size_t pos = jf->body;
+  struct journal_record r;
+  long n;
+
+  memset (rep, 0, sizeof *rep);
+  if (mount_fd < 0)
+    own_fd = open_source (&jf->h, path, err);
+  else
+    {
+      /* open_by_handle_at needs a real fd, not the O_PATH one of a mount copy. */
+      own_fd = openat (mount_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (own_fd < 0)
+        make_error (err, errno, "%s: open the source", path);
+    }
+  if (own_fd < 0)
+    return -1;
+  mount_fd = own_fd;
+  /* A record cut short by a kill ends the journal: its change never happened. */
+  while ((n = journal_record_decode (jf->data + pos, jf->len - pos, &r)) > 0)
+    {
+      int changed = restore_record (mount_fd, &r, rep, err);
+      if (changed < 0)
+        return error_prefix (err, "%s: record %llu", path, (unsigned long long) rep->records + 1);
+      rep->records++;
+      rep->restored += (uint64_t) changed;
+      pos += (size_t) n;
+    }
+  if (n < 0)
+    return make_error (err, 0, "%s: malformed record at offset %zu", path, pos);
+  if (new_files)
+    {
+      struct chown_spec spec = {
+        .to_uid = jf->h.source_uid,
+        .to_gid = jf->h.source_gid,
+        .allow_host_root = true, /* only the target's ids change, and those are not root's */
+        .only_new = true,
+        .from_uid = jf->h.target_uid,
+        .from_gid = jf->h.target_gid,
+        .born_after = jf->h.started,
+      };
+      /* Walk a private nodev copy: opening an entry never opens a device. */
+      cleanup_close int tree = mount_clone (mount_fd, false, err);
+      if (tree < 0 || mount_set_walk_attrs (tree, err) < 0)
+        return error_prefix (err, "%s: copy the mount of the source", path);
+      rep->new_files_walked = true;
+      if (chown_walk (tree, &spec, NULL, &rep->new_files, err) < 0)
+        return error_prefix (err, "%s: give the files created since to %u:%u", path, spec.to_uid, spec.to_gid);
+    }
+  return 0;
+}
+
+int
+restore_journal (int jfd, const char *path, int mount_fd, bool new_files, struct restore_report *rep,
+                 hook_error_t **err)
+{
+  struct journal_file jf;
+  int ret;
+
+  memset (rep, 0, sizeof *rep);
+  if (journal_read (jfd, path, &jf, err) < 0)
+    return -1;
+  ret = restore_parsed (&jf, path, mount_fd, new_files, rep, err);
+  journal_file_free (&jf);
+  return ret;
+}
+
+char *
+restore_summary (const struct restore_report *rep)
+{
+  cleanup_free char *left = chown_report_leftovers (&rep->new_files);
+  char *s = NULL;
+
+  if (asprintf (&s, "%llu of %llu journaled entries put back, %llu gone since; %llu files created since given back%s%s%s",
+                (unsigned long long) rep->restored, (unsigned long long) rep->records,
+                (unsigned long long) rep->vanished, (unsigned long long) rep->new_files.changed,
+                rep->new_files.no_btime ? " (none: the filesystem records no birth times)" : "",
+                left && left[0] ? "; " : "", left ? left : "")
+      < 0)
+    return NULL;
+  return s;
+}
+
+static bool
+journal_of (const char *name, const char *prefix)
+{
+  size_t n = strlen (name), p = strlen (prefix), suffix = sizeof ".journal" - 1;
+  return n > p + suffix && strncmp (name, prefix, p) == 0 && strcmp (name + n - suffix, ".journal") == 0;
+}
+
+int
+restore_container (int dir_fd, const char *dir, const char *container, bool only_poststop, hook_error_t **err)
+{
+  cleanup_free char *prefix = journal_file_name (container, "");
+  DIR *d;
+  struct dirent *e;
+  int count = 0, ret = 0, fd;
+
+  if (prefix == NULL)
+    return make_error (err, ENOMEM, "journal");
+  prefix[strlen (prefix) - sizeof ".journal" + 1] = '\0'; /* "ID@" */
+  fd = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return make_error (err, errno, "read the journal directory %s", dir);
+    }
+  while (ret == 0 && (e = readdir (d)) != NULL)
+    {
+      cleanup_free char *path = NULL;
+      cleanup_close int jfd = -1;
+      struct journal_file jf;
+      struct restore_report rep;
+      if (!journal_of (e->d_name, prefix))
+        continue;
+      if (asprintf (&path, "%s/%s", dir, e->d_name) < 0)
+        {
+          ret = make_error (err, ENOMEM, "journal");
+          break;
+        }
+      jfd = openat (dir_fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (jfd < 0)
+        {
+          ret = make_error (err, errno, "open %s", path);
+          break;
+        }
+      if (journal_read (jfd, path, &jf, err) < 0)
+        {
+          ret = -1;
+          break;
+        }
+      if (!only_poststop || jf.h.restore_at_poststop)
+        {
+          ret = restore_parsed (&jf, path, -1, true, &rep, err);
+          if (ret == 0)
+            {
+              cleanup_free char *sum = restore_summary (&rep);
+              log_verbose ("%s: %s: %s", jf.h.dest, path, sum ? sum : "restored");
+              count++;
+              if (only_poststop && unlinkat (dir_fd, e->d_name, 0) < 0)
+                ret = make_error (err, errno, "remove %s", path);
+            }
+          else
+            error_prefix (err, "%s", jf.h.dest);
+        }
+      journal_file_free (&jf);
+    }
+  closedir (d);
+  return ret < 0 ? -1 : count;
+}
+
+static const char restore_usage[] =
+  "Usage: oci-idmap-hook restore --journal FILE\n"
+  "       oci-idmap-hook restore [--dir DIR] --container ID\n"
+  "\n"
+  "Undo what mode chown did to a mount: put back the owner, the mode bits\n"
+  "and the file capabilities of every entry its journal records (found by\n"
+  "file handle, whatever path it has now), then give the files created\n"
+  "since the change, still owned by the container user, to the source's\n"
+  "original owner.  Safe to run again; works on the journal of a hook that\n"
+  "was killed in the middle.  The journal is kept.\n"
+  "\n"
+  "Options:\n"
+  "      --journal FILE   the journal of one mount\n"
+  "      --dir DIR        the journal directory (default " JOURNAL_DEFAULT_DIR ")\n"
+  "      --container ID   every journal of this container in DIR\n"
+  "  -v, --verbose        say what was done for each journal\n"
+  "  -h, --help           show this help and exit\n"
+  "\n"
+  "Exit status: 0 when done, 1 on an error (one line on stderr), 2 on bad usage.\n";
+
+static int
+restore_usage_error (const char *what)
+{
+  fprintf (stderr, "%s restore: %s\nTry 'oci-idmap-hook restore --help'.\n", program_name, what);
+  return 2;
+}
+
+int
+command_restore (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    { "journal", required_argument, NULL, 'j' }, { "dir", required_argument, NULL, 'd' },
+    { "container", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+  };
+  const char *journal = NULL, *dir = JOURNAL_DEFAULT_DIR, *container = NULL;
+  hook_error_t *err = NULL;
+  int c;
+
+  optind = 0;
+  while ((c = getopt_long (argc, argv, "+vh", longopts, NULL)) != -1)
+    switch (c)
+      {
+      case 'j':
+        journal = optarg;
+        break;
+      case 'd':
+        dir = optarg;
+        break;
+      case 'c':
+        container = optarg;
+        break;
+      case 'v':
+        log_verbose_enabled = true;
+        break;
+      case 'h':
+        fputs (restore_usage, stdout);
+        return 0;
+      default:
+        return restore_usage_error ("unknown option");
+      }
+  if (optind < argc)
+    return restore_usage_error ("unexpected argument");
+  if ((journal == NULL) == (container == NULL))
+    return restore_usage_error ("give either --journal FILE or --container ID");
+  if (journal)
+    {
+      cleanup_close int fd = open (journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      struct restore_report rep;
+      cleanup_free char *sum = NULL;
+      if (fd < 0)
+        make_error (&err, errno, "open %s", journal);
+      else if (restore_journal (fd, journal, -1, true, &rep, &err) == 0)
+        {
+          sum = restore_summary (&rep);
+          printf ("%s: %s\n", journal, sum ? sum : "restored");
+          return 0;
+        }
+    }
+  else
+    {
+      cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int n;
+      if (dfd < 0)
+        make_error (&err, errno, "open the journal directory %s", dir);
+      else if ((n = restore_container (dfd, dir, container, false, &err)) >= 0)
+        {
+          if (n == 0)
+            {
+              make_error (&err, 0, "no journal of container %s in %s", container, dir);
+              error_report (&err);
+              return 1;
+            }
+          printf ("container %s: %d journal%s restored\n", container, n, n == 1 ? "" : "s");
+          return 0;
+        }
+    }
+  error_report (&err);
+  return 1;
+}

@@ -1,0 +1,317 @@
+#define _GNU_SOURCE
+#include "stage.h"
+#include "../oci/config.h"
+#include "../oci/json.h"
+#include "../oci/state.h"
+#include "apply.h"
+#include "chown_job.h"
+#include "cleanup.h"
+#include "journal.h"
+#include "log.h"
+#include "mountinfo.h"
+#include "plan.h"
+#include "privilege.h"
+#include "request.h"
+#include "restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool
+stage_known (const char *stage)
+{
+  return strcmp (stage, "prestart") == 0 || strcmp (stage, "createRuntime") == 0 || strcmp (stage, "poststop") == 0;
+}
+
+static int
+read_config (const char *bundle, struct oci_config *cfg, hook_error_t **err)
+{
+  cleanup_free char *path = NULL, *text = NULL;
+  cleanup_close int fd = -1;
+  size_t len;
+
+  if (asprintf (&path, "%s/config.json", bundle) < 0)
+    return make_error (err, ENOMEM, "config.json");
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return make_error (err, errno, "open %s", path);
+  if (read_all_capped (fd, OCI_CONFIG_MAX_BYTES, path, &text, &len, err) < 0)
+    return -1;
+  return oci_config_parse (text, len, cfg, err);
+}
+
+static int
+read_proc_map (int proc_fd, pid_t pid, const char *name, struct idmap *map, hook_error_t **err)
+{
+  char path[64];
+  cleanup_free char *text = NULL;
+  cleanup_close int fd = -1;
+  size_t len;
+
+  snprintf (path, sizeof path, "%d/%s", (int) pid, name);
+  fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return make_error (err, errno, "open /proc/%s", path);
+  if (read_all_capped (fd, 65536, path, &text, &len, err) < 0)
+    return -1;
+  return idmap_parse_proc (map, text, path, err);
+}
+
+/* 1 if PID's namespace of kind NS ("user", "mnt") is ours, 0 if not, -1 if
+ * PID cannot be looked at (it is gone). */
+static int
+same_namespace (int proc_fd, pid_t pid, const char *ns)
+{
+  char mine[32], path[64];
+  struct stat ours, theirs;
+
+  snprintf (mine, sizeof mine, "self/ns/%s", ns);
+  snprintf (path, sizeof path, "%d/ns/%s", (int) pid, ns);
+  if (fstatat (proc_fd, mine, &ours, 0) < 0 || fstatat (proc_fd, path, &theirs, 0) < 0)
+    return -1;
+  return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
+static bool
+same_user_namespace (int proc_fd, pid_t pid)
+{
+  return same_namespace (proc_fd, pid, "user") == 1;
+}
+
+/* The state's pid must be a container's init that is still there: a
+ * process in our own mount namespace is not one (a dead init's pid may have
+ * been reused by anything). */
+static int
+check_container_process (int proc_fd, pid_t pid, hook_error_t **err)
+{
+  switch (same_namespace (proc_fd, pid, "mnt"))
+    {
+    case -1:
+      make_error (err, errno, "the container's process %d is gone", (int) pid);
+      return error_hint (err, "the container's init died before the hook ran");
+    case 1:
+      make_error (err, 0, "process %d shares the hook's mount namespace, so it is not the container's init",
+                  (int) pid);
+      return error_hint (err, "the container's init may have died and its pid been reused");
+    default:
+      return 0;
+    }
+}
+
+/* The container's mapping: config.json's when it creates the namespace,
+ * the kernel's when it joins one; none when it shares ours. */
+static int
+resolve_container_ids (const struct oci_config *cfg, int proc_fd, pid_t pid, struct container_ids *ids,
+                       hook_error_t **err)
+{
+  if (cfg->has_userns && cfg->userns_path == NULL && cfg->has_mappings)
+    {
+      ids->uids = cfg->uid_map;
+      ids->gids = cfg->gid_map;
+      return 0;
+    }
+  if (same_user_namespace (proc_fd, pid))
+    {
+      idmap_identity (&ids->uids);
+      idmap_identity (&ids->gids);
+      return 0;
+    }
+  if (read_proc_map (proc_fd, pid, "uid_map", &ids->uids, err) < 0
+      || read_proc_map (proc_fd, pid, "gid_map", &ids->gids, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* The rootfs as the kernel names it in mountinfo.  The path comes from the
+ * engine (state or config.json), never from inside the container. */
+static int
+resolve_rootfs (const struct oci_state *st, const struct oci_config *cfg, char **out, hook_error_t **err)
+{
+  const char *root = st->root ? st->root : cfg->root_path;
+  cleanup_free char *joined = NULL;
+
+  if (root == NULL || root[0] == '\0')
+    return make_error (err, 0, "neither the state nor config.json names the root filesystem");
+  if (root[0] != '/' && asprintf (&joined, "%s/%s", st->bundle, root) < 0)
+    return make_error (err, ENOMEM, "rootfs");
+  *out = realpath (joined ? joined : root, NULL);
+  if (*out == NULL)
+    return make_error (err, errno, "resolve the root filesystem %s", joined ? joined : root);
+  return 0;
+}
+
+/* True if some item's mode is in MODES (a bit per enum mount_mode). */
+static bool
+needs_mode (const struct request *req, unsigned int modes)
+{
+  for (size_t i = 0; i < req->n; i++)
+    if (modes & (1u << req->items[i].mode))
+      return true;
+  return false;
+}
+
+#define MODE_BIT(m) (1u << (m))
+/* Modes that may change owners on disk, and so need a journal directory. */
+#define CHOWNING_MODES (MODE_BIT (MODE_CHOWN) | MODE_BIT (MODE_CHOWN_RESTORE) | MODE_BIT (MODE_AUTO))
+
+static const char *
+journal_dir (const struct hook_options *opts, const struct admin_policy *pol)
+{
+  if (opts->journal_dir)
+    return opts->journal_dir;
+  return pol->journal_dir ? pol->journal_dir : JOURNAL_DEFAULT_DIR;
+}
+
+/* The request is known: keep only what its modes need, and say so. */
+static int
+narrow_sandbox (const struct request *req, hook_error_t **err)
+{
+  cleanup_free char *what = NULL;
+
+  if (privilege_narrow (needs_mode (req, CHOWNING_MODES), err) < 0)
+    return error_prefix (err, "sandbox");
+  if (log_verbose_enabled && privilege_describe (&what, err) == 0)
+    log_verbose ("sandbox: %s", what);
+  error_free (err);
+  return 0;
+}
+
+static int
+fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const struct request *req,
+            const struct hook_options *opts, const struct admin_policy *pol, hook_error_t **err)
+{
+  struct target_user user = { 0, 0, "none" };
+  struct container_ids ids;
+  struct mountinfo mi = { 0 }, host_mi = { 0 };
+  struct plan plan = { 0 };
+  struct chown_options co = { .journal_dir_fd = -1, .journal_dir = journal_dir (opts, pol), .container = st->id,
+                              .hard_links = opts->chown_hard_links, .threads = opts->threads };
+  cleanup_free char *rootfs = NULL;
+  cleanup_close int proc_fd = -1, dir_fd = -1;
+  int ret = -1;
+
+  if (st->pid <= 0)
+    return make_error (err, 0, "container state has no pid; register the hook for prestart or createRuntime");
+  if (needs_mode (req, MODE_BIT (MODE_IDMAP) | CHOWNING_MODES)
+      && target_user_from_container (cfg, st->annotations, &user, err) < 0)
+    return -1;
+  /* On the host side: apply_plan enters the container's mount namespace. */
+  if (needs_mode (req, CHOWNING_MODES))
+    {
+      dir_fd = co.journal_dir_fd = journal_dir_open (co.journal_dir, err);
+      if (dir_fd < 0)
+        return -1;
+    }
+  if (narrow_sandbox (req, err) < 0)
+    return -1;
+  proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0)
+    return make_error (err, errno, "open /proc");
+  if (check_container_process (proc_fd, st->pid, err) < 0 || resolve_container_ids (cfg, proc_fd, st->pid, &ids, err) < 0
+      || resolve_rootfs (st, cfg, &rootfs, err) < 0)
+    return -1;
+  /* Ours before entering the container's: where each source is on the host. */
+  if (mountinfo_read (proc_fd, st->pid, &mi, err) == 0 && mountinfo_read (proc_fd, getpid (), &host_mi, err) == 0
+      && plan_build (req, cfg, rootfs, &mi, &host_mi, pol, &plan, err) == 0)
+    ret = apply_plan (proc_fd, st->pid, &plan, &ids, &user, &co, err);
+  plan_free (&plan);
+  mountinfo_free (&mi);
+  mountinfo_free (&host_mi);
+  return ret;
+}
+
+/* Mode chown+restore: put back what the chown changed, now that the
+ * container is gone; the journals say which mounts. */
+static int
+restore_at_poststop (const struct oci_state *st, const struct hook_options *opts, const struct admin_policy *pol,
+                     hook_error_t **err)
+{
+  const char *dir = journal_dir (opts, pol);
+  cleanup_close int dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int n;
+
+  if (dir_fd < 0 && errno == ENOENT)
+    return 0;
+  if (dir_fd < 0)
+    return make_error (err, errno, "open the journal directory %s", dir);
+  n = restore_container (dir_fd, dir, st->id, true, err);
+  if (n < 0)
+    return error_hint (err, "run: oci-idmap-hook restore --dir %s --container %s", dir, st->id);
+  if (n == 0)
+    log_verbose ("nothing to restore at poststop");
+  return 0;
+}
+
+int
+enter_sandbox (hook_error_t **err)
+{
+  if (privilege_reduce (err) < 0)
+    return error_prefix (err, "sandbox");
+  return 0;
+}
+
+
+int
+run_stage (const char *stage, int state_fd, const struct hook_options *opts, hook_error_t **err)
+{
+  struct oci_state st;
+  struct oci_config cfg;
+  struct request req = { .n = 0 };
+  struct admin_policy pol;
+  cleanup_free char *text = NULL, *origin = NULL;
+  size_t len;
+  int ret;
+
+  (void) stage;
+  if (enter_sandbox (err) < 0)
+    return -1;
+  if (admin_policy_load (opts->policy_path ? opts->policy_path : ADMIN_POLICY_DEFAULT_PATH, opts->policy_path != NULL,
+                         &pol, err)
+      < 0)
+    {
+      admin_policy_free (&pol);
+      return -1;
+    }
+  pol.allow_host_root = pol.allow_host_root || opts->allow_host_root;
+  if (read_all_capped (state_fd, OCI_STATE_MAX_BYTES, "container state on stdin", &text, &len, err) < 0)
+    return -1;
+  if (oci_state_parse (text, len, &st, err) < 0)
+    {
+      oci_state_free (&st);
+      admin_policy_free (&pol);
+      return -1;
+    }
+  log_set_container (st.id);
+  if (strcmp (stage, "poststop") == 0 || (st.status && strcmp (st.status, "stopped") == 0))
+    {
+      ret = restore_at_poststop (&st, opts, &pol, err);
+      oci_state_free (&st);
+      admin_policy_free (&pol);
+      return ret;
+    }
+  ret = read_config (st.bundle, &cfg, err);
+  if (ret == 0)
+    ret = request_from_container (&cfg, st.annotations, &req, err);
+  /* The administrator's default for containers that ask for nothing. */
+  if (ret == 0 && req.n == 0 && pol.default_mounts)
+    {
+      if (asprintf (&origin, "defaultMounts of %s", pol.path) < 0)
+        origin = NULL;
+      ret = request_parse_mounts (pol.default_mounts, origin ? origin : "defaultMounts", &req, err);
+    }
+  if (ret == 0 && req.n > 0)
+    ret = fix_mounts (&st, &cfg, &req, opts, &pol, err);
+  else if (ret == 0)
+    log_verbose ("container %s asks for nothing", st.id);
+  request_free (&req);
+  oci_config_free (&cfg);
+  oci_state_free (&st);
+  admin_policy_free (&pol);
+  return ret;
+}

@@ -1,0 +1,50 @@
+/* The parts of a bundle's config.json that the hook needs. */
+#ifndef OCI_CONFIG_H
+#define OCI_CONFIG_H
+
+#include "../hook/error.h"
+#include "idmap.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+/* Kubernetes configs with many env vars and mounts stay far below this. */
+#define OCI_CONFIG_MAX_BYTES (8 * 1024 * 1024)
+
+struct oci_mount
+{
+  const char *destination;
+  const char *source; /* may be NULL */
+  const char *type;   /* may be NULL */
+  const char **options;
+  bool bind;          /* type "bind" or a bind/rbind option */
+  bool idmapped;      /* the runtime idmaps it: uid/gidMappings or an idmap/ridmap option */
+  bool has_mappings;
+  struct idmap uid_map, gid_map;
+};
+
+struct oci_config
+{
+  yajl_val tree;
+  const char *root_path;
+  bool has_user;
+  uint32_t uid, gid;
+  const char **env;         /* NULL-terminated "K=V" strings */
+  const char **annotations; /* NULL-terminated key, value, ... */
+  struct oci_mount *mounts;
+  size_t n_mounts;
+  bool has_userns;          /* linux.namespaces has a "user" entry */
+  const char *userns_path;  /* ... joined by path */
+  bool has_mappings;        /* linux.uidMappings and gidMappings */
+  struct idmap uid_map, gid_map;
+};
+
+int oci_config_parse (const char *text, size_t len, struct oci_config *cfg, hook_error_t **err);
+void oci_config_free (struct oci_config *cfg);
+
+/* Value of NAME in a "K=V" environment array, or NULL. */
+const char *env_lookup (const char **env, const char *name);
+
+#endif

@@ -1,0 +1,38 @@
+/* Bounded JSON input and typed accessors over yajl's tree.
+ * Every accessor distinguishes "missing" (returns 0) from "wrong type"
+ * (returns -1 with an error naming WHERE) from "found" (returns 1). */
+#ifndef OCI_JSON_H
+#define OCI_JSON_H
+
+#include "../hook/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_tree.h>
+
+#define JSON_MAX_DEPTH 64
+
+/* Read all of FD, refusing more than CAP bytes.  WHAT names the input in errors. */
+int read_all_capped (int fd, size_t cap, const char *what, char **out, size_t *len, hook_error_t **err);
+
+/* Parse TEXT (LEN bytes; must not contain NUL) into a tree; the caller frees it with yajl_tree_free. */
+int json_parse (const char *text, size_t len, const char *what, yajl_val *out, hook_error_t **err);
+
+/* The member KEY of object OBJ, or NULL. */
+yajl_val json_member (yajl_val obj, const char *key);
+
+int json_get_string (yajl_val obj, const char *key, const char *where, const char **out, hook_error_t **err);
+int json_get_object (yajl_val obj, const char *key, const char *where, yajl_val *out, hook_error_t **err);
+int json_get_array (yajl_val obj, const char *key, const char *where, yajl_val *out, hook_error_t **err);
+/* An integer in 0 .. MAX. */
+int json_get_uint (yajl_val obj, const char *key, uint64_t max, const char *where, uint64_t *out,
+                   hook_error_t **err);
+
+/* A JSON object of string values (OCI annotations).  Returns a NULL-terminated
+ * array of alternating keys and values (pointers into the tree). */
+int json_string_map (yajl_val obj, const char *where, const char ***out, hook_error_t **err);
+
+/* A JSON array of strings.  NULL-terminated array of pointers into the tree. */
+int json_string_array (yajl_val arr, const char *where, const char ***out, hook_error_t **err);
+
+#endif

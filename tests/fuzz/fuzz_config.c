@@ -1,0 +1,26 @@
+/* config.json, then what the hook reads from it: the request and the user. */
+#include "../../hook/request.h"
+#include "../../oci/config.h"
+#include "fuzz.h"
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  char *text = fuzz_string (data, size);
+  hook_error_t *err = NULL;
+  struct oci_config cfg;
+  struct request req = { .n = 0 };
+  struct target_user user;
+
+  if (oci_config_parse (text, size, &cfg, &err) == 0)
+    {
+      if (request_from_container (&cfg, NULL, &req, &err) == 0)
+        request_free (&req);
+      error_free (&err);
+      target_user_from_container (&cfg, NULL, &user, &err);
+    }
+  oci_config_free (&cfg);
+  error_free (&err);
+  free (text);
+  return 0;
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bats
+# containerd reaches the hook through the runtime shim: ctr run --runc-binary.
+# A private containerd for this file: own root, state and socket.
+
+load helpers
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "test requires root"
+	C="$BATS_FILE_TMPDIR/containerd"
+	mkdir -p "$C"
+	cat >"$C/config.toml" <<-EOF
+		version = 2
+		root = "$C/root"
+		state = "$C/state"
+		[grpc]
+		  address = "$C/containerd.sock"
+		[ttrpc]
+		  address = "$C/containerd.sock.ttrpc"
+	EOF
+	containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
+	echo $! >"$C/containerd.pid"
+	for _ in $(seq 100); do
+		ctr --address "$C/containerd.sock" version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ctr --address "$C/containerd.sock" version >/dev/null || {
+		tail -20 "$C/containerd.log" >&3
+		return 1
+	}
+	export C
+}
+
+teardown_file() {
+	[ -n "${C:-}" ] || return 0
+	kill "$(cat "$C/containerd.pid")" 2>/dev/null
+	sleep 0.5
+	umount_below "$C"
+	return 0
+}
+
+setup() {
+	setup_hook_test
+}
+
+teardown() {
+	teardown_common
+}
+
+# ctr run of a helpers.bash bundle's config.json (its rootfs made absolute):
+# ctr 1.6 ignores --uidmap and --runc-binary together with --rootfs, but
+# takes a whole spec with --config.
+run_ctr() {
+	local b=$1 id
+	shift
+	update_config "$b" '.root.path = $r' --arg r "$b/rootfs"
+	id=$(_new_id ctr)
+	run timeout -k 5 "$CONTAINER_TIMEOUT" ctr --address "$C/containerd.sock" --namespace oih-test \
+		run --rm --cgroup "" --config "$b/config.json" "$@" "$id" </dev/null
+	_show_run ctr
+}
+
+userns_bundle() {
+	local b
+	b=$(make_bundle "$1")
+	bundle_userns "$b" 0:100000:65536
+	bundle_user "$b" "$2" "$2"
+	bundle_bind "$b" "$DATA" /data
+	bundle_env "$b" OCI_IDMAP_MOUNTS=/data
+	bundle_args "$b" sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	echo "$b"
+}
+
+@test "containerd: without the shim, user 999 sees /data as nobody's and cannot write" {
+	run_ctr "$(userns_bundle c 999)"
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+	[ ! -e "$DATA/new" ]
+}
+
+@test "containerd: ctr run --runc-binary oci-idmap-runtime gives /data to user 999, files land as 1000" {
+	run_ctr "$(userns_bundle c 999)" --runc-binary "$REPO/build/oci-idmap-runtime"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
+@test "containerd: the same for user 1000" {
+	run_ctr "$(userns_bundle c 1000)" --runc-binary "$REPO/build/oci-idmap-runtime"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000:1000 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# Docker with userns-remap reaches the hook through the runtime shim
+# oci-idmap-runtime. A private dockerd for this file: own socket, data-root,
+# exec-root and pidfile, stopped by its pid at the end.
+
+load helpers
+
+# Debian's client that matches the daemon (another docker client may come
+# first in PATH).
+DOCKER_CLI=/usr/bin/docker
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "test requires root"
+	D="$BATS_FILE_TMPDIR/docker"
+	mkdir -p "$D"
+	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR/.." 2>/dev/null || true
+	# The shim three ways: plain, and with the real runtime named in
+	# runtimeArgs (one that exists, one that does not); the plain one is
+	# the default runtime, as the README suggests.
+	cat >"$D/daemon.json" <<-EOF
+		{
+		  "default-runtime": "oci-idmap",
+		  "runtimes": {
+		    "oci-idmap": { "path": "$REPO/build/oci-idmap-runtime" },
+		    "oci-idmap-runc": { "path": "$REPO/build/oci-idmap-runtime",
+		                        "runtimeArgs": ["--idmap-runtime=$(command -v runc)"] },
+		    "oci-idmap-missing": { "path": "$REPO/build/oci-idmap-runtime",
+		                           "runtimeArgs": ["--idmap-runtime=/nonexistent/runc"] }
+		  }
+		}
+	EOF
+	dockerd --config-file "$D/daemon.json" -H "unix://$D/docker.sock" --data-root "$D/root" \
+		--exec-root "$D/exec" --pidfile "$D/docker.pid" --userns-remap=default --iptables=false \
+		--ip-forward=false --bridge=none --storage-driver=vfs >"$D/dockerd.log" 2>&1 &
+	for _ in $(seq 100); do
+		"$DOCKER_CLI" -H "unix://$D/docker.sock" info >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	"$DOCKER_CLI" -H "unix://$D/docker.sock" info >/dev/null || {
+		tail -20 "$D/dockerd.log" >&3
+		return 1
+	}
+	# A busybox image without a registry.
+	make_rootfs "$D/rootfs"
+	tar -C "$D/rootfs" -c . | "$DOCKER_CLI" -H "unix://$D/docker.sock" import - oih-busybox:test >/dev/null
+	export D
+}
+
+teardown_file() {
+	[ -n "${D:-}" ] || return 0
+	"$DOCKER_CLI" -H "unix://$D/docker.sock" ps -aq 2>/dev/null |
+		xargs -r "$DOCKER_CLI" -H "unix://$D/docker.sock" rm -f >/dev/null 2>&1
+	if [ -f "$D/docker.pid" ]; then
+		pid=$(cat "$D/docker.pid")
+		kill "$pid" 2>/dev/null
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
+	# What the daemon left mounted (netns, overlay of its own) under our dirs.
+	umount_below "$D"
+	return 0
+}
+
+setup() {
+	setup_hook_test
+}
+
+teardown() {
+	teardown_common
+}
+
+docker() {
+	"$DOCKER_CLI" -H "unix://$D/docker.sock" "$@"
+}
+
+# run_docker ARGS...: `run_docker ARGS...`, showing what it said if the test fails.
+run_docker() {
+	run docker "$@"
+	_show_run docker
+}
+
+# docker run through the shim, asking for /data by environment (Docker 20.10
+# has no --annotation).
+run_hooked() {
+	run_docker run --rm --runtime oci-idmap --network=none -e OCI_IDMAP_MOUNTS=/data \
+		-v "$DATA:/data" "$@"
+}
+
+@test "docker userns-remap: without the shim, user 999 sees /data as nobody's and cannot write" {
+	run_docker run --rm --runtime runc --network=none --user 999:999 -v "$DATA:/data" oih-busybox:test \
+		sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+	[ ! -e "$DATA/new" ]
+}
+
+@test "docker userns-remap: through the shim, user 999 owns /data and writes files the host sees as 1000" {
+	run_hooked --user 999:999 oih-busybox:test sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new && stat -c %u:%g /data/new'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "${lines[1]}" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
+@test "docker userns-remap: through the shim, user 1000 owns /data and writes files the host sees as 1000" {
+	run_hooked --user 1000:1000 oih-busybox:test sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000:1000 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
+@test "docker: with '*', docker's own /etc/hosts, /etc/resolv.conf and /etc/hostname are left alone" {
+	run_docker run --rm --runtime oci-idmap --network=none --user 999:999 -e 'OCI_IDMAP_MOUNTS=*' \
+		-v "$DATA:/data" oih-busybox:test stat -c '%n %u:%g' /data /etc/hosts /etc/resolv.conf /etc/hostname
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 999:999" ]
+	# Docker gives these files to the remapped root.
+	[ "${lines[1]}" = "/etc/hosts 0:0" ]
+	[ "${lines[2]}" = "/etc/resolv.conf 0:0" ]
+	[ "${lines[3]}" = "/etc/hostname 0:0" ]
+}
+
+@test "docker: exec, stop and rm work through the shim" {
+	run_docker run -d --runtime oci-idmap --network=none -e OCI_IDMAP_MOUNTS=/data -v "$DATA:/data" \
+		--user 999:999 oih-busybox:test sleep 600
+	[ "$status" -eq 0 ]
+	id=$output
+	run_docker exec "$id" sh -c 'exec 2>&1; id -u; touch /data/from-exec'
+	[ "$status" -eq 0 ]
+	[ "$output" = 999 ]
+	[ "$(host_owner "$DATA/from-exec")" = 1000:1000 ]
+	run_docker stop -t 1 "$id"
+	[ "$status" -eq 0 ]
+	run_docker rm "$id"
+	[ "$status" -eq 0 ]
+	run_docker ps -aq
+	[ -z "$output" ]
+}
+
+@test "docker: a refused request fails docker run with the hook's one line" {
+	chown 0:0 "$DATA"
+	run_hooked --user 999:999 oih-busybox:test echo STARTED
+	[ "$status" -ne 0 ]
+	[[ "$output" != *STARTED* ]]
+	[[ "$output" == *"oci-idmap-hook: /data: cannot idmap $DATA: its top directory is owned by host root (0:0)"* ]]
+}
+
+@test "docker: with the shim as default-runtime, a plain docker run that asks is fixed" {
+	run_docker run --rm --network=none --user 999:999 -e OCI_IDMAP_MOUNTS=/data -v "$DATA:/data" oih-busybox:test \
+		stat -c %u:%g /data
+	[ "$status" -eq 0 ]
+	[ "$output" = 999:999 ]
+	run_docker info --format '{{.DefaultRuntime}}'
+	[ "$output" = oci-idmap ]
+}
+
+@test "docker: a container that asks for nothing runs unchanged through the default shim" {
+	run_docker run --rm --network=none --user 999:999 -v "$DATA:/data" oih-busybox:test \
+		stat -c %u:%g /data
+	[ "$status" -eq 0 ]
+	[ "$output" = 65534:65534 ]
+}
+
+@test "docker: runtimeArgs --idmap-runtime=PATH in daemon.json choose the real runtime" {
+	run_docker run --rm --runtime oci-idmap-runc --network=none -e OCI_IDMAP_MOUNTS=/data \
+		-v "$DATA:/data" --user 999:999 oih-busybox:test stat -c %u:%g /data
+	[ "$status" -eq 0 ]
+	[ "$output" = 999:999 ]
+	run_docker run --rm --runtime oci-idmap-missing --network=none oih-busybox:test echo STARTED
+	[ "$status" -ne 0 ]
+	[[ "$output" != *STARTED* ]]
+	[[ "$output" == *"oci-idmap-runtime: exec the real runtime /nonexistent/runc: No such file or directory"* ]]
+}

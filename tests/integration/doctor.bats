@@ -1,0 +1,274 @@
+#!/usr/bin/env bats
+# oci-idmap-hook doctor: it names what will make a container fail, before
+# it runs, and what it says is what really happens in the container.
+
+load helpers
+
+setup() {
+	setup_hook_test
+}
+
+teardown() {
+	teardown_common
+}
+
+# doctor ARG...: run the doctor, output and exit status in $output/$status.
+doctor() {
+	run "$HOOK" doctor "$@"
+	printf 'doctor %s exited %s, output:\n%s\n' "$*" "$status" "$output"
+}
+
+# A user-namespaced (0:100000:65536) bundle running as 999:999, with $DATA at
+# /data and the hook registered, but nothing asked of it yet.
+plain_bundle() {
+	local b
+	b=$(userns_hook_bundle c)
+	bundle_args "$b" sh -c 'stat -c %u:%g /data; echo hi > /data/new'
+	echo "$b"
+}
+
+@test "a rootfs file owned by uid 1000000 under 0:100000:65536 is found and named" {
+	make_rootfs "$BATS_TEST_TMPDIR/rootfs"
+	mkdir "$BATS_TEST_TMPDIR/rootfs/opt"
+	touch "$BATS_TEST_TMPDIR/rootfs/opt/big" "$BATS_TEST_TMPDIR/rootfs/opt/big2"
+	chown 1000000:0 "$BATS_TEST_TMPDIR/rootfs/opt/big" "$BATS_TEST_TMPDIR/rootfs/opt/big2"
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: rootfs: 2 files owned by uid 1000000, outside the mapping 0:100000:65536"* ]]
+	[[ "$output" == *"uid 1000000 outside the mapping: 2 files: /opt/big"* ]]
+	[[ "$output" != *"gid 0 outside"* ]]
+	# A mapping wide enough for it: nothing to say.
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:1065536
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"verdict: ok"* ]]
+}
+
+@test "a volume of host 1000 for container user 999: unwritable, the annotation suggested, and with it the container works" {
+	b=$(plain_bundle)
+	doctor --json "$b"
+	[ "$status" -eq 1 ]
+	[ "$(jq -r '.mounts[0].inside | "\(.uid):\(.gid) \(.access)"' <<<"$output")" = "65534:65534 r-x" ]
+	[[ "$(jq -r '.mounts[0].problem' <<<"$output")" == "user 999 cannot write $DATA"* ]]
+	annotation=$(jq -r .annotation <<<"$output")
+	[ "$annotation" = /data ]
+	# The doctor was right: without the annotation the container cannot write.
+	run_runc "$b"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+
+	bundle_annotation "$b" oci-idmap-hook/mounts "$annotation"
+	doctor "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"after:   999:999, user 999 can rwx"* ]]
+	[[ "$output" == *"verdict: ok, the container will work as asked"* ]]
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "$output" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
+@test "the same diagnosis from flags, in podman's syntax" {
+	make_rootfs "$BATS_TEST_TMPDIR/rootfs"
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536 --gidmap 0:100000:65536 \
+		--user 999:999 --mount "$DATA:/data"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: /data: user 999 cannot write $DATA"* ]]
+	[[ "$output" == *"annotation: oci-idmap-hook/mounts=/data"* ]]
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536 --user 999:999 --mount "$DATA:/data:idmap"
+	[ "$status" -eq 0 ]
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536 --user 999:999 --mount "$DATA:/data:ro"
+	[ "$status" -eq 0 ]
+}
+
+@test "a PUID outside the map is named, and the hook really refuses it" {
+	b=$(plain_bundle)
+	bundle_user "$b" 0 0
+	bundle_annotation "$b" oci-idmap-hook/mounts /data
+	bundle_annotation "$b" oci-idmap-hook/user env
+	bundle_env "$b" PUID=70000
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: user: the target uid 70000 (from PUID/PGID) is not mapped in the container's user namespace (0:100000:65536)"* ]]
+	[[ "$output" == *"problem: /data: the hook will refuse it, and the container will not start"* ]]
+	run_runc "$b"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"70000"*"not mapped"* ]]
+}
+
+@test "a clean bundle: exit 0, and it says so" {
+	chown 100999:100999 "$DATA"
+	b=$(plain_bundle)
+	doctor "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inside:  999:999, user 999 can rwx"* ]]
+	[[ "$output" == *"verdict: ok, the container will work as asked"* ]]
+	[[ "$output" != *problem* ]]
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+}
+
+@test "--json is one JSON document with the same verdict" {
+	b=$(plain_bundle)
+	doctor --json "$b"
+	[ "$status" -eq 1 ]
+	jq -e . <<<"$output" >/dev/null
+	[ "$(jq -r '.ok, .user.host_uid, .uid_mappings[0].hostID, (.problems | length)' <<<"$output" | tr '\n' ' ')" = \
+		"false 100999 100000 1 " ]
+	[ "$(jq -r '.problems[0].where' <<<"$output")" = /data ]
+	chown 100999:100999 "$DATA"
+	doctor --json "$b"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.ok, .annotation, .rootfs_scan.done' <<<"$output" | tr '\n' ' ')" = "true null true " ]
+}
+
+@test "the scan never follows a symlink or enters another mount, and changes nothing" {
+	rootfs="$BATS_TEST_TMPDIR/rootfs"
+	make_rootfs "$rootfs"
+	outside=$(make_host_dir outside 1000000:1000000 0755)
+	touch "$outside/secret"
+	chown 1000000:1000000 "$outside/secret"
+	ln -s "$outside" "$rootfs/link"
+	ln -s / "$rootfs/root-link"
+	mkdir "$rootfs/mnt"
+	mount -t tmpfs tmpfs "$rootfs/mnt"
+	touch "$rootfs/mnt/other"
+	chown 1000000:1000000 "$rootfs/mnt/other"
+	before=$(find "$rootfs" "$outside" -printf '%p %U:%G %m %T@\n' | sort)
+	doctor --json --rootfs "$rootfs" --uidmap 0:100000:65536
+	[ "$status" -eq 0 ]
+	# Every entry of the rootfs, without the tmpfs's contents.
+	[ "$(jq -r .rootfs_scan.entries <<<"$output")" = "$(find "$rootfs" -xdev -mindepth 1 | wc -l)" ]
+	[ "$(jq -r .rootfs_scan.other_mounts <<<"$output")" = 1 ]
+	[ "$(jq -r '.rootfs_scan.unmapped_uids | length' <<<"$output")" = 0 ]
+	[ "$(find "$rootfs" "$outside" -printf '%p %U:%G %m %T@\n' | sort)" = "$before" ]
+}
+
+@test "a symlinked or missing mount source is a problem" {
+	ln -s "$DATA" "$BATS_TEST_TMPDIR/data-link"
+	make_rootfs "$BATS_TEST_TMPDIR/rootfs"
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --mount "$BATS_TEST_TMPDIR/data-link:/data"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: /data: source $BATS_TEST_TMPDIR/data-link is a symbolic link"* ]]
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --mount "$BATS_TEST_TMPDIR/nonexistent:/data"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: /data: source $BATS_TEST_TMPDIR/nonexistent: No such file or directory"* ]]
+}
+
+@test "setuid files of an id that shows as nobody are a warning in a shifted rootfs" {
+	rootfs="$BATS_TEST_TMPDIR/rootfs"
+	make_rootfs "$rootfs"
+	# Shifted as Docker userns-remap stores it: the container's root is host 100000.
+	chown -R -h 100000:100000 "$rootfs"
+	cp "$rootfs/bin/busybox" "$rootfs/bin/su"
+	chown 0:0 "$rootfs/bin/su"
+	chmod 4755 "$rootfs/bin/su"
+	doctor --rootfs "$rootfs" --uidmap 0:100000:65536
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ids on disk read as host ids"* ]]
+	[[ "$output" == *"warning: rootfs: 1 setuid or setgid file owned by an id that shows as nobody"*"/bin/su"* ]]
+}
+
+@test "bad usage exits 2" {
+	doctor
+	[ "$status" -eq 2 ]
+	doctor --uidmap 0:100000:65536
+	[ "$status" -eq 2 ]
+	doctor --rootfs / --uidmap 0:100000
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"expected CONTAINER_ID:HOST_ID:SIZE"* ]]
+	doctor --rootfs / --mount /x:/y:bogus
+	[ "$status" -eq 2 ]
+	doctor "$BATS_TEST_TMPDIR" --rootfs /
+	[ "$status" -eq 2 ]
+	doctor --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Usage: oci-idmap-hook doctor"* ]]
+}
+
+@test "a bundle that asks for a mount but does not run the hook is told to register it" {
+	b=$(plain_bundle)
+	update_config "$b" 'del(.hooks)'
+	bundle_annotation "$b" oci-idmap-hook/mounts /data
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"warning: /data: the container asks the hook for it, but config.json does not run the hook"* ]]
+	[[ "$output" == *"fix: ask the hook for it: oci-idmap-hook/mounts=/data, and register the hook at prestart"* ]]
+	run_runc "$b"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+}
+
+@test "podman: the doctor takes podman's flags, predicts what podman shows, and its annotation works there" {
+	hooks="$BATS_TEST_TMPDIR/hooks.d"
+	mkdir -p "$hooks"
+	jq -n --arg p "$HOOK" '{version: "1.0.0", hook: {path: $p, args: ["oci-idmap-hook", "prestart"]},
+		when: {annotations: {"^oci-idmap-hook/mounts$": ".*"}}, stages: ["prestart"]}' >"$hooks/oci-idmap-hook.json"
+	flags=(--uidmap 0:100000:65536 --gidmap 0:100000:65536 --user 999:999)
+	make_rootfs "$BATS_TEST_TMPDIR/rootfs"
+	doctor --json --rootfs "$BATS_TEST_TMPDIR/rootfs" "${flags[@]}" --mount "$DATA:/data"
+	[ "$status" -eq 1 ]
+	before=$(jq -r '.mounts[0].inside | "\(.uid):\(.gid)"' <<<"$output")
+	annotation=$(jq -r .annotation <<<"$output")
+	[ "$annotation" = /data ]
+	doctor --json --rootfs "$BATS_TEST_TMPDIR/rootfs" "${flags[@]}" --mount "$DATA:/data:idmap"
+	[ "$status" -eq 0 ]
+	after=$(jq -r '.mounts[0].after_hook | "\(.uid):\(.gid)"' <<<"$output")
+
+	run_podman --hooks-dir "$hooks" "${flags[@]}" -v "$DATA:/data" sh -c 'stat -c %u:%g /data; touch /data/new'
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = "$before" ]
+	run_podman --hooks-dir "$hooks" "${flags[@]}" -v "$DATA:/data" \
+		--annotation "oci-idmap-hook/mounts=$annotation" sh -c 'stat -c %u:%g /data; touch /data/new'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$after" ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
+@test "a file name with a newline or bytes that are not UTF-8 neither splits a line nor breaks the JSON" {
+	make_rootfs "$BATS_TEST_TMPDIR/rootfs"
+	odd="$BATS_TEST_TMPDIR/rootfs/tmp/$(printf 'a\nb\xff')"
+	touch "$odd"
+	chown 1000000:0 "$odd"
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: rootfs: 1 file owned by uid 1000000, outside the mapping 0:100000:65536"*"e.g. /tmp/a?b?; fix:"* ]]
+	doctor --json --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536
+	[ "$status" -eq 1 ]
+	[ "$(jq -r '.rootfs_scan.unmapped_uids[0].paths[0]' <<<"$output")" = "/tmp/a?b?" ]
+}
+
+@test "an annotation the hook cannot parse is named, and the hook really refuses the container" {
+	b=$(plain_bundle)
+	bundle_annotation "$b" oci-idmap-hook/mounts '/data,/other'
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: annotation: the hook will refuse the container: oci-idmap-hook/mounts: \"/data,/other\": separate items with ';' or spaces, not ','"* ]]
+	run_runc "$b"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"separate items with"* ]]
+}
+
+@test "the administrator's policy: a source it refuses is named with the rule, and the hook really refuses it" {
+	denied=$(mktemp -d /run/oih-doctor.XXXXXX)
+	chown 1000:1000 "$denied"
+	b=$(make_bundle c)
+	bundle_userns "$b" 0:100000:65536
+	bundle_user "$b" 999 999
+	bundle_bind "$b" "$denied" /data
+	bundle_hook "$b" prestart "$HOOK" prestart
+	bundle_annotation "$b" oci-idmap-hook/mounts /data
+	bundle_args "$b" sh -c 'exec 2>&1; stat -c %u:%g /data'
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"policy:  no policy file"* ]]
+	[[ "$output" == *"the hook will refuse it, and the container will not start: refused: the source $denied is under /run (built-in deny list)"* ]]
+	run_runc "$b"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"refused: the source $denied is under /run (built-in deny list)"* ]]
+	# A policy that lists it: the doctor and the hook agree it works.
+	echo "{\"allowedSources\": [\"$denied\"]}" >"$BATS_TEST_TMPDIR/policy.json"
+	doctor --policy "$BATS_TEST_TMPDIR/policy.json" "$b"
+	rm -rf "$denied"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"policy:  $BATS_TEST_TMPDIR/policy.json"* ]]
+}

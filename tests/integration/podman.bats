@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# podman finds the hook through the hooks.d file that `make install` writes,
+# runs it only for containers that carry the annotation, and shows its error.
+
+load helpers
+
+setup() {
+	setup_hook_test
+	PREFIX="$BATS_TEST_TMPDIR/prefix"
+	HOOKS_DIR="$BATS_TEST_TMPDIR/hooks.d"
+	HOOK_LOG="$BATS_TEST_TMPDIR/hook.log"
+	make -s -C "$REPO" install PREFIX="$PREFIX" HOOKSDIR="$HOOKS_DIR" HOOKLOG="$HOOK_LOG" >/dev/null
+	HOOKS_FILE="$HOOKS_DIR/oci-idmap-hook.json"
+}
+
+teardown() {
+	teardown_common
+}
+
+podman_userns() {
+	run_podman --hooks-dir "$HOOKS_DIR" --uidmap 0:100000:65536 --gidmap 0:100000:65536 "$@"
+}
+
+@test "make install writes a valid oci-hooks 1.0.0 file that points at the installed binary" {
+	run jq -e --arg p "$PREFIX/bin/oci-idmap-hook" --arg log "$HOOK_LOG" '
+		.version == "1.0.0"
+		and .hook.path == $p
+		and .hook.args == ["oci-idmap-hook", "--log", $log, "prestart"]
+		and .stages == ["prestart", "poststop"]
+		and .when.annotations == {"^oci-idmap-hook/mounts(\\.[^/]+)?$": ".*"}
+		and (keys - ["version", "hook", "when", "stages"]) == []' "$HOOKS_FILE"
+	[ "$status" -eq 0 ]
+	[ -x "$PREFIX/bin/oci-idmap-hook" ]
+	cmp "$PREFIX/bin/oci-idmap-hook" "$HOOK"
+}
+
+@test "podman: user 999 owns and writes a host dir owned by 1000 when the container asks by annotation" {
+	podman_userns --user 999:999 -v "$DATA:/data" --annotation oci-idmap-hook/mounts=/data \
+		sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new && stat -c %u:%g /data/new'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "${lines[1]}" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
+@test "podman: user 1000 owns and writes a host dir owned by 1000 when the container asks by annotation" {
+	podman_userns --user 1000:1000 -v "$DATA:/data" --annotation oci-idmap-hook/mounts=/data \
+		sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1000:1000 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
+@test "podman: a container without the annotation does not run the hook" {
+	podman_userns --user 999:999 -v "$DATA:/data" sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+	[ ! -e "$DATA/new" ]
+}
+
+@test "podman: two mounts with ';' in one --annotation arrive intact" {
+	OTHER=$(make_host_dir other 2000:2000 0755)
+	podman_userns --user 999:999 -v "$DATA:/data" -v "$OTHER:/other" \
+		--annotation 'oci-idmap-hook/mounts=/data;/other=idmap' \
+		stat -c %u:%g /data /other
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "${lines[1]}" = 999:999 ]
+}
+
+@test "podman: a mount that podman already idmapped (:idmap) is re-mapped so the owner shows as the user" {
+	podman_userns --user 999:999 -v "$DATA:/data:idmap" --annotation oci-idmap-hook/mounts=/data \
+		sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
+@test "podman: '*' serves the volume and leaves podman's own files (hosts, resolv.conf) alone" {
+	podman_userns --user 999:999 -v "$DATA:/data" --annotation 'oci-idmap-hook/mounts=*' \
+		stat -c '%n %u:%g' /data /etc/hosts
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 999:999" ]
+	# podman's hosts file is host root's: it stays unmapped.
+	[ "${lines[1]}" = "/etc/hosts 65534:65534" ]
+}
+
+@test "podman: a refused request stops the container and the hook's message is in its log" {
+	chown 0:0 "$DATA"
+	podman_userns --user 999:999 -v "$DATA:/data" --annotation oci-idmap-hook/mounts=/data echo STARTED
+	[ "$status" -ne 0 ]
+	[[ "$output" != *STARTED* ]]
+	# podman shows only "error executing hook ... (exit code: 1)".
+	[[ "$output" == *"error executing hook"* ]]
+	run cat "$HOOK_LOG"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" =~ ^[0-9T:-]+Z\ oci-idmap-hook\[[0-9]+\]\ container\ [0-9a-f]{64}:\ /data:\ cannot\ idmap\ $DATA:\ its\ top\ directory\ is\ owned\ by\ host\ root ]]
+}
+
+# CRI-O copies a pod's annotations into every container of the pod and adds
+# io.kubernetes.container.name (and its sandbox marker to the pause
+# container); podman's --annotation sets the same OCI annotations.
+@test "podman: a key scoped to one pod container (mounts.NAME) reaches only the container of that name" {
+	local pod=(--annotation oci-idmap-hook/mounts.db=/data --annotation oci-idmap-hook/user.db=999:999)
+	podman_userns "${pod[@]}" --annotation io.kubernetes.container.name=db --user 999:999 -v "$DATA:/data" \
+		sh -c 'stat -c %u:%g /data; touch /data/new'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+	# The hooks.d file runs the hook for the sidecar too; the hook leaves it alone.
+	podman_userns "${pod[@]}" --annotation io.kubernetes.container.name=sidecar --user 999:999 -v "$DATA:/data" \
+		stat -c %u:%g /data
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+}
+
+@test "podman: the scoped key beats the pod-wide one, and the pod's sandbox container is left alone" {
+	OTHER=$(make_host_dir other 2000:2000 0755)
+	local pod=(--annotation 'oci-idmap-hook/mounts=/nonexistent' --annotation oci-idmap-hook/mounts.db=/other)
+	podman_userns "${pod[@]}" --annotation io.kubernetes.container.name=db --user 999:999 \
+		-v "$DATA:/data" -v "$OTHER:/other" stat -c %u:%g /data /other
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+	[ "${lines[1]}" = 999:999 ]
+	# The pause container has no /nonexistent mount: asking would fail it.
+	podman_userns "${pod[@]}" --annotation io.kubernetes.container.name=POD \
+		--annotation io.kubernetes.cri-o.ContainerType=sandbox echo STARTED
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = STARTED ]
+	[ ! -s "$HOOK_LOG" ]
+}

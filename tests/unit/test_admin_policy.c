@@ -1,0 +1,116 @@
+/* The administrator's policy: parsing, the deny list, allowedSources. */
+#include "../../hook/admin_policy.h"
+#include "helpers.h"
+#include "tap.h"
+
+static int
+parse (const char *json, struct admin_policy *pol, hook_error_t **err)
+{
+  cleanup_free char *text = json_q (json);
+  return admin_policy_parse (text, strlen (text), "policy.json", pol, err);
+}
+
+static void
+test_deny_list (void)
+{
+  struct admin_policy pol;
+  hook_error_t *err = NULL;
+  static const struct
+  {
+    const char *path, *msg;
+  } denied[] = {
+    { "/", "the host's root directory is never served" },
+    { "/etc", "under /etc (built-in deny list)" },
+    { "/etc/ssl/private", "under /etc (built-in deny list)" },
+    { "/lib64/x", "under /lib64 (built-in deny list)" },
+    { "/libexec", "under /libexec (built-in deny list)" },
+    { "/var/run/docker", "under /var/run (built-in deny list)" },
+    { "/root/.ssh", "under /root (built-in deny list)" },
+    { "/run", "under /run (built-in deny list)" },
+  };
+  static const char *const allowed[] = { "/srv/data", "/etcetera", "/home/u/run", "/var/lib/x", "/rooted", "/tmp" };
+
+  parse ("{}", &pol, &err);
+  for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++)
+    is_error (admin_policy_check_source (&pol, denied[i].path, &err), -1, &err, denied[i].msg, "%s is refused",
+              denied[i].path);
+  for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+    is_success (admin_policy_check_source (&pol, allowed[i], &err), 0, &err, "%s is served by default", allowed[i]);
+  for (int m = 0; m <= MODE_AUTO; m++)
+    is_success (admin_policy_check_mode (&pol, (enum mount_mode) m, &err), 0, &err, "mode %s is allowed by default",
+                mode_name ((enum mount_mode) m));
+  admin_policy_free (&pol);
+}
+
+static void
+test_allowed_sources (void)
+{
+  struct admin_policy pol;
+  hook_error_t *err = NULL;
+
+  is_success (parse ("{'allowedSources':['/srv/','/run/media'],'allowedModes':['idmap'],'allowHostRoot':true,"
+                     "'defaultMounts':'*','journalDir':'/j'}",
+                     &pol, &err),
+              0, &err, "a full policy parses");
+  is_success (admin_policy_check_source (&pol, "/srv/a", &err), 0, &err, "a source under an allowed root is served");
+  is_success (admin_policy_check_source (&pol, "/run/media/usb", &err), 0, &err,
+              "a path listed inside a denied tree is served");
+  is_error (admin_policy_check_source (&pol, "/run/user/1000", &err), -1, &err, "not under any of allowedSources",
+            "the rest of the denied tree is still refused");
+  is_error (admin_policy_check_source (&pol, "/srvx", &err), -1, &err, "not under any of allowedSources",
+            "a sibling with the same prefix is not under the allowed root");
+  is_error (admin_policy_check_mode (&pol, MODE_NSMAP, &err), -1, &err, "mode nsmap is not in allowedModes",
+            "a mode left out is refused");
+  ok (pol.allow_host_root, "allowHostRoot is read");
+  is_str (pol.default_mounts, "*", "defaultMounts is read");
+  is_str (pol.journal_dir, "/j", "journalDir is read");
+  admin_policy_free (&pol);
+
+  parse ("{'allowedSources':['/']}", &pol, &err);
+  is_error (admin_policy_check_source (&pol, "/etc/x", &err), -1, &err, "under /etc (built-in deny list)",
+            "allowing / does not open the denied trees");
+  admin_policy_free (&pol);
+}
+
+static void
+test_bad_files (void)
+{
+  static const struct
+  {
+    const char *json, *msg, *name;
+  } bad[] = {
+    { "{'allowHostRooot':true}", "unknown key \"allowHostRooot\"", "a misspelt key is refused" },
+    { "{'allowedSources':'/srv'}", "\"allowedSources\" must be an array", "allowedSources must be a list" },
+    { "{'allowedSources':['srv']}", "is not an absolute container path", "a relative source root is refused" },
+    { "{'allowedSources':['/a/../etc']}", "contains \"..\"", "'..' in a source root is refused" },
+    { "{'allowedModes':['all']}", "allowedModes[0] must be one of", "an unknown mode is refused" },
+    { "{'allowHostRoot':'yes'}", "must be true or false", "allowHostRoot must be a boolean" },
+    { "{'journalDir':'j'}", "must be an absolute path", "a relative journal directory is refused" },
+    { "{'defaultMounts':1}", "\"defaultMounts\" must be a string", "defaultMounts must be a string" },
+    { "[]", "expected a JSON object", "a policy that is not an object is refused" },
+  };
+  struct admin_policy pol;
+  hook_error_t *err = NULL;
+
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      is_error (parse (bad[i].json, &pol, &err), -1, &err, bad[i].msg, "%s", bad[i].name);
+      admin_policy_free (&pol);
+    }
+  is_success (admin_policy_load ("/nonexistent/policy.json", false, &pol, &err), 0, &err,
+              "a missing default policy file gives the defaults");
+  ok (pol.path == NULL && pol.n_allowed == 0 && !pol.allow_host_root, "the defaults allow no host root");
+  admin_policy_free (&pol);
+  is_error (admin_policy_load ("/nonexistent/policy.json", true, &pol, &err), -1, &err,
+            "open the policy file /nonexistent/policy.json: No such file", "a missing named policy file is an error");
+  admin_policy_free (&pol);
+}
+
+int
+main (void)
+{
+  test_deny_list ();
+  test_allowed_sources ();
+  test_bad_files ();
+  return done_testing ();
+}

@@ -1,0 +1,193 @@
+/* hook/doctor_access.c and hook/doctor_mount.c: how ids and modes look to the
+ * container's user, the id table, and the verdict on one mount. */
+#define _GNU_SOURCE
+#include "../../hook/doctor.h"
+#include "helpers.h"
+
+#include <sys/stat.h>
+
+static void
+set_map (struct idmap *map, const char *text)
+{
+  hook_error_t *err = NULL;
+  if (idmap_parse_proc (map, text, "test map", &err) < 0)
+    {
+      diag ("bad test map: %s", err->msg);
+      error_free (&err);
+    }
+}
+
+static void
+test_id_inside (void)
+{
+  struct idmap ns, mnt;
+  uint32_t shown = 0;
+
+  set_map (&ns, "0 100000 65536");
+  ok (doctor_id_inside (NULL, &ns, 100999, &shown) && shown == 999, "host 100999 shows as 999 under 0:100000:65536");
+  ok (!doctor_id_inside (NULL, &ns, 1000, &shown) && shown == DOCTOR_OVERFLOW_ID,
+      "host 1000 is unmapped and shows as the overflow id");
+  set_map (&mnt, "1000 100999 1");
+  ok (doctor_id_inside (&mnt, &ns, 1000, &shown) && shown == 999, "through the mount map, on-disk 1000 shows as 999");
+  ok (!doctor_id_inside (&mnt, &ns, 1001, &shown) && shown == DOCTOR_OVERFLOW_ID,
+      "an on-disk id outside the mount map shows as the overflow id");
+  idmap_identity (&ns);
+  ok (doctor_id_inside (NULL, &ns, 4242, &shown) && shown == 4242, "without a user namespace ids are unchanged");
+}
+
+static void
+test_access (void)
+{
+  struct target_user user = { 999, 999, "test" }, root = { 0, 0, "test" };
+  struct doctor_view v = { .uid = 999, .gid = 50 };
+  char buf[4];
+
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0750, &user, false), buf), "rwx",
+          "the owner gets the owner bits");
+  v.uid = 1;
+  v.gid = 999;
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0750, &user, false), buf), "r-x",
+          "a group member gets the group bits");
+  v.gid = 2;
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0751, &user, false), buf), "--x",
+          "anyone else gets the other bits");
+  v = (struct doctor_view){ .uid = 999, .gid = 999, .uid_unmapped = true, .gid_unmapped = true };
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0705, &user, false), buf), "r-x",
+          "an unmapped owner never matches the user, even with the same number");
+  v = (struct doctor_view){ .uid = 5, .gid = 5 };
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0700, &root, true), buf), "rwx",
+          "privileged root may enter and write a mapped directory it does not own");
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFREG | 0600, &root, true), buf), "rw-",
+          "privileged root cannot execute a file without any x bit");
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0700, &root, false), buf), "---",
+          "root without CAP_DAC_OVERRIDE gets the other bits");
+  v.gid_unmapped = true;
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0705, &root, true), buf), "r-x",
+          "the capability does not count for a file with an unmapped gid");
+}
+
+static void
+test_id_table (void)
+{
+  struct id_table t = { .n = 0 };
+  char **slot;
+  int stored = 0;
+
+  for (int i = 0; i < 5; i++)
+    if ((slot = id_table_count (&t, 1000000)))
+      {
+        *slot = strdup ("/f");
+        stored++;
+      }
+  is_int (stored, ID_TABLE_PATHS, "only the first paths of a group are kept");
+  is_int ((long long)t.groups[0].count, 5, "every file is counted");
+  for (uint32_t id = 1; id <= ID_TABLE_MAX + 10; id++)
+    id_table_count (&t, 2000000 + id);
+  is_int ((long long)t.n, ID_TABLE_MAX, "the table holds at most ID_TABLE_MAX ids");
+  is_int ((long long)t.other_files, 11, "files of ids beyond the table are counted apart");
+  ok (id_table_count (&t, 1000000) == NULL && t.groups[0].count == 6, "a known id is still counted when full");
+  id_table_free (&t);
+  is_int ((long long)t.n, 0, "freeing empties the table");
+}
+
+static void
+test_printable (void)
+{
+  char s[] = "/a\nb/\xff\xc3\xa9\xe2\x82/\x7f.";
+  doctor_printable (s);
+  is_str (s,
+          "/a?b/?\xc3\xa9?"
+          "?/?.",
+          "control characters and broken UTF-8 become '?', valid UTF-8 stays");
+}
+
+/* A user-namespaced container running as 999, and a rw directory mount. */
+static struct doctor_mount *
+setup (struct doctor *d, uint32_t owner)
+{
+  struct doctor_mount *m = calloc (1, sizeof *m);
+
+  if (m == NULL)
+    abort ();
+  memset (d, 0, sizeof *d);
+  set_map (&d->ids.uids, "0 100000 65536");
+  set_map (&d->ids.gids, "0 100000 65536");
+  d->userns = true;
+  d->user = (struct target_user){ 999, 999, "test" };
+  d->user_known = true;
+  d->hook_registered = true;
+  d->mounts = m;
+  d->n_mounts = 1;
+  m->dest = strdup ("/data");
+  m->source = "/srv/data";
+  m->owner_uid = m->owner_gid = owner;
+  m->mode = S_IFDIR | 0755;
+  return m;
+}
+
+static void
+test_check_mount (void)
+{
+  struct doctor d;
+  struct doctor_mount *m;
+  cleanup_free char *ann = NULL;
+
+  m = setup (&d, 1000);
+  doctor_check_mount (&d, m);
+  like (m->problem, "user 999 cannot write /srv/data", "a dir of host 1000 is not writable for 999");
+  ok (m->before.uid_unmapped && m->before.uid == DOCTOR_OVERFLOW_ID, "it shows as nobody");
+  ok (m->fix_is_annotation, "the fix is the annotation");
+  ann = doctor_fixed_annotation (&d);
+  is_str (ann, "/data", "the annotation asks for /data");
+  doctor_free (&d);
+
+  m = setup (&d, 1000);
+  m->asked = true;
+  m->policy.mode = MODE_IDMAP;
+  doctor_check_mount (&d, m);
+  ok (m->problem == NULL, "asked in mode idmap, the mount works");
+  ok (m->after.uid == 999 && m->after.gid == 999 && m->after.access == 7, "after the hook it is 999:999 and rwx");
+  doctor_free (&d);
+
+  m = setup (&d, 0);
+  m->asked = true;
+  doctor_check_mount (&d, m);
+  like (m->problem, "the hook will refuse it", "a root-owned source is refused by the hook's policy");
+  like (m->fix, "chown", "the fix comes from the hook's hint");
+  doctor_free (&d);
+
+  m = setup (&d, 100999);
+  doctor_check_mount (&d, m);
+  ok (m->problem == NULL && m->before.uid == 999, "a source already owned by the user's host id works unasked");
+  doctor_free (&d);
+
+  m = setup (&d, 1000);
+  m->readonly = true;
+  doctor_check_mount (&d, m);
+  ok (m->problem == NULL, "a read-only mount that the user can read and enter works");
+  doctor_free (&d);
+
+  m = setup (&d, 1000);
+  m->mode = S_IFDIR | 0500;
+  m->asked = true;
+  doctor_check_mount (&d, m);
+  like (m->fix, "chmod", "when the owner itself has no write bit, the fix is a mode, not the annotation");
+  doctor_free (&d);
+
+  m = setup (&d, 1000);
+  m->stat_errno = ENOENT;
+  doctor_check_mount (&d, m);
+  like (m->problem, "No such file", "a missing source is a problem");
+  doctor_free (&d);
+}
+
+int
+main (void)
+{
+  test_id_inside ();
+  test_access ();
+  test_id_table ();
+  test_printable ();
+  test_check_mount ();
+  return done_testing ();
+}

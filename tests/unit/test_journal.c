@@ -1,0 +1,195 @@
+/* hook/journal.c: the header and record formats, round trips and torn tails. */
+#define _GNU_SOURCE
+#include "../../hook/journal.h"
+#include "helpers.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+static void
+test_names (void)
+{
+  cleanup_free char *a = journal_file_name ("abc-123", "/var/lib/pg data");
+  cleanup_free char *b = journal_file_name ("x", "/a_b");
+  cleanup_free char *c = journal_file_name ("x", "/a/b");
+
+  is_str (a, "abc-123@%2Fvar%2Flib%2Fpg%20data.journal", "a journal name escapes '/' and spaces");
+  ok (b && c && strcmp (b, c) != 0, "/a_b and /a/b get different journals (%s, %s)", b, c);
+}
+
+static void
+fill_header (struct journal_header *h)
+{
+  memset (h, 0, sizeof *h);
+  strcpy (h->container, "ctr");
+  strcpy (h->dest, "/data");
+  strcpy (h->source, "/srv/my data");
+  h->major = 254;
+  h->minor = 1;
+  h->root_handle_type = 1;
+  h->root_handle_bytes = 8;
+  memcpy (h->root_handle, "\x01\x02\x03\x04\xaa\xbb\xcc\xff", 8);
+  h->target_uid = 100999;
+  h->target_gid = 100998;
+  h->source_uid = 1000;
+  h->source_gid = 1001;
+  h->started = 1763865600123456789;
+  h->restore_at_poststop = true;
+  strcpy (h->mapping, "0:100000:65536");
+}
+
+static void
+test_header (void)
+{
+  struct journal_header h, back;
+  hook_error_t *err = NULL;
+  cleanup_free char *text = NULL;
+  size_t body = 0;
+
+  fill_header (&h);
+  text = journal_header_format (&h);
+  like (text, "source /srv/my data\n", "the header names the source");
+  is_success (journal_header_parse (text, strlen (text), &back, &body, &err), 0, &err, "the header parses back");
+  is_int ((long long) body, (long long) strlen (text), "records start after the blank line");
+  ok (memcmp (&h, &back, sizeof h) == 0, "every field survives the round trip");
+  is_error (journal_header_parse (text, strlen (text) - 1, &back, &body, &err), -1, &err, "cut short",
+            "a header without its blank line is refused");
+  is_error (journal_header_parse ("hello\n\n", 7, &back, &body, &err), -1, &err, "not an oci-idmap-hook journal",
+            "a file that is not a journal is refused");
+  {
+    cleanup_free char *bad = strdup (text);
+    char *p = strstr (bad, "target ");
+    memcpy (p, "turget ", 7);
+    is_error (journal_header_parse (bad, strlen (bad), &back, &body, &err), -1, &err, "lacks a required line",
+              "a header without the target is refused");
+  }
+}
+
+static void
+test_records (void)
+{
+  struct journal_record r = { .handle_type = 0x81, .handle_bytes = 12, .cap_len = 20, .uid = 4294967294u,
+                              .gid = 7, .mode = 0104755 };
+  struct journal_record plain = { .handle_type = 1, .handle_bytes = 8, .uid = 1000, .gid = 1000, .mode = 040755 };
+  struct journal_record back;
+  unsigned char buf[2 * JOURNAL_RECORD_MAX];
+  size_t n1, n2;
+
+  for (unsigned int i = 0; i < 12; i++)
+    r.handle[i] = (unsigned char) (0xf0 + i);
+  for (unsigned int i = 0; i < 20; i++)
+    r.cap[i] = (unsigned char) i;
+  memset (plain.handle, 0x5a, 8);
+  n1 = journal_record_encode (&r, buf);
+  n2 = journal_record_encode (&plain, buf + n1);
+  is_int ((long long) n1, JOURNAL_RECORD_HEAD + 12 + 20, "a record is its head, handle and capability");
+  is_int ((long long) n2, JOURNAL_RECORD_HEAD + 8, "a record without capability is 28 bytes for an ext4 handle");
+
+  memset (&back, 0, sizeof back);
+  is_int (journal_record_decode (buf, n1 + n2, &back), (long long) n1, "the first record decodes whole");
+  ok (back.handle_type == r.handle_type && back.uid == r.uid && back.gid == r.gid && back.mode == r.mode
+          && back.handle_bytes == 12 && memcmp (back.handle, r.handle, 12) == 0 && back.cap_len == 20
+          && memcmp (back.cap, r.cap, 20) == 0,
+      "and every field of it round-trips");
+  is_int (journal_record_decode (buf + n1, n2, &back), (long long) n2, "the second record decodes whole");
+  ok (back.cap_len == 0 && back.mode == 040755 && back.uid == 1000, "with its own fields");
+
+  for (size_t cut = 0; cut < n1; cut++)
+    if (journal_record_decode (buf, cut, &back) != 0)
+      {
+        ok (0, "a record cut at %zu bytes is not whole", cut);
+        break;
+      }
+  ok (1, "a record cut anywhere reads as not whole (0), never as a record");
+
+  buf[0] = 0;
+  is_int (journal_record_decode (buf, n1, &back), -1, "a zero-length handle is malformed");
+  buf[0] = 12;
+  buf[2] = 1;
+  is_int (journal_record_decode (buf, n1, &back), -1, "non-zero reserved bytes are malformed");
+}
+
+/* Create, append, a torn tail, reopen (it is cut off), another mapping refused. */
+static void
+test_files (void)
+{
+  char dir[] = "/tmp/test_journal.XXXXXX";
+  cleanup_free char *sub = NULL, *rm = NULL;
+  struct journal_header h;
+  struct journal j = { .fd = -1 };
+  struct journal_record r = { .handle_type = 1, .handle_bytes = 8, .uid = 1, .gid = 2, .mode = 0100644 };
+  unsigned char rec[JOURNAL_RECORD_MAX];
+  struct journal_file jf;
+  hook_error_t *err = NULL;
+  struct stat st;
+  size_t n = journal_record_encode (&r, rec);
+  int dfd;
+
+  if (mkdtemp (dir) == NULL || asprintf (&sub, "%s/a/journal", dir) < 0)
+    abort ();
+  dfd = journal_dir_open (sub, &err);
+  ok (dfd >= 0 && err == NULL, "the journal directory is created");
+  error_free (&err);
+  ok (stat (sub, &st) == 0 && (st.st_mode & 0777) == 0700, "with mode 0700");
+  fill_header (&h);
+  is_success (journal_create (dfd, sub, "c@x.journal", &h, &j, &err), 0, &err, "a journal is created");
+  is_success (journal_append (&j, rec, n, 1, &err), 0, &err, "a record is appended");
+  /* A kill in the middle of a write leaves part of a record. */
+  ok (write (j.fd, rec, n - 3) == (ssize_t) (n - 3), "a torn record is left at the end");
+  journal_close (&j);
+
+  is_success (journal_create (dfd, sub, "c@x.journal", &h, &j, &err), 0, &err,
+              "a re-run with the same mapping reopens it");
+  ok (j.reopened, "and says so");
+  is_success (journal_append (&j, rec, n, 1, &err), 0, &err, "and appends after the last whole record");
+  journal_close (&j);
+
+  {
+    cleanup_close int fd = openat (dfd, "c@x.journal", O_RDONLY);
+    size_t pos;
+    struct journal_record back;
+    int count = 0;
+    long k;
+    is_success (journal_read (fd, "c@x.journal", &jf, &err), 0, &err, "the journal reads back");
+    for (pos = jf.body; (k = journal_record_decode (jf.data + pos, jf.len - pos, &back)) > 0; pos += (size_t) k)
+      count++;
+    is_int (count, 2, "two whole records");
+    is_int ((long long) pos, (long long) jf.len, "and nothing after them: the torn tail was cut off");
+    journal_file_free (&jf);
+  }
+
+  h.target_uid++;
+  is_error (journal_create (dfd, sub, "c@x.journal", &h, &j, &err), -1, &err, "describes another change",
+            "a journal of another mapping is not appended to");
+  journal_close (&j);
+
+  /* Killed while writing the header: nothing was changed yet. */
+  {
+    cleanup_close int fd = openat (dfd, "torn.journal", O_WRONLY | O_CREAT, 0600);
+    cleanup_free char *text = journal_header_format (&h);
+    ok (fd >= 0 && write (fd, text, 40) == 40, "a journal with a torn header is left");
+  }
+  is_success (journal_create (dfd, sub, "torn.journal", &h, &j, &err), 0, &err,
+              "a re-run replaces a journal whose header was cut short");
+  ok (!j.reopened, "as a new journal");
+  journal_close (&j);
+  {
+    cleanup_close int fd = openat (dfd, "torn.journal", O_RDONLY);
+    is_success (journal_read (fd, "torn.journal", &jf, &err), 0, &err, "whose header is whole");
+    is_int ((long long) jf.len, (long long) jf.body, "and which holds no record");
+    journal_file_free (&jf);
+  }
+  close (dfd);
+  if (asprintf (&rm, "rm -rf %s", dir) > 0)
+    ok (system (rm) == 0, "clean up");
+}
+
+int
+main (void)
+{
+  test_names ();
+  test_header ();
+  test_records ();
+  test_files ();
+  return done_testing ();
+}
