@@ -62,7 +62,6 @@ struct pending
 struct level
 {
   unsigned char *dents;
-  size_t checked, changing; /* entries of this directory so far */
 };
 
 /* A worker's changes waiting for their journal records to be durable.
@@ -153,7 +152,6 @@ level_get (struct worker *wk)
   lv = wk->levels[wk->depth];
   if (lv->dents == NULL && (lv->dents = malloc (DENTS_BUF)) == NULL)
     return NULL;
-  lv->checked = lv->changing = 0;
   return lv;
 }
 
@@ -368,10 +366,29 @@ decide (struct worker *wk, const struct statx *stx, const char *dir, const char 
   return true;
 }
 
+/* Whether FD (just opened) is the inode that NAMED (a statx by name) saw. */
+static bool
+same_inode (const struct statx *fd_stx, const struct statx *named)
+{
+  if (fd_stx->stx_ino != named->stx_ino || fd_stx->stx_dev_major != named->stx_dev_major
+      || fd_stx->stx_dev_minor != named->stx_dev_minor)
+    return false;
+  /* Birth time, where recorded, also tells a reused inode number apart. */
+  if ((fd_stx->stx_mask & named->stx_mask & STATX_BTIME)
+      && (fd_stx->stx_btime.tv_sec != named->stx_btime.tv_sec || fd_stx->stx_btime.tv_nsec != named->stx_btime.tv_nsec))
+    return false;
+  return true;
+}
+
 /* What FD (an entry of DIR, just opened) should become; then change it, or
- * descend.  The decision is made on the fd: what changes is what was checked. */
+ * descend.  The decision is made on the fd: what changes is what was checked.
+ * For a non-directory NAMED is a statx of the name from before the open:
+ * only it proves that a single link was in the tree at one instant (the
+ * fd's own link count cannot: a hard link from outside may have been
+ * opened, then removed from the tree).  Returns 1 when the name no longer
+ * leads to that inode (look again). */
 static int
-consider (struct worker *wk, struct level *lv, int fd, bool path_fd, const char *dir, const char *name)
+consider (struct worker *wk, int fd, bool path_fd, const struct statx *named, const char *dir, const char *name)
 {
   struct statx stx;
   uint32_t uid, gid;
@@ -381,9 +398,14 @@ consider (struct worker *wk, struct level *lv, int fd, bool path_fd, const char 
       close (fd);
       return entry_error (wk, errno, "stat", dir, name);
     }
+  if (!S_ISDIR (stx.stx_mode) && (named == NULL || !same_inode (&stx, named)))
+    {
+      close (fd);
+      return 1;
+    }
   if (S_ISDIR (stx.stx_mode) && path_fd)
     {
-      /* Not a directory at readdir time, one now: read it through the
+      /* Not a directory when looked at, one now: read it through the
        * inode just checked, never by name again. */
       struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_WALK };
       int dfd = (int) syscall (SYS_openat2, fd, ".", &how, sizeof how);
@@ -393,11 +415,9 @@ consider (struct worker *wk, struct level *lv, int fd, bool path_fd, const char 
       fd = dfd;
       path_fd = false;
     }
-  lv->checked++;
   if (decide (wk, &stx, dir, name, &uid, &gid))
     {
       int dir_fd;
-      lv->changing++;
       if (!S_ISDIR (stx.stx_mode))
         return add_change (wk, fd, path_fd, &stx, uid, gid, dir, name);
       /* The batch keeps one fd for the change; the walk goes on with another. */
@@ -420,48 +440,24 @@ consider (struct worker *wk, struct level *lv, int fd, bool path_fd, const char 
   return 0;
 }
 
-/* A cheap look by name at an entry that is not a directory: when it is to
- * be left alone, it need not be opened (a re-run costs one statx per
- * entry).  Only "leave it" is trusted: a change is decided on an fd.
- * Skipped while most entries of the directory change anyway. */
-static bool
-leave_by_name (struct worker *wk, struct level *lv, int dir_fd, const char *dir, const char *name)
-{
-  struct statx stx;
-  uint32_t uid, gid;
-
-  if (lv->checked >= 16 && lv->changing * 2 > lv->checked)
-    return false;
-  if (statx (dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_AS_STAT,
-             WALK_STATX_MASK | STATX_BTIME, &stx)
-      < 0)
-    return false; /* opening it says what went wrong */
-  if (S_ISDIR (stx.stx_mode))
-    return false;
-  if (decide (wk, &stx, dir, name, &uid, &gid))
-    return false;
-  lv->checked++;
-  return true;
-}
-
 /* Open an entry of DIR_FD without following anything: directories to
  * read them, regular files to read and restore their capabilities
  * (O_NONBLOCK: never wait on a FIFO or a lease), anything else O_PATH. */
 static int
-open_entry (int dir_fd, const char *name, unsigned char type, bool *path_fd)
+open_entry (int dir_fd, const char *name, bool is_dir, bool is_reg, bool *path_fd)
 {
   struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_WALK };
   int fd;
 
-  *path_fd = type != DT_DIR && type != DT_REG;
-  if (type == DT_DIR)
+  *path_fd = !is_dir && !is_reg;
+  if (is_dir)
     how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  else if (type == DT_REG)
+  else if (is_reg)
     how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC;
   fd = (int) syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
-  if (fd >= 0 || type != DT_REG)
+  if (fd >= 0 || !is_reg)
     return fd;
-  /* A file at readdir time that cannot be read now: replaced by a symlink
+  /* A file when looked at that cannot be read now: replaced by a symlink
    * (ELOOP), a device node (EACCES: our copy is nodev), leased (EAGAIN). */
   if (errno != ELOOP && errno != EACCES && errno != EAGAIN && errno != ENXIO && errno != EPERM)
     return -1;
@@ -470,48 +466,66 @@ open_entry (int dir_fd, const char *name, unsigned char type, bool *path_fd)
   return (int) syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
 }
 
+/* Tries at one name that keeps changing under the walk before it is left
+ * alone and reported. */
+#define ENTRY_TRIES 4
+
 static int
-handle_entry (struct worker *wk, struct level *lv, int dir_fd, const char *dir, const char *name,
-              unsigned char type)
+handle_entry (struct worker *wk, int dir_fd, const char *dir, const char *name, unsigned char type)
 {
-  bool path_fd;
-  int fd;
+  bool path_fd, is_dir = type == DT_DIR;
+  struct statx named;
+  int fd, ret = 1;
 
-  if (type != DT_DIR && leave_by_name (wk, lv, dir_fd, dir, name))
-    return 0;
-  fd = open_entry (dir_fd, name, type, &path_fd);
-
-  if (fd >= 0 && path_fd && type == DT_UNKNOWN)
+  for (int tries = 0; ret == 1 && tries < ENTRY_TRIES; tries++, is_dir = false)
     {
-      /* No d_type from this filesystem: reopen what needs more than O_PATH. */
-      struct stat st;
-      if (fstat (fd, &st) == 0 && (S_ISDIR (st.st_mode) || S_ISREG (st.st_mode)))
+      if (!is_dir)
         {
-          close (fd);
-          /* (DT_DIR skips the look by name, which has been done.) */
-          return handle_entry (wk, lv, dir_fd, dir, name, S_ISDIR (st.st_mode) ? DT_DIR : DT_REG);
+          /* A look by name: enough to leave an entry alone (a re-run costs
+           * one statx per entry), and the link count that a change needs. */
+          if (statx (dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_AS_STAT,
+                     WALK_STATX_MASK | STATX_BTIME, &named)
+              < 0)
+            {
+              if (errno != ENOENT)
+                return entry_error (wk, errno, "stat", dir, name);
+              wk->rep.vanished++;
+              return 0;
+            }
+          is_dir = S_ISDIR (named.stx_mode);
+          if (!is_dir)
+            {
+              uint32_t uid, gid;
+              if (!decide (wk, &named, dir, name, &uid, &gid))
+                return 0;
+            }
         }
+      fd = open_entry (dir_fd, name, is_dir, !is_dir && S_ISREG (named.stx_mode), &path_fd);
+      if (fd >= 0)
+        ret = consider (wk, fd, path_fd, is_dir ? NULL : &named, dir, name);
+      else if (errno == ENOENT)
+        {
+          wk->rep.vanished++;
+          return 0;
+        }
+      else if (errno == EXDEV)
+        {
+          wk->rep.submounts++;
+          note_path (wk, wk->w->report->submount_paths, dir, name);
+          return 0;
+        }
+      else if (errno != ELOOP && errno != ENOTDIR)
+        return entry_error (wk, errno, "open", dir, name);
+      /* ELOOP, ENOTDIR, or another inode than the one looked at: the name
+       * was replaced meanwhile.  Look again; never follow it. */
     }
-  if (fd >= 0)
-    return consider (wk, lv, fd, path_fd, dir, name);
-  switch (errno)
+  if (ret == 1)
     {
-    case ENOENT:
-      wk->rep.vanished++;
-      return 0;
-    case EXDEV:
-      wk->rep.submounts++;
-      note_path (wk, wk->w->report->submount_paths, dir, name);
-      return 0;
-    case ELOOP:
-    case ENOTDIR:
-      /* A directory at readdir time, something else now: never followed. */
       wk->rep.swapped++;
       note_path (wk, wk->w->report->swapped_paths, dir, name);
-      return 0;
-    default:
-      return entry_error (wk, errno, "open", dir, name);
+      ret = 0;
     }
+  return ret;
 }
 
 static int
@@ -533,7 +547,7 @@ process_dir (struct worker *wk, int fd, const char *path)
           if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
             continue;
           wk->rep.entries++;
-          if (handle_entry (wk, lv, fd, path, d->d_name, d->d_type) < 0)
+          if (handle_entry (wk, fd, path, d->d_name, d->d_type) < 0)
             return -1;
         }
     }
@@ -663,17 +677,14 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
       if (workers[i].b.items == NULL || workers[i].b.rec == NULL)
         threads = i; /* fewer workers */
     }
-  {
-    struct level *lv = threads ? level_get (&workers[0]) : NULL;
-    if (lv == NULL)
-      {
-        threads = 1;
-        entry_error (&workers[0], ENOMEM, "walk", "", ".");
-        close (fd);
-      }
-    else
-      consider (&workers[0], lv, fd, false, "", ".");
-  }
+  if (threads == 0)
+    {
+      threads = 1;
+      entry_error (&workers[0], ENOMEM, "walk", "", ".");
+      close (fd);
+    }
+  else
+    consider (&workers[0], fd, false, NULL, "", ".");
   for (unsigned int i = 1; i < threads; i++)
     if (pthread_create (&tids[i], NULL, worker_main, &workers[i]) == 0)
       started++;

@@ -4,8 +4,10 @@
  * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
  * RESOLVE_NO_XDEV), checked with statx on that fd, and changed on that fd:
  * a symlink is changed itself, never followed; a directory swapped for a
- * symlink after readdir fails to open and is left alone; a mount below the
- * root is not entered.  chown(2) drops setuid/setgid bits and file
+ * symlink after readdir fails to open and is looked at again; a mount below
+ * the root is not entered.  A non-directory changes only if one statx of
+ * its name showed that very inode with a single link: an fd's own link
+ * count cannot prove that (the link it was opened through may be gone).  chown(2) drops setuid/setgid bits and file
  * capabilities: they are put back right after.  With a journal, the
  * original owner, mode and capability of each entry are appended and synced
  * before it changes.  Parallel over a bounded queue of directory fds. */

@@ -18,7 +18,7 @@
 # otherwise their order in $output is not fixed.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-HOOK="$REPO/build/oci-idmap-hook"
+HOOK="${HOOK_UNDER_TEST:-$REPO/build/oci-idmap-hook}"
 
 # A container that hangs must not hang the suite: after this many seconds
 # the runtime is killed (status 137), then the container.

@@ -1,0 +1,292 @@
+/* hook/chown_walk.c against an attacker who acts at the worst instant.
+ *
+ * This file defines its own statx and getdents64: the walk's calls bind to
+ * them, and they swap names in the tree exactly between the walk's reading
+ * of a directory, its look at a name, its open and its check.  A race that a real attacker wins once in a
+ * million tries happens here every time.  Needs root (it changes owners). */
+#define _GNU_SOURCE
+#include "../../hook/chown_walk.h"
+#include "helpers.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define TO_UID 4242
+#define TO_GID 4243
+#define OUTSIDE_UID 1234
+
+enum race_moment
+{
+  RACE_NONE,
+  RACE_AFTER_LOOK, /* the walk's statx of NAME by name has returned */
+  RACE_AFTER_OPEN, /* the walk's statx of an fd of inode VICTIM starts */
+  RACE_AFTER_READ, /* the walk has read the entries of directory VICTIM */
+};
+
+/* What the attacker does, once, at MOMENT: run SWAP in the tree's dir. */
+static struct
+{
+  enum race_moment moment;
+  const char *name;
+  ino_t victim;
+  void (*swap) (void);
+  int fired;
+} race;
+
+static char top[64], outside[80];
+
+static int
+real_statx (int dfd, const char *path, int flags, unsigned int mask, struct statx *buf)
+{
+  return (int) syscall (SYS_statx, dfd, path, flags, mask, buf);
+}
+
+ssize_t
+getdents64 (int fd, void *buf, size_t len)
+{
+  ssize_t n = (ssize_t) syscall (SYS_getdents64, fd, buf, len);
+  struct stat st;
+
+  if (race.moment == RACE_AFTER_READ && !race.fired && n > 0 && fstat (fd, &st) == 0 && st.st_ino == race.victim)
+    {
+      race.fired++;
+      race.swap ();
+    }
+  return n;
+}
+
+int
+statx (int dfd, const char *path, int flags, unsigned int mask, struct statx *buf)
+{
+  int ret;
+  struct stat st;
+
+  if (race.moment == RACE_AFTER_OPEN && !race.fired && path[0] == '\0' && (flags & AT_EMPTY_PATH)
+      && fstat (dfd, &st) == 0 && st.st_ino == race.victim)
+    {
+      race.fired++;
+      race.swap ();
+    }
+  ret = real_statx (dfd, path, flags, mask, buf);
+  if (race.moment == RACE_AFTER_LOOK && !race.fired && strcmp (path, race.name) == 0)
+    {
+      race.fired++;
+      race.swap ();
+    }
+  return ret;
+}
+
+static char *
+in_top (const char *rel)
+{
+  static char buf[4][128];
+  static int slot;
+  char *p = buf[slot++ % 4];
+  snprintf (p, sizeof buf[0], "%s/%s", top, rel);
+  return p;
+}
+
+static void
+make_file (const char *path, uid_t uid)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || write (fd, "x", 1) != 1 || fchown (fd, uid, uid) < 0)
+    abort ();
+  close (fd);
+}
+
+/* A fresh tree of user 1000: top/ with dir d/ holding files f0..f19, and
+ * outside/file (owned by OUTSIDE_UID) beside it. */
+static void
+fresh_tree (void)
+{
+  char cmd[200];
+  snprintf (cmd, sizeof cmd, "rm -rf %s %s", top, outside);
+  if (system (cmd) != 0 || mkdir (top, 0755) < 0 || mkdir (in_top ("d"), 0755) < 0 || mkdir (outside, 0755) < 0
+      || chown (top, 1000, 1000) < 0 || chown (in_top ("d"), 1000, 1000) < 0)
+    abort ();
+  for (int i = 0; i < 20; i++)
+    {
+      char rel[16];
+      snprintf (rel, sizeof rel, "d/f%d", i);
+      make_file (in_top (rel), 1000);
+    }
+  make_file (strcat (strcpy ((char[96]){ 0 }, outside), "/file"), OUTSIDE_UID);
+  memset (&race, 0, sizeof race);
+}
+
+static uid_t
+owner_of (const char *path)
+{
+  struct stat st;
+  return lstat (path, &st) == 0 ? st.st_uid : (uid_t) -1;
+}
+
+static const char *
+outside_file (void)
+{
+  static char p[96];
+  snprintf (p, sizeof p, "%s/file", outside);
+  return p;
+}
+
+static int
+walk (struct chown_report *rep)
+{
+  struct chown_spec spec = { .to_uid = TO_UID, .to_gid = TO_GID, .threads = 1 };
+  hook_error_t *err = NULL;
+  cleanup_close int fd = open (top, O_PATH | O_DIRECTORY);
+  int ret = chown_walk (fd, &spec, NULL, rep, &err);
+  if (err)
+    diag ("walk: %s", err->msg);
+  error_free (&err);
+  return ret;
+}
+
+/* The attacks.  f5 is the name they play with. */
+/* A symlink owned by 1000, as the container's would be (root's are left). */
+static int
+user_symlink (const char *target, const char *path)
+{
+  return symlink (target, path) < 0 ? -1 : lchown (path, 1000, 1000);
+}
+
+static void
+link_outside_over_f5 (void)
+{
+  /* Keep f5 as .f5 and put a hard link to the outside file in its place. */
+  if (rename (in_top ("d/f5"), in_top ("d/.f5")) < 0 || link (outside_file (), in_top ("d/f5")) < 0)
+    abort ();
+}
+
+static void
+put_f5_back (void)
+{
+  if (rename (in_top ("d/.f5"), in_top ("d/f5")) < 0)
+    abort ();
+}
+
+static void
+symlink_outside_over_f5 (void)
+{
+  if (rename (in_top ("d/f5"), in_top ("d/.f5")) < 0 || user_symlink (outside_file (), in_top ("d/f5")) < 0)
+    abort ();
+}
+
+static void
+symlink_outside_over_d (void)
+{
+  if (rename (in_top ("d"), in_top (".d")) < 0 || user_symlink (outside, in_top ("d")) < 0)
+    abort ();
+}
+
+static void
+test_plain (void)
+{
+  struct chown_report rep;
+
+  fresh_tree ();
+  if (link (outside_file (), in_top ("hard")) < 0 || user_symlink (outside_file (), in_top ("sym")) < 0)
+    abort ();
+  ok (walk (&rep) == 0, "a quiet tree is walked");
+  ok (owner_of (top) == TO_UID && owner_of (in_top ("d/f19")) == TO_UID && owner_of (in_top ("sym")) == TO_UID,
+      "the tree and a symlink (itself) are given away");
+  is_int (owner_of (outside_file ()), OUTSIDE_UID, "the file outside, linked from the tree, is left alone");
+  is_int ((long long) rep.hard_links, 1, "and reported as a hard link");
+  chown_report_free (&rep);
+}
+
+/* The race CI once lost: the walk opens a hard link to a file outside,
+ * then the link leaves the tree, so the fd's link count reads 1. */
+static void
+test_link_gone_after_open (void)
+{
+  struct chown_report rep;
+  struct stat st;
+
+  fresh_tree ();
+  link_outside_over_f5 ();
+  if (stat (outside_file (), &st) < 0)
+    abort ();
+  race = (typeof (race)){ .moment = RACE_AFTER_OPEN, .victim = st.st_ino, .swap = put_f5_back };
+  ok (walk (&rep) == 0, "walk while a hard link to outside leaves the tree after the open");
+  is_int (owner_of (outside_file ()), OUTSIDE_UID, "the file outside keeps its owner");
+  chown_report_free (&rep);
+}
+
+/* The other order: the walk looks at f5 (one link, in the tree), then f5
+ * becomes a hard link to outside before the open. */
+static void
+test_link_after_look (void)
+{
+  struct chown_report rep;
+
+  fresh_tree ();
+  race = (typeof (race)){ .moment = RACE_AFTER_LOOK, .name = "f5", .swap = link_outside_over_f5 };
+  ok (walk (&rep) == 0, "walk while a file becomes a hard link to outside after the look");
+  ok (race.fired == 1, "the attack happened");
+  is_int (owner_of (outside_file ()), OUTSIDE_UID, "the file outside keeps its owner");
+  is_int ((long long) rep.hard_links, 1, "the new hard link is seen and reported");
+  is_int (owner_of (in_top ("d/f4")), TO_UID, "its neighbours are given away");
+  chown_report_free (&rep);
+}
+
+static void
+test_symlink_after_look (void)
+{
+  struct chown_report rep;
+
+  fresh_tree ();
+  race = (typeof (race)){ .moment = RACE_AFTER_LOOK, .name = "f5", .swap = symlink_outside_over_f5 };
+  ok (walk (&rep) == 0, "walk while a file becomes a symlink to outside after the look");
+  is_int (owner_of (outside_file ()), OUTSIDE_UID, "the symlink's target keeps its owner");
+  is_int (owner_of (in_top ("d/f5")), TO_UID, "the symlink itself is given away");
+  chown_report_free (&rep);
+}
+
+static void
+test_dir_becomes_symlink (void)
+{
+  struct chown_report rep;
+  struct stat st;
+
+  fresh_tree ();
+  if (stat (top, &st) < 0)
+    abort ();
+  /* The walk reads top/ and sees d as a directory; before it opens d, d
+   * becomes a symlink to the outside directory. */
+  race = (typeof (race)){ .moment = RACE_AFTER_READ, .victim = st.st_ino, .swap = symlink_outside_over_d };
+  ok (walk (&rep) == 0, "walk while a directory becomes a symlink to outside after readdir");
+  ok (race.fired == 1, "the attack happened");
+  is_int (owner_of (outside), 0, "the outside directory keeps its owner");
+  is_int (owner_of (outside_file ()), OUTSIDE_UID, "and so does the file in it");
+  is_int (owner_of (in_top ("d")), TO_UID, "the symlink in its place is given away itself");
+  chown_report_free (&rep);
+}
+
+int
+main (void)
+{
+  if (geteuid () != 0)
+    {
+      printf ("1..0 # SKIP changing owners needs root\n");
+      return 0;
+    }
+  snprintf (top, sizeof top, "/tmp/oih-walk-%d", (int) getpid ());
+  snprintf (outside, sizeof outside, "%s-outside", top);
+  test_plain ();
+  test_link_gone_after_open ();
+  test_link_after_look ();
+  test_symlink_after_look ();
+  test_dir_becomes_symlink ();
+  {
+    char cmd[200];
+    snprintf (cmd, sizeof cmd, "rm -rf %s %s", top, outside);
+    if (system (cmd) != 0)
+      diag ("could not remove %s", top);
+  }
+  return done_testing ();
+}
