@@ -14,6 +14,7 @@ chown_report_merge (struct chown_report *to, const struct chown_report *from)
   to->changed += from->changed;
   to->host_root += from->host_root;
   to->hard_links += from->hard_links;
+  to->devices += from->devices;
   to->submounts += from->submounts;
   to->swapped += from->swapped;
   to->vanished += from->vanished;
@@ -28,6 +29,7 @@ chown_report_free (struct chown_report *report)
       free (report->hard_link_paths[i]);
       free (report->submount_paths[i]);
       free (report->swapped_paths[i]);
+      free (report->device_paths[i]);
     }
   memset (report, 0, sizeof *report);
 }
@@ -70,6 +72,7 @@ chown_report_leftovers (const struct chown_report *r)
                NULL);
   append_kind (&out, r->hard_links, "hard-linked files left as they are (--chown-hard-links to change them)",
                r->hard_link_paths);
+  append_kind (&out, r->devices, "device nodes left as they are", r->device_paths);
   append_kind (&out, r->submounts, "mounts below the source not entered", r->submount_paths);
   append_kind (&out, r->swapped, "entries replaced or busy during the walk left as they are", r->swapped_paths);
   append_kind (&out, r->vanished, "entries removed during the walk", NULL);

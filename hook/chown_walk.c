@@ -58,10 +58,14 @@ struct pending
   size_t path_off; /* in the batch's paths, for messages */
 };
 
-/* Per directory level of a worker's recursion (only when the queue is full). */
+/* A directory a worker is reading.  Entering a subdirectory pushes one more
+ * (when the shared queue is full); only the top one is being read, so one
+ * buffer serves them all: a level below resumes from its offset. */
 struct level
 {
-  unsigned char *dents;
+  int fd;
+  char *path;   /* relative to the root, for messages */
+  off_t resume; /* d_off to read on from after a descent, or -1 */
 };
 
 /* A worker's changes waiting for their journal records to be durable.
@@ -79,21 +83,82 @@ struct batch
 struct worker
 {
   struct walk *w;
-  struct level **levels; /* pointers: a deeper level must not move a shallower one */
-  size_t n_levels, depth;
+  unsigned char *dents;
+  struct level *stack;
+  size_t depth, stack_cap;
+  struct level child; /* a subdirectory to enter before reading on, or fd -1 */
   struct batch b;
   struct chown_report rep; /* counters only; merged at the end */
 };
 
+/* Paths in messages keep their last bytes only: a tree may be 10,000
+ * levels deep, and every pending change remembers its path. */
+#define MESSAGE_PATH_MAX 400
+
+/* Append NAME to OUT (of CAP bytes, at *LEN) with every byte that is not
+ * printable ASCII or part of valid UTF-8, and every backslash, as \xNN:
+ * a name with a newline or a terminal escape stays one harmless line. */
+static void
+escape_name (char *out, size_t cap, size_t *len, const char *name)
+{
+  const unsigned char *p = (const unsigned char *) name;
+
+  while (*p && *len + 5 < cap)
+    {
+      size_t n = 1;
+      if (*p >= 0xc2 && *p <= 0xf4)
+        {
+          size_t want = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+          while (n < want && (p[n] & 0xc0) == 0x80)
+            n++;
+          if (n != want)
+            n = 0; /* not a whole sequence: escape the lead byte */
+        }
+      else if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+        n = 0;
+      if (n == 0)
+        {
+          *len += (size_t) snprintf (out + *len, cap - *len, "\\x%02x", *p);
+          p++;
+          continue;
+        }
+      if (*len + n >= cap)
+        break;
+      memcpy (out + *len, p, n);
+      *len += n;
+      p += n;
+    }
+  out[*len] = '\0';
+}
+
+/* "DIR/NAME" for messages: NAME escaped, only the last MESSAGE_PATH_MAX
+ * bytes kept ("..." before them).  DIR is such a path already. */
 static char *
 join_path (const char *dir, const char *name)
 {
-  char *p = NULL;
-  if (strcmp (name, ".") == 0)
-    return strdup (dir);
-  if (asprintf (&p, "%s%s%s", dir, dir[0] ? "/" : "", name) < 0)
-    return NULL;
-  return p;
+  char buf[MESSAGE_PATH_MAX * 2 + 8];
+  size_t len = 0, dlen = strlen (dir);
+
+  if (dlen > MESSAGE_PATH_MAX)
+    {
+      dir += dlen - MESSAGE_PATH_MAX;
+      len = (size_t) snprintf (buf, sizeof buf, "...");
+    }
+  len += (size_t) snprintf (buf + len, sizeof buf - len, "%s", dir);
+  if (strcmp (name, ".") != 0)
+    {
+      if (len > 0)
+        buf[len++] = '/';
+      escape_name (buf, sizeof buf, &len, name);
+    }
+  buf[len] = '\0';
+  if (len > MESSAGE_PATH_MAX + 3)
+    {
+      size_t cut = len - MESSAGE_PATH_MAX;
+      memcpy (buf + cut - 3, "...", 3);
+      return strdup (buf + cut - 3);
+    }
+  return strdup (buf);
 }
 
 static void
@@ -133,37 +198,13 @@ note_path (struct worker *wk, char **slots, const char *dir, const char *name)
   pthread_mutex_unlock (&w->lock);
 }
 
-static struct level *
-level_get (struct worker *wk)
-{
-  struct level *lv;
-
-  if (wk->depth >= wk->n_levels)
-    {
-      struct level **l = realloc (wk->levels, (wk->depth + 1) * sizeof *l);
-      if (l == NULL)
-        return NULL;
-      wk->levels = l;
-      l[wk->depth] = calloc (1, sizeof **l);
-      if (l[wk->depth] == NULL)
-        return NULL;
-      wk->n_levels = wk->depth + 1;
-    }
-  lv = wk->levels[wk->depth];
-  if (lv->dents == NULL && (lv->dents = malloc (DENTS_BUF)) == NULL)
-    return NULL;
-  return lv;
-}
-
-static int process_dir (struct worker *wk, int fd, const char *path);
-
-/* Hand a directory to the queue, or walk it here when the queue is full. */
+/* Hand a directory to the queue, or to the worker's own stack when the
+ * queue is full (it is entered before its parent reads on). */
 static int
 descend (struct worker *wk, int fd, const char *dir, const char *name)
 {
   struct walk *w = wk->w;
   char *path = join_path (dir, name);
-  int ret;
 
   if (path == NULL)
     {
@@ -180,17 +221,8 @@ descend (struct worker *wk, int fd, const char *dir, const char *name)
       return 0;
     }
   pthread_mutex_unlock (&w->lock);
-  if (__atomic_load_n (&w->stop, __ATOMIC_RELAXED))
-    ret = -1;
-  else
-    {
-      wk->depth++;
-      ret = process_dir (wk, fd, path);
-      wk->depth--;
-    }
-  close (fd);
-  free (path);
-  return ret;
+  wk->child = (struct level){ fd, path, -1 };
+  return 0;
 }
 
 /* Apply the worker's batch: its records are made durable first.  After a
@@ -357,6 +389,14 @@ decide (struct worker *wk, const struct statx *stx, const char *dir, const char 
       wk->rep.host_root++;
       return false;
     }
+  if (S_ISCHR (stx->stx_mode) || S_ISBLK (stx->stx_mode))
+    {
+      /* Never useful to a workload, and a device given to a container's
+       * ids is that device opened to them wherever the tree is visible. */
+      wk->rep.devices++;
+      note_path (wk, wk->w->report->device_paths, dir, name);
+      return false;
+    }
   if (!S_ISDIR (stx->stx_mode) && stx->stx_nlink > 1 && !s->hard_links)
     {
       wk->rep.hard_links++;
@@ -501,6 +541,14 @@ handle_entry (struct worker *wk, int dir_fd, const char *dir, const char *name, 
             }
         }
       fd = open_entry (dir_fd, name, is_dir, !is_dir && S_ISREG (named.stx_mode), &path_fd);
+      if (fd < 0 && errno == EMFILE && wk->b.n > 0)
+        {
+          /* Out of fds (a deep tree holds one per level): the pending
+           * changes hold the rest; make them happen and try again. */
+          if (flush (wk) < 0)
+            return -1;
+          fd = open_entry (dir_fd, name, is_dir, !is_dir && S_ISREG (named.stx_mode), &path_fd);
+        }
       if (fd >= 0)
         ret = consider (wk, fd, path_fd, is_dir ? NULL : &named, dir, name);
       else if (errno == ENOENT)
@@ -529,31 +577,85 @@ handle_entry (struct worker *wk, int dir_fd, const char *dir, const char *name, 
 }
 
 static int
-process_dir (struct worker *wk, int fd, const char *path)
+push_level (struct worker *wk, int fd, char *path)
 {
-  struct level *lv = level_get (wk);
-  ssize_t n;
-
-  if (lv == NULL)
-    return entry_error (wk, ENOMEM, "read the directory", path, ".");
-  while ((n = getdents64 (fd, lv->dents, DENTS_BUF)) > 0)
+  if (wk->depth == wk->stack_cap)
     {
-      if (__atomic_load_n (&wk->w->stop, __ATOMIC_RELAXED))
-        return -1;
-      for (ssize_t off = 0; off < n;)
+      size_t cap = wk->stack_cap ? wk->stack_cap * 2 : 16;
+      struct level *st = realloc (wk->stack, cap * sizeof *st);
+      if (st == NULL)
         {
-          struct dirent64 *d = (struct dirent64 *) (lv->dents + off);
-          off += d->d_reclen;
-          if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
-            continue;
-          wk->rep.entries++;
-          if (handle_entry (wk, fd, path, d->d_name, d->d_type) < 0)
-            return -1;
+          close (fd);
+          free (path);
+          return -1;
         }
+      wk->stack = st;
+      wk->stack_cap = cap;
     }
-  if (n < 0)
-    return entry_error (wk, errno, "read the directory", path, ".");
+  wk->stack[wk->depth++] = (struct level){ fd, path, -1 };
   return 0;
+}
+
+static void
+pop_level (struct worker *wk)
+{
+  struct level *lv = &wk->stack[--wk->depth];
+  close (lv->fd);
+  free (lv->path);
+}
+
+/* Walk the directory FD (PATH for messages; both are taken over) and,
+ * depth first, every subdirectory the shared queue has no room for. */
+static int
+walk_dir (struct worker *wk, int fd, char *path)
+{
+  int ret = 0;
+
+  if (push_level (wk, fd, path) < 0)
+    return entry_error (wk, ENOMEM, "read the directory", "", ".");
+  while (wk->depth > 0 && ret == 0)
+    {
+      struct level *lv = &wk->stack[wk->depth - 1];
+      ssize_t n;
+
+      if (__atomic_load_n (&wk->w->stop, __ATOMIC_RELAXED))
+        ret = -1;
+      else if (lv->resume >= 0 && lseek (lv->fd, lv->resume, SEEK_SET) < 0)
+        ret = entry_error (wk, errno, "read on in the directory", lv->path, ".");
+      else if ((n = getdents64 (lv->fd, wk->dents, DENTS_BUF)) < 0)
+        ret = entry_error (wk, errno, "read the directory", lv->path, ".");
+      else if (n == 0)
+        pop_level (wk);
+      else
+        for (ssize_t off = 0; off < n && ret == 0;)
+          {
+            struct dirent64 *d = (struct dirent64 *) (wk->dents + off);
+            off += d->d_reclen;
+            lv->resume = -1;
+            if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
+              continue;
+            wk->rep.entries++;
+            ret = handle_entry (wk, lv->fd, lv->path, d->d_name, d->d_type);
+            if (wk->child.fd >= 0)
+              {
+                /* Enter it now; this directory reads on from the next entry. */
+                struct level child = wk->child;
+                wk->child.fd = -1;
+                lv->resume = d->d_off;
+                if (ret == 0 && push_level (wk, child.fd, child.path) < 0)
+                  ret = entry_error (wk, ENOMEM, "walk", child.path, ".");
+                else if (ret != 0)
+                  {
+                    close (child.fd);
+                    free (child.path);
+                  }
+                break;
+              }
+          }
+    }
+  while (wk->depth > 0)
+    pop_level (wk);
+  return ret;
 }
 
 static void *
@@ -587,10 +689,7 @@ worker_main (void *arg)
       w->active++;
       pthread_mutex_unlock (&w->lock);
 
-      wk->depth = 0;
-      process_dir (wk, item.fd, item.path);
-      close (item.fd);
-      free (item.path);
+      walk_dir (wk, item.fd, item.path);
 
       pthread_mutex_lock (&w->lock);
       w->active--;
@@ -622,12 +721,8 @@ batch_size (unsigned int threads)
 static void
 worker_free (struct worker *wk)
 {
-  for (size_t i = 0; i < wk->n_levels; i++)
-    {
-      free (wk->levels[i]->dents);
-      free (wk->levels[i]);
-    }
-  free (wk->levels);
+  free (wk->stack);
+  free (wk->dents);
   free (wk->b.items);
   free (wk->b.rec);
   free (wk->b.paths);
@@ -669,12 +764,15 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
   /* The top directory is an entry like any other: the first worker
    * considers it (and queues it) before the others start. */
   memset (workers, 0, sizeof workers);
+  for (unsigned int i = 0; i < MAX_THREADS; i++)
+    workers[i].child.fd = -1;
   for (unsigned int i = 0; i < threads; i++)
     {
       workers[i].w = &w;
       workers[i].b.items = calloc (w.batch_max, sizeof *workers[i].b.items);
       workers[i].b.rec = malloc (w.batch_max * JOURNAL_RECORD_MAX);
-      if (workers[i].b.items == NULL || workers[i].b.rec == NULL)
+      workers[i].dents = malloc (DENTS_BUF);
+      if (workers[i].b.items == NULL || workers[i].b.rec == NULL || workers[i].dents == NULL)
         threads = i; /* fewer workers */
     }
   if (threads == 0)

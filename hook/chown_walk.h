@@ -5,7 +5,8 @@
  * RESOLVE_NO_XDEV), checked with statx on that fd, and changed on that fd:
  * a symlink is changed itself, never followed; a directory swapped for a
  * symlink after readdir fails to open and is looked at again; a mount below
- * the root is not entered.  A non-directory changes only if one statx of
+ * the root is not entered; device nodes are left alone.  Depth costs one fd
+ * and a few bytes per level (no recursion, one read buffer per thread).  A non-directory changes only if one statx of
  * its name showed that very inode with a single link: an fd's own link
  * count cannot prove that (the link it was opened through may be gone).  chown(2) drops setuid/setgid bits and file
  * capabilities: they are put back right after.  With a journal, the
@@ -38,11 +39,11 @@ struct chown_spec
 
 struct chown_report
 {
-  uint64_t entries, changed, host_root, hard_links, submounts, swapped, vanished;
+  uint64_t entries, changed, host_root, hard_links, devices, submounts, swapped, vanished;
   bool no_btime; /* only_new, and the filesystem does not record birth times */
   /* The first few paths (relative to the root) of what was left alone. */
   char *hard_link_paths[CHOWN_REPORT_PATHS], *submount_paths[CHOWN_REPORT_PATHS];
-  char *swapped_paths[CHOWN_REPORT_PATHS];
+  char *swapped_paths[CHOWN_REPORT_PATHS], *device_paths[CHOWN_REPORT_PATHS];
 };
 
 /* Walk the tree whose top directory is ROOT_FD (any fd of it, O_PATH is

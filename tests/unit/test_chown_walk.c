@@ -8,9 +8,14 @@
 #include "../../hook/chown_walk.h"
 #include "helpers.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -267,6 +272,122 @@ test_dir_becomes_symlink (void)
   chown_report_free (&rep);
 }
 
+/* Make a chain of DEPTH directories "d" below DIR_FD, all of user 1000. */
+static void
+make_chain (int dir_fd, int depth)
+{
+  int dfd = dup (dir_fd);
+  for (int i = 0; i < depth && dfd >= 0; i++)
+    {
+      int next;
+      if (mkdirat (dfd, "d", 0755) < 0)
+        abort ();
+      next = openat (dfd, "d", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+      if (next < 0 || fchownat (next, "", 1000, 1000, AT_EMPTY_PATH) < 0)
+        abort ();
+      close (dfd);
+      dfd = next;
+    }
+  close (dfd);
+}
+
+/* The name readdir gives last in DIR. */
+static void
+last_entry (const char *dir, char *out, size_t len)
+{
+  DIR *d = opendir (dir);
+  struct dirent *e;
+  while (d && (e = readdir (d)))
+    if (e->d_name[0] != '.')
+      snprintf (out, len, "%s", e->d_name);
+  if (d)
+    closedir (d);
+}
+
+/* 300 directories beside each other fill the walk's shared queue (256), so
+ * what readdir gives last is entered on the worker's own stack, and so is
+ * everything below it: there, a chain DEPTH deep. */
+static void
+test_deep (int depth)
+{
+  struct chown_report rep;
+  char last[256], rel[80];
+  cleanup_close int fd = -1;
+  int ret;
+
+  fresh_tree ();
+  for (int i = 0; i < 300; i++)
+    {
+      snprintf (rel, sizeof rel, "w%d", i);
+      if (mkdir (in_top (rel), 0755) < 0 || chown (in_top (rel), 1000, 1000) < 0)
+        abort ();
+    }
+  last_entry (top, last, sizeof last);
+  fd = open (in_top (last), O_PATH | O_DIRECTORY);
+  make_chain (fd, depth);
+  ret = walk (&rep);
+  ok (ret == 0, "a tree %d directories deep, below a full queue, is walked", depth);
+  is_int ((long long) rep.changed, 300 + 20 + 2 + depth, "every entry at every level changes");
+  chown_report_free (&rep);
+}
+
+/* Names that would break a one-line message: each is changed, and the
+ * report shows them escaped. */
+static void
+test_names (void)
+{
+  static const char *names[] = { "new\nline", "bad\xff\xfeutf8", "esc\x1b[31mred", "tab\there", "ok-\xc3\xa9" };
+  struct chown_report rep;
+
+  fresh_tree ();
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    {
+      char rel[64];
+      snprintf (rel, sizeof rel, "d/%s", names[i]);
+      make_file (in_top (rel), 1000);
+      if (link (outside_file (), in_top (names[i])) < 0)
+        abort ();
+    }
+  ok (walk (&rep) == 0, "names with newlines, escapes and invalid UTF-8 are walked");
+  is_int (owner_of (in_top ("d/new\nline")), TO_UID, "and changed");
+  is_int ((long long) rep.hard_links, 5, "the hard links named so are left");
+  {
+    cleanup_free char *msg = chown_report_leftovers (&rep);
+    ok (msg && !strchr (msg, '\n') && !strchr (msg, '\x1b') && !strchr (msg, '\xff'),
+        "the report has no newline, escape or invalid byte: %s", msg);
+    like (msg, "\\x", "and shows them as \\xNN");
+  }
+  chown_report_free (&rep);
+}
+
+/* FIFOs and sockets are given away; device nodes are not. */
+static void
+test_special_files (void)
+{
+  struct chown_report rep;
+
+  fresh_tree ();
+  if (mkfifo (in_top ("fifo"), 0644) < 0 || mknod (in_top ("null"), S_IFCHR | 0666, makedev (1, 3)) < 0
+      || mknod (in_top ("disk"), S_IFBLK | 0600, makedev (7, 0)) < 0)
+    abort ();
+  {
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int sk = socket (AF_UNIX, SOCK_STREAM, 0);
+    snprintf (sa.sun_path, sizeof sa.sun_path, "%s", in_top ("sock"));
+    if (sk < 0 || bind (sk, (struct sockaddr *) &sa, sizeof sa) < 0)
+      abort ();
+    close (sk);
+  }
+  if (lchown (in_top ("fifo"), 1000, 1000) < 0 || lchown (in_top ("null"), 1000, 1000) < 0
+      || lchown (in_top ("disk"), 1000, 1000) < 0 || lchown (in_top ("sock"), 1000, 1000) < 0)
+    abort ();
+  ok (walk (&rep) == 0, "a tree with a FIFO, a socket and device nodes is walked (nothing blocks)");
+  ok (owner_of (in_top ("fifo")) == TO_UID && owner_of (in_top ("sock")) == TO_UID, "the FIFO and socket change");
+  ok (owner_of (in_top ("null")) == 1000 && owner_of (in_top ("disk")) == 1000, "the device nodes do not");
+  is_int ((long long) rep.devices, 2, "and are reported");
+  chown_report_free (&rep);
+}
+
 int
 main (void)
 {
@@ -282,6 +403,9 @@ main (void)
   test_link_after_look ();
   test_symlink_after_look ();
   test_dir_becomes_symlink ();
+  test_deep (10000);
+  test_names ();
+  test_special_files ();
   {
     char cmd[200];
     snprintf (cmd, sizeof cmd, "rm -rf %s %s", top, outside);
