@@ -344,6 +344,19 @@ count_owned() {
 	grep -q "/data: $DATA (fuse.fuse-overlayfs) cannot be idmapped: mode auto changes owners instead" "$HOOK_LOG"
 }
 
+@test "a filesystem that refuses root's chown (as NFS with root_squash does) stops the start with one line; nothing changes" {
+	# No NFS in this kernel: bindfs --chown-deny answers chown with EPERM, as a squashing server does.
+	local src="$BATS_TEST_TMPDIR/squashed"
+	cp -a "$DATA" "$src"
+	bindfs --chown-deny -o allow_other,nonempty "$src" "$DATA"
+	before=$(listing "$src")
+	run_runc "$(chown_bundle c chown)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"oci-idmap-hook: /data: "*"root may not change owners there (NFS with root_squash?); chown on the server or use mode idmap"* ]]
+	[[ "$output" != *"/data 999:999"* ]]
+	[ "$(listing "$src")" = "$before" ]
+}
+
 @test "--help lists the chown modes, their options and the restore command" {
 	run "$HOOK" --help
 	[ "$status" -eq 0 ]
