@@ -29,7 +29,7 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: all check unit integration fuzz fuzz-smoke bench bench-chown install uninstall clean demo deps format
+.PHONY: all check unit integration fuzz fuzz-smoke bench install uninstall clean demo deps format
 # Keep the sanitizer objects between runs.
 .SECONDARY:
 all: $(B)/oci-idmap-hook $(B)/oci-idmap-runtime
@@ -110,17 +110,14 @@ deps:
 	scripts/install-deps
 
 # Never part of check: timings belong here, on a quiet machine.  BENCH_SIZES,
-# BENCH_REPS and BENCH_IO_FILES tune it; see bench/run.  Then doctor's scan.
+# BENCH_REPS, BENCH_CHOWN_REPS, BENCH_IO_FILES and BENCH_SECTIONS tune it;
+# see bench/run.  Then doctor's scan.
 bench: deps all
 	bench/run
 	scripts/bench-doctor
 
 demo: deps all
 	scripts/demo
-
-# Not a test: mode chown against chown -R and podman's :U (FILES=200000 RUNS=3).
-bench-chown: all
-	scripts/bench-chown
 
 install: $(B)/oci-idmap-hook
 	install -D -m 0755 $(B)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-hook
