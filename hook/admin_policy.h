@@ -33,6 +33,10 @@ struct admin_policy
   size_t n_allowed; /* 0: any source outside the deny list */
   bool mode_denied[MODE_AUTO + 1]; /* so that a zeroed policy allows every mode */
   bool allow_host_root;
+  /* Not from the file: the hook runs in a rootless engine's user namespace
+   * (see rootless.h), where ids outside it show as the overflow ids. */
+  bool rootless;
+  uint32_t overflow_uid, overflow_gid;
   const char *default_mounts;
   const char *journal_dir;
 };

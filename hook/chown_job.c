@@ -6,6 +6,7 @@
 #include "log.h"
 #include "mount_api.h"
 #include "restore.h"
+#include "rootless.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +94,8 @@ fill_header (const struct mount_job *job, const struct chown_options *co, const 
   h->started = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
   h->restore_at_poststop = job->policy.mode == MODE_CHOWN_RESTORE;
   idmap_describe (&ids->uids, h->mapping, sizeof h->mapping);
+  if (rootless_ids (h->hook_ids, sizeof h->hook_ids, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -149,7 +152,11 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
 {
   struct journal_header h;
   struct journal j = { .fd = -1 };
-  struct chown_spec spec = { .allow_host_root = job->policy.allow_host_root, .hard_links = co->hard_links,
+  struct chown_spec spec = { .allow_host_root = job->policy.allow_host_root,
+                             .rootless = job->policy.rootless,
+                             .overflow_uid = job->policy.overflow_uid,
+                             .overflow_gid = job->policy.overflow_gid,
+                             .hard_links = co->hard_links,
                              .threads = co->threads };
   struct chown_report rep;
   struct statvfs vfs;

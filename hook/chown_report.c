@@ -13,6 +13,7 @@ chown_report_merge (struct chown_report *to, const struct chown_report *from)
   to->entries += from->entries;
   to->changed += from->changed;
   to->host_root += from->host_root;
+  to->foreign += from->foreign;
   to->hard_links += from->hard_links;
   to->devices += from->devices;
   to->submounts += from->submounts;
@@ -69,6 +70,10 @@ chown_report_leftovers (const struct chown_report *r)
   char *out = NULL;
 
   append_kind (&out, r->host_root, "owned by host root left as they are (--allow-host-root to give them away)",
+               NULL);
+  append_kind (&out, r->foreign,
+               "owned by ids outside your user namespace (shown as nobody) left as they are: only their "
+               "owners or real root can change them",
                NULL);
   append_kind (&out, r->hard_links, "hard-linked files left as they are (--chown-hard-links to change them)",
                r->hard_link_paths);

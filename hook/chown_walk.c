@@ -384,7 +384,13 @@ decide (struct worker *wk, const struct statx *stx, const char *dir, const char 
     }
   if (*uid == stx->stx_uid && *gid == stx->stx_gid)
     return false; /* already right: no write, no journal record */
-  if (!s->allow_host_root && (stx->stx_uid == 0 || stx->stx_gid == 0))
+  if (s->rootless && (stx->stx_uid == s->overflow_uid || stx->stx_gid == s->overflow_gid))
+    {
+      /* Owned outside the namespace (host root, or others): no right to it. */
+      wk->rep.foreign++;
+      return false;
+    }
+  if (!s->rootless && !s->allow_host_root && (stx->stx_uid == 0 || stx->stx_gid == 0))
     {
       wk->rep.host_root++;
       return false;

@@ -25,6 +25,10 @@ struct chown_spec
 {
   uint32_t to_uid, to_gid;
   bool allow_host_root; /* give away entries owned by uid or gid 0 */
+  /* Rootless: 0 is the user (given away); entries owned by the overflow
+   * ids belong to ids outside the namespace and are left alone. */
+  bool rootless;
+  uint32_t overflow_uid, overflow_gid;
   bool hard_links;      /* change non-directories with more than one link */
   unsigned int threads; /* 0: one per online CPU */
   /* Only entries born after BORN_AFTER and owned (uid or gid) by
@@ -39,7 +43,7 @@ struct chown_spec
 
 struct chown_report
 {
-  uint64_t entries, changed, host_root, hard_links, devices, submounts, swapped, vanished;
+  uint64_t entries, changed, host_root, foreign, hard_links, devices, submounts, swapped, vanished;
   bool no_btime; /* only_new, and the filesystem does not record birth times */
   /* The first few paths (relative to the root) of what was left alone. */
   char *hard_link_paths[CHOWN_REPORT_PATHS], *submount_paths[CHOWN_REPORT_PATHS];

@@ -65,10 +65,10 @@ journal_header_format (const struct journal_header *h)
   if (asprintf (&text,
                 JOURNAL_MAGIC "container %s\ndestination %s\nsource %s\ndevice %u:%u\nroot-handle %d %s\n"
                               "target %" PRIu32 ":%" PRIu32 "\nsource-owner %" PRIu32 ":%" PRIu32
-                              "\nstarted %" PRId64 "\nrestore-at-poststop %s\nmapping %s\n\n",
+                              "\nstarted %" PRId64 "\nrestore-at-poststop %s\nmapping %s\nhook-ids %s\n\n",
                 h->container, h->dest, h->source, h->major, h->minor, h->root_handle_type, handle, h->target_uid,
                 h->target_gid, h->source_uid, h->source_gid, h->started, h->restore_at_poststop ? "yes" : "no",
-                h->mapping)
+                h->mapping, h->hook_ids[0] ? h->hook_ids : "initial")
       < 0)
     return NULL;
   return text;
@@ -125,6 +125,8 @@ header_field (struct journal_header *h, const char *key, size_t klen, const char
     bad = copy_value (h->source, sizeof h->source, val, vlen, "source", err), *seen |= 4;
   else if (KEY ("mapping"))
     bad = copy_value (h->mapping, sizeof h->mapping, val, vlen, "mapping", err);
+  else if (KEY ("hook-ids"))
+    bad = copy_value (h->hook_ids, sizeof h->hook_ids, val, vlen, "hook-ids", err);
   else if (KEY ("device"))
     bad = sscanf (v, "%u:%u%c", &h->major, &h->minor, &tail) != 2, *seen |= 8;
   else if (KEY ("root-handle"))
@@ -150,6 +152,7 @@ journal_header_parse (const char *text, size_t len, struct journal_header *h, si
   unsigned int seen = 0;
 
   memset (h, 0, sizeof *h);
+  strcpy (h->hook_ids, "initial"); /* journals from before the line */
   if (len < magic || memcmp (text, JOURNAL_MAGIC, magic) != 0)
     return make_error (err, 0, "not an oci-idmap-hook journal (no \"%.*s\" line)", (int) magic - 1,
                        JOURNAL_MAGIC);

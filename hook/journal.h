@@ -42,6 +42,10 @@ struct journal_header
   int64_t started;                 /* when the walk started (ns since the epoch) */
   bool restore_at_poststop;
   char mapping[512]; /* the container's mapping, for people reading it */
+  /* The ids the records are in: "initial" (the host's), or the uid map of
+   * the rootless user namespace the hook ran in.  Only a restore in the
+   * same namespace may use them: there, 0 is the user, not root. */
+  char hook_ids[512];
 };
 
 struct journal_record

@@ -77,7 +77,12 @@ add_job (struct plan *plan, const char *dest, const struct oci_mount *m, enum mo
   memset (job, 0, sizeof *job);
   job->target_fd = job->tree_fd = job->userns_fd = job->journal_fd = -1;
   job->mount = m;
-  job->policy = (struct mount_policy){ .mode = mode, .wildcard = wildcard, .allow_host_root = pol->allow_host_root };
+  job->policy = (struct mount_policy){ .mode = mode,
+                                       .wildcard = wildcard,
+                                       .allow_host_root = pol->allow_host_root,
+                                       .rootless = pol->rootless,
+                                       .overflow_uid = pol->overflow_uid,
+                                       .overflow_gid = pol->overflow_gid };
   job->dest = strdup (dest);
   if (job->dest == NULL || asprintf (&job->host_path, "%s%s", strcmp (rootfs, "/") ? rootfs : "", dest) < 0)
     {

@@ -1,5 +1,21 @@
 #include "policy.h"
 
+/* Is on-disk OWNER host root's, and so not to be given away?  In a
+ * rootless engine's namespace on-disk 0 is the user: host root's files
+ * show as the overflow ids there (see foreign_owner). */
+static bool
+host_root_owner (const struct mount_policy *pol, uint32_t uid, uint32_t gid)
+{
+  return !pol->rootless && !pol->allow_host_root && (uid == 0 || gid == 0);
+}
+
+/* Rootless: owned by an id outside the user's namespace. */
+static bool
+foreign_owner (const struct mount_policy *pol, uint32_t uid, uint32_t gid)
+{
+  return pol->rootless && (uid == pol->overflow_uid || gid == pol->overflow_gid);
+}
+
 static int
 unmapped (hook_error_t **err, const char *kind, uint32_t id, const struct target_user *user, const struct idmap *map)
 {
@@ -47,7 +63,7 @@ policy_chown_target (const struct mount_policy *pol, const struct container_ids 
                           "target group %u)", desc, host_gid, user->gid);
       return error_hint (err, "map the target group in the mount's gidMappings, or drop the engine's idmap option");
     }
-  if ((*uid == 0 || *gid == 0) && !pol->allow_host_root)
+  if (host_root_owner (pol, *uid, *gid))
     {
       make_error (err, 0, "chown would give the tree to on-disk id %u:%u, host root's", *uid, *gid);
       return error_hint (err, "run the container in a user namespace or as another user, or let the administrator "
@@ -84,7 +100,7 @@ decide_idmap (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owner
 
   /* Giving a host-root-owned tree to a container user would let it rewrite
    * files root trusts; and writes would land on disk as root. */
-  if ((owner_uid == 0 || owner_gid == 0) && !pol->allow_host_root)
+  if (host_root_owner (pol, owner_uid, owner_gid))
     return refuse_host_root (pol, owner_uid, owner_gid, why, err);
   if (policy_target_host_ids (ids, user, &host_uid, &host_gid, err) < 0)
     return POLICY_ERROR;
@@ -127,12 +143,46 @@ decide_nsmap (const struct mount_policy *pol, const struct container_ids *ids, s
   return POLICY_MAP;
 }
 
+/* Rootless: no idmapped mounts at all, and no right to a tree of others. */
+static enum policy_result
+decide_rootless (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owner_gid, const char **why,
+                 hook_error_t **err)
+{
+  if (pol->mode == MODE_IDMAP || pol->mode == MODE_NSMAP)
+    {
+      if (pol->wildcard)
+        {
+          *why = "rootless: no idmapped mounts";
+          return POLICY_SKIP;
+        }
+      make_error (err, 0, "cannot idmap it: the hook runs in a rootless engine's user namespace, and idmapped mounts "
+                          "need real root");
+      error_hint (err, "use mode chown (or podman's :U), or run the container with rootful podman");
+      return POLICY_ERROR;
+    }
+  if (foreign_owner (pol, owner_uid, owner_gid))
+    {
+      if (pol->wildcard)
+        {
+          *why = "owned by an id outside your user namespace";
+          return POLICY_SKIP;
+        }
+      make_error (err, 0, "its top directory is owned by a host id outside your user namespace (it shows as %u:%u)",
+                  owner_uid, owner_gid);
+      error_hint (err, "chown it on the host to yourself (or to one of your subordinate ids) first");
+      return POLICY_ERROR;
+    }
+  return POLICY_CHOWN; /* auto too: chown is all there is */
+}
+
 enum policy_result
 policy_decide (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owner_gid, const struct container_ids *ids,
                const struct target_user *user, struct idmap *uids, struct idmap *gids, const char **why,
                hook_error_t **err)
 {
   *why = NULL;
+  if (pol->rootless)
+    return decide_rootless (pol, owner_uid, owner_gid, why, err);
   switch (pol->mode)
     {
     case MODE_IDMAP:
@@ -140,7 +190,7 @@ policy_decide (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owne
       return decide_idmap (pol, owner_uid, owner_gid, ids, user, uids, gids, why, err);
     case MODE_CHOWN:
     case MODE_CHOWN_RESTORE:
-      if ((owner_uid == 0 || owner_gid == 0) && !pol->allow_host_root)
+      if (host_root_owner (pol, owner_uid, owner_gid))
         return refuse_host_root (pol, owner_uid, owner_gid, why, err);
       return POLICY_CHOWN;
     case MODE_NSMAP:

@@ -21,6 +21,10 @@ struct mount_policy
   enum mount_mode mode;
   bool wildcard;        /* asked for by "*": what can't be served is skipped, not an error */
   bool allow_host_root; /* the administrator's --allow-host-root */
+  /* In a rootless engine's user namespace: on-disk 0 is the user, never
+   * host root; ids outside the namespace show as OVERFLOW_UID/GID. */
+  bool rootless;
+  uint32_t overflow_uid, overflow_gid;
 };
 
 enum policy_result

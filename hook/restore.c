@@ -4,6 +4,7 @@
 #include "journal.h"
 #include "log.h"
 #include "mount_api.h"
+#include "rootless.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -131,6 +132,20 @@ restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, b
   long n;
 
   memset (rep, 0, sizeof *rep);
+  {
+    /* Ids in another namespace's terms would be wrong here: 0 there is a
+     * rootless user, here it is root. */
+    char ids[sizeof jf->h.hook_ids];
+    if (rootless_ids (ids, sizeof ids, err) < 0)
+      return error_prefix (err, "%s", path);
+    if (strcmp (ids, jf->h.hook_ids) != 0)
+      {
+        make_error (err, 0, "%s: its ids are those of user namespace %s, and this restore runs in %s", path,
+                    jf->h.hook_ids, ids);
+        return error_hint (err, "restore it as the user who ran the container, in that user's namespace (podman "
+                                "unshare)");
+      }
+  }
   if (mount_fd < 0)
     own_fd = open_source (&jf->h, path, err);
   else

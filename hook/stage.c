@@ -12,6 +12,7 @@
 #include "plan.h"
 #include "privilege.h"
 #include "request.h"
+#include "rootless.h"
 #include "restore.h"
 
 #include <errno.h>
@@ -160,12 +161,18 @@ needs_mode (const struct request *req, unsigned int modes)
 /* Modes that may change owners on disk, and so need a journal directory. */
 #define CHOWNING_MODES (MODE_BIT (MODE_CHOWN) | MODE_BIT (MODE_CHOWN_RESTORE) | MODE_BIT (MODE_AUTO))
 
+/* The hook's setting, the policy's, then the default: for a rootless
+ * user, below their home (the path is kept in ROOTLESS_DIR). */
+static char *rootless_dir;
+
 static const char *
 journal_dir (const struct hook_options *opts, const struct admin_policy *pol)
 {
   if (opts->journal_dir)
     return opts->journal_dir;
-  return pol->journal_dir ? pol->journal_dir : JOURNAL_DEFAULT_DIR;
+  if (pol->journal_dir)
+    return pol->journal_dir;
+  return rootless_dir ? rootless_dir : JOURNAL_DEFAULT_DIR;
 }
 
 /* The request is known: keep only what its modes need, and say so. */
@@ -264,21 +271,34 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
   struct oci_config cfg;
   struct request req = { .n = 0 };
   struct admin_policy pol;
-  cleanup_free char *text = NULL, *origin = NULL;
+  struct rootless rl;
+  cleanup_free char *text = NULL, *origin = NULL, *rootless_policy = NULL;
   size_t len;
   int ret;
 
   (void) stage;
-  if (enter_sandbox (err) < 0)
+  if (enter_sandbox (err) < 0 || rootless_detect (&rl, err) < 0)
     return -1;
-  if (admin_policy_load (opts->policy_path ? opts->policy_path : ADMIN_POLICY_DEFAULT_PATH, opts->policy_path != NULL,
-                         &pol, err)
-      < 0)
+  if (rl.active)
+    {
+      rootless_policy = rootless_path (&rl, ROOTLESS_POLICY_PATH);
+      rootless_dir = rootless_path (&rl, ROOTLESS_JOURNAL_DIR);
+      log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl.host_uid, rl.home ? rl.home : "?");
+    }
+  ret = admin_policy_load (opts->policy_path       ? opts->policy_path
+                           : rootless_policy ? rootless_policy
+                                             : ADMIN_POLICY_DEFAULT_PATH,
+                           opts->policy_path != NULL, &pol, err);
+  rootless_free (&rl);
+  if (ret < 0)
     {
       admin_policy_free (&pol);
       return -1;
     }
   pol.allow_host_root = pol.allow_host_root || opts->allow_host_root;
+  pol.rootless = rl.active;
+  pol.overflow_uid = rl.overflow_uid;
+  pol.overflow_gid = rl.overflow_gid;
   if (read_all_capped (state_fd, OCI_STATE_MAX_BYTES, "container state on stdin", &text, &len, err) < 0)
     return -1;
   if (oci_state_parse (text, len, &st, err) < 0)

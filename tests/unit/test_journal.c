@@ -36,6 +36,7 @@ fill_header (struct journal_header *h)
   h->started = 1763865600123456789;
   h->restore_at_poststop = true;
   strcpy (h->mapping, "0:100000:65536");
+  strcpy (h->hook_ids, "0:1001:1,1:231072:65536");
 }
 
 static void
@@ -52,6 +53,14 @@ test_header (void)
   is_success (journal_header_parse (text, strlen (text), &back, &body, &err), 0, &err, "the header parses back");
   is_int ((long long) body, (long long) strlen (text), "records start after the blank line");
   ok (memcmp (&h, &back, sizeof h) == 0, "every field survives the round trip");
+  {
+    /* Journals written before the hook-ids line are in the host's ids. */
+    cleanup_free char *old = strdup (text);
+    char *line = strstr (old, "hook-ids ");
+    memmove (line, strchr (line, '\n') + 1, strlen (strchr (line, '\n') + 1) + 1);
+    is_success (journal_header_parse (old, strlen (old), &back, &body, &err), 0, &err, "a header without hook-ids parses");
+    is_str (back.hook_ids, "initial", "and its ids are the host's");
+  }
   is_error (journal_header_parse (text, strlen (text) - 1, &back, &body, &err), -1, &err, "cut short",
             "a header without its blank line is refused");
   is_error (journal_header_parse ("hello\n\n", 7, &back, &body, &err), -1, &err, "not an oci-idmap-hook journal",

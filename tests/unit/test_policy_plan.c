@@ -344,6 +344,38 @@ test_plan (void)
   admin_policy_free (&f.pol);
 }
 
+/* Rootless podman's namespace: no idmap, 0 is the user, nobody is others'. */
+static void
+test_rootless (void)
+{
+  struct container_ids ids;
+  struct target_user user = { 999, 999, "test user" };
+  struct mount_policy pol = { .mode = MODE_IDMAP, .rootless = true, .overflow_uid = 65534, .overflow_gid = 65534 };
+  struct idmap uids, gids;
+  const char *why;
+  hook_error_t *err = NULL;
+  uint32_t u, g;
+
+  set_ids (&ids, "0 0 4294967295", "0 0 4294967295");
+  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
+            "idmapped mounts need real root", "rootless: idmap is refused, saying why");
+  pol.mode = MODE_NSMAP;
+  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
+            "use mode chown", "rootless: so is nsmap, saying what to use");
+  pol.mode = MODE_AUTO;
+  is_success (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_CHOWN, &err,
+              "rootless: auto chowns, and the user's own files (0 here) are not host root's");
+  pol.mode = MODE_CHOWN;
+  is_error (policy_decide (&pol, 65534, 65534, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
+            "outside your user namespace", "rootless: a tree of ids outside the namespace is refused");
+  pol.wildcard = true;
+  is_success (policy_decide (&pol, 65534, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_SKIP, &err,
+              "rootless: and skipped under '*'");
+  user = (struct target_user){ 0, 0, "root" };
+  is_success (policy_chown_target (&pol, &ids, &user, NULL, NULL, &u, &g, &err), 0, &err,
+              "rootless: giving the tree to the container's root (the user) is allowed");
+}
+
 int
 main (void)
 {
@@ -351,5 +383,6 @@ main (void)
   test_other_modes ();
   test_chown_modes ();
   test_plan ();
+  test_rootless ();
   return done_testing ();
 }

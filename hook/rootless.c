@@ -1,0 +1,104 @@
+/* Is the hook in rootless podman's user namespace?  See rootless.h. */
+#define _GNU_SOURCE
+#include "rootless.h"
+#include "../oci/idmap.h"
+#include "cleanup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int
+read_small (const char *path, char *buf, size_t len)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t n;
+
+  if (fd < 0 || (n = read (fd, buf, len - 1)) < 0)
+    return -1;
+  buf[n] = '\0';
+  return 0;
+}
+
+static uint32_t
+overflow_id (const char *path)
+{
+  char buf[32];
+  return read_small (path, buf, sizeof buf) == 0 ? (uint32_t) strtoul (buf, NULL, 10) : 65534;
+}
+
+static int
+read_self_map (struct idmap *map, hook_error_t **err)
+{
+  char text[4096];
+
+  if (read_small ("/proc/self/uid_map", text, sizeof text) < 0)
+    return make_error (err, errno, "read /proc/self/uid_map");
+  return idmap_parse_proc (map, text, "/proc/self/uid_map", err);
+}
+
+/* The home of UID from /etc/passwd itself: no NSS module, no socket. */
+static char *
+home_of (uint32_t uid)
+{
+  cleanup_fclose FILE *f = fopen ("/etc/passwd", "re");
+  struct passwd *pw;
+
+  while (f && (pw = fgetpwent (f)) != NULL)
+    if (pw->pw_uid == uid && pw->pw_dir[0] == '/')
+      return strdup (pw->pw_dir);
+  return NULL;
+}
+
+int
+rootless_detect (struct rootless *r, hook_error_t **err)
+{
+  struct idmap map = { 0 };
+
+  memset (r, 0, sizeof *r);
+  if (read_self_map (&map, err) < 0)
+    return -1;
+  r->active = !idmap_is_identity (&map);
+  if (!r->active)
+    return 0;
+  if (!idmap_to_outside (&map, 0, &r->host_uid))
+    r->host_uid = (uint32_t) -1;
+  r->overflow_uid = overflow_id ("/proc/sys/kernel/overflowuid");
+  r->overflow_gid = overflow_id ("/proc/sys/kernel/overflowgid");
+  r->home = r->host_uid == (uint32_t) -1 ? NULL : home_of (r->host_uid);
+  return 0;
+}
+
+int
+rootless_ids (char *buf, size_t len, hook_error_t **err)
+{
+  struct idmap map = { 0 };
+
+  if (read_self_map (&map, err) < 0)
+    return -1;
+  if (idmap_is_identity (&map))
+    snprintf (buf, len, "initial");
+  else
+    idmap_describe (&map, buf, len);
+  return 0;
+}
+
+void
+rootless_free (struct rootless *r)
+{
+  free (r->home);
+  r->home = NULL;
+}
+
+char *
+rootless_path (const struct rootless *r, const char *rel)
+{
+  char *p = NULL;
+  if (r->home == NULL || asprintf (&p, "%s/%s", r->home, rel) < 0)
+    return NULL;
+  return p;
+}

@@ -1,0 +1,40 @@
+/* Rootless engines (rootless podman) run the hook as uid 0 of the user's
+ * own user namespace, not as real root: no idmapped mounts, only the ids
+ * of that namespace can be given away, host root's files show as the
+ * overflow id, and the user's own files as 0.  This says whether the hook
+ * runs there, and where such a user's files go. */
+#ifndef HOOK_ROOTLESS_H
+#define HOOK_ROOTLESS_H
+
+#include "error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct rootless
+{
+  bool active;
+  uint32_t host_uid;         /* the user, on the host */
+  uint32_t overflow_uid, overflow_gid; /* how ids outside the namespace show */
+  char *home;                /* the user's home directory (from /etc/passwd), or NULL */
+};
+
+/* Read /proc/self/uid_map: active unless it is the initial namespace's
+ * identity map.  Fills the rest only when active. */
+int rootless_detect (struct rootless *r, hook_error_t **err);
+
+void rootless_free (struct rootless *r);
+
+/* The hook's own uid map as "INSIDE:OUTSIDE:COUNT,...", or "initial" for
+ * the host's namespace: what journals record their ids against. */
+int rootless_ids (char *buf, size_t len, hook_error_t **err);
+
+/* HOME/REL for the user, or NULL (malloc'd). */
+char *rootless_path (const struct rootless *r, const char *rel);
+
+/* The journal and policy locations for a rootless user, below the home. */
+#define ROOTLESS_JOURNAL_DIR ".local/share/oci-idmap-hook/journal"
+#define ROOTLESS_POLICY_PATH ".config/oci-idmap-hook/policy.json"
+
+#endif
