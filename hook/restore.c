@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "restore.h"
+#include "restore_walk.h"
 #include "cleanup.h"
 #include "journal.h"
 #include "log.h"
@@ -62,15 +63,14 @@ open_source (const struct journal_header *h, const char *path, hook_error_t **er
   return steal_fd (&fd);
 }
 
-/* Put one record back.  Returns 1 if something changed, 0 if not, -1 on error. */
+/* Put one record back, opening it by its handle.  Returns 1 if something
+ * changed, 0 if not, -1 on error. */
 static int
 restore_record (int mount_fd, const struct journal_record *r, struct restore_report *rep, hook_error_t **err)
 {
   struct handle_buf h;
   int flags = O_PATH;
   cleanup_close int fd = -1;
-  struct stat st;
-  bool chowned = false, changed = false;
 
   if (S_ISREG (r->mode))
     flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
@@ -87,6 +87,15 @@ restore_record (int mount_fd, const struct journal_record *r, struct restore_rep
     }
   if (fd < 0)
     return make_error (err, errno, "open a journaled file by its handle");
+  return restore_apply (fd, r, err);
+}
+
+int
+restore_apply (int fd, const struct journal_record *r, hook_error_t **err)
+{
+  struct stat st;
+  bool chowned = false, changed = false;
+
   if (fstat (fd, &st) < 0)
     return make_error (err, errno, "stat a journaled file");
   if ((st.st_mode & S_IFMT) != (r->mode & S_IFMT))
@@ -129,7 +138,7 @@ restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, b
   cleanup_close int own_fd = -1;
   size_t pos = jf->body;
   struct journal_record r;
-  long n;
+  long n = 0;
 
   memset (rep, 0, sizeof *rep);
   {
@@ -158,8 +167,15 @@ restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, b
   if (own_fd < 0)
     return -1;
   mount_fd = own_fd;
+  /* Journals of a rootless namespace: no open_by_handle_at there. */
+  if (strcmp (jf->h.hook_ids, "initial") != 0)
+    {
+      if (restore_by_walk (mount_fd, jf, rep, err) < 0)
+        return error_prefix (err, "%s", path);
+      pos = jf->len;
+    }
   /* A record cut short by a kill ends the journal: its change never happened. */
-  while ((n = journal_record_decode (jf->data + pos, jf->len - pos, &r)) > 0)
+  while (pos < jf->len && (n = journal_record_decode (jf->data + pos, jf->len - pos, &r)) > 0)
     {
       int changed = restore_record (mount_fd, &r, rep, err);
       if (changed < 0)

@@ -33,7 +33,7 @@ setup() {
 		{"version": "1.0.0",
 		 "hook": {"path": "$HOOK", "args": ["oci-idmap-hook", "--verbose", "--log", "$W/hook.log", "prestart"]},
 		 "when": {"annotations": {"^oci-idmap-hook/mounts$": ".*"}},
-		 "stages": ["prestart"]}
+		 "stages": ["prestart", "poststop"]}
 	EOF
 	chown -R "$RL_USER:" "$W"
 }
@@ -108,4 +108,32 @@ rl_podman() {
 	[ "$(stat -c %u:%g "$W/data/sub/roots")" = 0:0 ]
 	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
 	grep -q "1 owned by ids outside your user namespace (shown as nobody) left as they are" "$W/hook.log"
+}
+
+@test "rootless: restore in the user's namespace (podman unshare) gives the tree back to the user" {
+	echo s >"$W/data/suid"
+	chown "$RL_USER:" "$W/data/suid"
+	chmod 4755 "$W/data/suid"
+	rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- true
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
+	[ "$(stat -c '%u %a' "$W/data/suid")" = "$((SUB_BASE + 998)) 4755" ]
+	j=$(echo "$RL_HOME"/.local/share/oci-idmap-hook/journal/*.journal)
+	run _captured runuser -u "$RL_USER" -- env -C "$W" HOME="$RL_HOME" XDG_RUNTIME_DIR="$RL_RUN" \
+		podman --root "$W/storage" --runroot "$W/runroot" --storage-driver vfs unshare "$HOOK" restore --journal "$j"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for f in "$W/data" "$W/data/sub" "$W/data/sub/a"; do
+		[ "$(stat -c %u:%g "$f")" = "$RL_UID:$(id -g "$RL_USER")" ]
+	done
+	[ "$(stat -c '%u %a' "$W/data/suid")" = "$RL_UID 4755" ]
+}
+
+@test "rootless: chown+restore gives the tree back at poststop, and the container's new files to the user" {
+	rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown+restore -- \
+		sh -c 'stat -c %u:%g /data/sub/a; echo n >/data/sub/new'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *999:999* ]]
+	[ "$(stat -c %u:%g "$W/data/sub/a")" = "$RL_UID:$(id -g "$RL_USER")" ]
+	[ "$(stat -c %u:%g "$W/data/sub/new")" = "$RL_UID:$(id -g "$RL_USER")" ]
 }
