@@ -51,7 +51,9 @@ target_ids (const struct mount_job *job, const struct container_ids *ids, const 
       make_error (err, 0, "the runtime idmapped this mount and config.json does not give its mapping");
       return error_hint (err, "give the mount uidMappings and gidMappings, or drop the engine's idmap option");
     }
-  return policy_chown_target (&job->policy, ids, user, mu, mg, uid, gid, err);
+  if (policy_chown_target (&job->policy, ids, user, mu, mg, uid, gid, err) < 0)
+    return -1;
+  return job->policy.rootless ? rootless_check_ids (*uid, *gid, err) : 0;
 }
 
 static int

@@ -31,14 +31,16 @@ overflow_id (const char *path)
   return read_small (path, buf, sizeof buf) == 0 ? (uint32_t) strtoul (buf, NULL, 10) : 65534;
 }
 
+/* /proc/self/uid_map (WHICH "uid") or gid_map. */
 static int
-read_self_map (struct idmap *map, hook_error_t **err)
+read_self_map (const char *which, struct idmap *map, hook_error_t **err)
 {
-  char text[4096];
+  char text[4096], path[32];
 
-  if (read_small ("/proc/self/uid_map", text, sizeof text) < 0)
-    return make_error (err, errno, "read /proc/self/uid_map");
-  return idmap_parse_proc (map, text, "/proc/self/uid_map", err);
+  snprintf (path, sizeof path, "/proc/self/%s_map", which);
+  if (read_small (path, text, sizeof text) < 0)
+    return make_error (err, errno, "read %s", path);
+  return idmap_parse_proc (map, text, path, err);
 }
 
 /* The home of UID from /etc/passwd itself: no NSS module, no socket. */
@@ -60,7 +62,7 @@ rootless_detect (struct rootless *r, hook_error_t **err)
   struct idmap map = { 0 };
 
   memset (r, 0, sizeof *r);
-  if (read_self_map (&map, err) < 0)
+  if (read_self_map ("uid", &map, err) < 0)
     return -1;
   r->active = !idmap_is_identity (&map);
   if (!r->active)
@@ -78,13 +80,30 @@ rootless_ids (char *buf, size_t len, hook_error_t **err)
 {
   struct idmap map = { 0 };
 
-  if (read_self_map (&map, err) < 0)
+  if (read_self_map ("uid", &map, err) < 0)
     return -1;
   if (idmap_is_identity (&map))
     snprintf (buf, len, "initial");
   else
     idmap_describe (&map, buf, len);
   return 0;
+}
+
+int
+rootless_check_ids (uint32_t uid, uint32_t gid, hook_error_t **err)
+{
+  struct idmap uids = { 0 }, gids = { 0 };
+  uint32_t out;
+  char desc[128];
+
+  if (read_self_map ("uid", &uids, err) < 0 || read_self_map ("gid", &gids, err) < 0)
+    return -1;
+  if (idmap_to_outside (&uids, uid, &out) && idmap_to_outside (&gids, gid, &out))
+    return 0;
+  idmap_describe (&uids, desc, sizeof desc);
+  make_error (err, 0, "the target %u:%u is outside your user namespace (uids %s), so it cannot own files", uid, gid,
+              desc);
+  return error_hint (err, "run the container as a user below the size of your /etc/subuid and /etc/subgid ranges");
 }
 
 void

@@ -26,6 +26,9 @@ int rootless_detect (struct rootless *r, hook_error_t **err);
 
 void rootless_free (struct rootless *r);
 
+/* Rootless: can UID:GID be given away here (are they in the namespace)? */
+int rootless_check_ids (uint32_t uid, uint32_t gid, hook_error_t **err);
+
 /* The hook's own uid map as "INSIDE:OUTSIDE:COUNT,...", or "initial" for
  * the host's namespace: what journals record their ids against. */
 int rootless_ids (char *buf, size_t len, hook_error_t **err);

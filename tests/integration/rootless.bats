@@ -19,6 +19,7 @@ setup() {
 	grep -q "^$RL_USER:" /etc/subgid || echo "$RL_USER:300000:65536" >>/etc/subgid
 	# The user's first subordinate id is container id 1 (0 is the user).
 	SUB_BASE=$(awk -F: -v u="$RL_USER" '$1 == u { print $2; exit }' /etc/subuid)
+	SUB_COUNT=$(awk -F: -v u="$RL_USER" '$1 == u { print $3; exit }' /etc/subuid)
 	RL_RUN=/run/user/$RL_UID
 	mkdir -p "$RL_RUN"
 	chown "$RL_USER:" "$RL_RUN"
@@ -136,4 +137,13 @@ rl_podman() {
 	[[ "$output" == *999:999* ]]
 	[ "$(stat -c %u:%g "$W/data/sub/a")" = "$RL_UID:$(id -g "$RL_USER")" ]
 	[ "$(stat -c %u:%g "$W/data/sub/new")" = "$RL_UID:$(id -g "$RL_USER")" ]
+}
+
+@test "rootless: a target user outside the user's namespace is refused with one line; nothing changes" {
+	rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown \
+		--annotation oci-idmap-hook/user=70000:70000 -- sh -c 'echo STARTED'
+	[ "$status" -ne 0 ]
+	[[ "$output" != *STARTED* ]]
+	grep -q "/data: .*the target 70000:70000 is outside your user namespace (uids 0:$RL_UID:1,1:$SUB_BASE:$SUB_COUNT), so it cannot own files; run the container as a user below the size of your /etc/subuid and /etc/subgid ranges" "$W/hook.log"
+	[ "$(stat -c %u "$W/data/sub/a")" = "$RL_UID" ]
 }
