@@ -161,18 +161,14 @@ needs_mode (const struct request *req, unsigned int modes)
 /* Modes that may change owners on disk, and so need a journal directory. */
 #define CHOWNING_MODES (MODE_BIT (MODE_CHOWN) | MODE_BIT (MODE_CHOWN_RESTORE) | MODE_BIT (MODE_AUTO))
 
-/* The hook's setting, the policy's, then the default: for a rootless
- * user, below their home (the path is kept in ROOTLESS_DIR). */
-static char *rootless_dir;
-
+/* The hook's setting, the policy's (for a rootless user, below the home
+ * when the policy names none), then the default. */
 static const char *
 journal_dir (const struct hook_options *opts, const struct admin_policy *pol)
 {
   if (opts->journal_dir)
     return opts->journal_dir;
-  if (pol->journal_dir)
-    return pol->journal_dir;
-  return rootless_dir ? rootless_dir : JOURNAL_DEFAULT_DIR;
+  return pol->journal_dir ? pol->journal_dir : JOURNAL_DEFAULT_DIR;
 }
 
 /* The request is known: keep only what its modes need, and say so. */
@@ -272,7 +268,7 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
   struct request req = { .n = 0 };
   struct admin_policy pol;
   struct rootless rl;
-  cleanup_free char *text = NULL, *origin = NULL, *rootless_policy = NULL;
+  cleanup_free char *text = NULL, *origin = NULL, *rootless_policy = NULL, *rootless_journal = NULL;
   size_t len;
   int ret;
 
@@ -282,7 +278,7 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
   if (rl.active)
     {
       rootless_policy = rootless_path (&rl, ROOTLESS_POLICY_PATH);
-      rootless_dir = rootless_path (&rl, ROOTLESS_JOURNAL_DIR);
+      rootless_journal = rootless_path (&rl, ROOTLESS_JOURNAL_DIR);
       log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl.host_uid, rl.home ? rl.home : "?");
     }
   ret = admin_policy_load (opts->policy_path       ? opts->policy_path
@@ -297,6 +293,8 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
     }
   pol.allow_host_root = pol.allow_host_root || opts->allow_host_root;
   pol.rootless = rl.active;
+  if (pol.journal_dir == NULL)
+    pol.journal_dir = rootless_journal;
   pol.overflow_uid = rl.overflow_uid;
   pol.overflow_gid = rl.overflow_gid;
   if (read_all_capped (state_fd, OCI_STATE_MAX_BYTES, "container state on stdin", &text, &len, err) < 0)

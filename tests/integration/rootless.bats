@@ -122,7 +122,6 @@ rl_podman() {
 	j=$(echo "$RL_HOME"/.local/share/oci-idmap-hook/journal/*.journal)
 	run _captured runuser -u "$RL_USER" -- env -C "$W" HOME="$RL_HOME" XDG_RUNTIME_DIR="$RL_RUN" \
 		podman --root "$W/storage" --runroot "$W/runroot" --storage-driver vfs unshare "$HOOK" restore --journal "$j"
-	echo "$output"
 	[ "$status" -eq 0 ]
 	for f in "$W/data" "$W/data/sub" "$W/data/sub/a"; do
 		[ "$(stat -c %u:%g "$f")" = "$RL_UID:$(id -g "$RL_USER")" ]
