@@ -34,9 +34,11 @@ struct admin_policy
   bool mode_denied[MODE_AUTO + 1]; /* so that a zeroed policy allows every mode */
   bool allow_host_root;
   /* Not from the file: the hook runs in a rootless engine's user namespace
-   * (see rootless.h), where ids outside it show as the overflow ids. */
+   * (see rootless.h), where ids outside it show as the overflow ids; and
+   * the ids that are host root's where the hook runs (0:0 unless set). */
   bool rootless;
   uint32_t overflow_uid, overflow_gid;
+  uint32_t host_root_uid, host_root_gid;
   const char *default_mounts;
   const char *journal_dir;
 };

@@ -29,6 +29,15 @@ enter_mount_namespace (int proc_fd, pid_t pid, hook_error_t **err)
   return 0;
 }
 
+/* What a refusal of JOB says it could not do. */
+static const char *
+refused_verb (const struct mount_job *job)
+{
+  enum mount_mode m = job->policy.mode;
+  bool chowns = m == MODE_CHOWN || m == MODE_CHOWN_RESTORE || (m == MODE_AUTO && job->policy.rootless);
+  return chowns ? "cannot chown" : "cannot idmap";
+}
+
 /* Open the runtime's mount, take a detached copy and read its on-disk owner. */
 static int
 prepare_job (struct mount_job *job, const struct container_ids *ids, const struct target_user *user,
@@ -59,7 +68,7 @@ prepare_job (struct mount_job *job, const struct container_ids *ids, const struc
   switch (policy_decide (&job->policy, st.st_uid, st.st_gid, ids, user, &job->uids, &job->gids, &why, err))
     {
     case POLICY_ERROR:
-      return error_prefix (err, "cannot idmap %s", job_source (job));
+      return error_prefix (err, "%s %s", refused_verb (job), job_source (job));
     case POLICY_SKIP:
       job->skip = why;
       return 0;

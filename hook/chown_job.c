@@ -103,7 +103,7 @@ fill_header (const struct mount_job *job, const struct chown_options *co, const 
 
 /* What a failed walk means for the user. */
 static void
-hint_for (hook_error_t **err)
+hint_for (hook_error_t **err, bool rootless)
 {
   switch ((*err)->errnum)
     {
@@ -112,8 +112,13 @@ hint_for (hook_error_t **err)
       break;
     case EPERM:
     case EACCES:
-      error_hint (err, "root may not change owners there (NFS with root_squash?); chown on the server or use mode "
-                       "idmap");
+      /* Rootless has no idmap to fall back on. */
+      if (rootless)
+        error_hint (err, "your user namespace may not change it (immutable or append-only? see lsattr; or a "
+                         "filesystem that refuses chown, as NFS does); fix that file on the host");
+      else
+        error_hint (err, "root may not change owners there (NFS with root_squash?); chown on the server or use "
+                         "mode idmap");
       break;
     case EMFILE:
     case ENFILE:
@@ -187,7 +192,7 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
   if (ret < 0)
     {
       error_prefix (err, "%s", job_source (job));
-      hint_for (err);
+      hint_for (err, job->policy.rootless);
       undo_failed_walk (job, co, name, &j, err);
     }
   else

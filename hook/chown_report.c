@@ -72,8 +72,8 @@ chown_report_leftovers (const struct chown_report *r)
   append_kind (&out, r->host_root, "owned by host root left as they are (--allow-host-root to give them away)",
                NULL);
   append_kind (&out, r->foreign,
-               "owned by ids outside your user namespace (shown as nobody) left as they are: only their "
-               "owners or real root can change them",
+               "shown as nobody left as they are: owned by ids outside your user namespace (only their owners "
+               "or real root can change them), or by your namespace's own nobody (podman unshare chown them)",
                NULL);
   append_kind (&out, r->hard_links, "hard-linked files left as they are (--chown-hard-links to change them)",
                r->hard_link_paths);

@@ -82,7 +82,9 @@ add_job (struct plan *plan, const char *dest, const struct oci_mount *m, enum mo
                                        .allow_host_root = pol->allow_host_root,
                                        .rootless = pol->rootless,
                                        .overflow_uid = pol->overflow_uid,
-                                       .overflow_gid = pol->overflow_gid };
+                                       .overflow_gid = pol->overflow_gid,
+                                       .host_root_uid = pol->host_root_uid,
+                                       .host_root_gid = pol->host_root_gid };
   job->dest = strdup (dest);
   if (job->dest == NULL || asprintf (&job->host_path, "%s%s", strcmp (rootfs, "/") ? rootfs : "", dest) < 0)
     {

@@ -1,12 +1,20 @@
 #include "policy.h"
 
-/* Is on-disk OWNER host root's, and so not to be given away?  In a
- * rootless engine's namespace on-disk 0 is the user: host root's files
- * show as the overflow ids there (see foreign_owner). */
+/* Is on-disk OWNER host root's, and so not to be given away?  Judged on
+ * host ids: in a rootless engine's namespace on-disk 0 is the user, and
+ * host root's files show as the overflow ids (see foreign_owner). */
 static bool
 host_root_owner (const struct mount_policy *pol, uint32_t uid, uint32_t gid)
 {
-  return !pol->rootless && !pol->allow_host_root && (uid == 0 || gid == 0);
+  return !pol->allow_host_root && (uid == pol->host_root_uid || gid == pol->host_root_gid);
+}
+
+/* Rootless, and yet host root has ids in the namespace (an administrator
+ * gave a user a subordinate range holding 0). */
+static bool
+rootless_maps_host_root (const struct mount_policy *pol)
+{
+  return pol->rootless && (pol->host_root_uid != (uint32_t) -1 || pol->host_root_gid != (uint32_t) -1);
 }
 
 /* Rootless: owned by an id outside the user's namespace. */
@@ -145,9 +153,12 @@ decide_nsmap (const struct mount_policy *pol, const struct container_ids *ids, s
 
 /* Rootless: no idmapped mounts at all, and no right to a tree of others. */
 static enum policy_result
-decide_rootless (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owner_gid, const char **why,
+decide_rootless (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owner_gid,
+                 const struct container_ids *ids, const struct target_user *user, const char **why,
                  hook_error_t **err)
 {
+  uint32_t to_uid, to_gid;
+
   if (pol->mode == MODE_IDMAP || pol->mode == MODE_NSMAP)
     {
       if (pol->wildcard)
@@ -155,21 +166,39 @@ decide_rootless (const struct mount_policy *pol, uint32_t owner_uid, uint32_t ow
           *why = "rootless: no idmapped mounts";
           return POLICY_SKIP;
         }
-      make_error (err, 0, "cannot idmap it: the hook runs in a rootless engine's user namespace, and idmapped mounts "
-                          "need real root");
+      make_error (err, 0, "idmapped mounts need real root in the initial user namespace, and the hook runs as root "
+                          "of a rootless engine's user namespace (rootless podman)");
       error_hint (err, "use mode chown (or podman's :U), or run the container with rootful podman");
       return POLICY_ERROR;
     }
-  if (foreign_owner (pol, owner_uid, owner_gid))
+  /* The walk tells host root's files apart only by their overflow ids. */
+  if (rootless_maps_host_root (pol) && !pol->allow_host_root)
+    {
+      bool by_uid = pol->host_root_uid != (uint32_t) -1;
+      make_error (err, 0, "your user namespace maps host root (host %s 0 is %s %u there), so mode chown could give "
+                          "host root's files away", by_uid ? "uid" : "gid", by_uid ? "uid" : "gid",
+                  by_uid ? pol->host_root_uid : pol->host_root_gid);
+      error_hint (err, "take 0 out of your /etc/subuid and /etc/subgid ranges, or let the administrator pass "
+                       "--allow-host-root");
+      return POLICY_ERROR;
+    }
+  if (policy_target_host_ids (ids, user, &to_uid, &to_gid, err) < 0)
+    return POLICY_ERROR;
+  /* A container user whose ids are the overflow ids (nobody) shows its own
+   * tree just like one of ids outside the namespace: the kernel refuses to
+   * change the latter, so going on can only give the user's files to it. */
+  if (foreign_owner (pol, owner_uid, owner_gid) && !(owner_uid == to_uid && owner_gid == to_gid))
     {
       if (pol->wildcard)
         {
           *why = "owned by an id outside your user namespace";
           return POLICY_SKIP;
         }
-      make_error (err, 0, "its top directory is owned by a host id outside your user namespace (it shows as %u:%u)",
-                  owner_uid, owner_gid);
-      error_hint (err, "chown it on the host to yourself (or to one of your subordinate ids) first");
+      make_error (err, 0, "its top directory shows as %u:%u: its owner is outside your user namespace (host root, "
+                          "another user), or is your namespace's own %u:%u, which the chown cannot tell apart",
+                  owner_uid, owner_gid, pol->overflow_uid, pol->overflow_gid);
+      error_hint (err, "if it is yours, give it back to you first (podman unshare chown -R 0:0 DIR); if not, its "
+                       "owner or root must chown it");
       return POLICY_ERROR;
     }
   return POLICY_CHOWN; /* auto too: chown is all there is */
@@ -182,7 +211,7 @@ policy_decide (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owne
 {
   *why = NULL;
   if (pol->rootless)
-    return decide_rootless (pol, owner_uid, owner_gid, why, err);
+    return decide_rootless (pol, owner_uid, owner_gid, ids, user, why, err);
   switch (pol->mode)
     {
     case MODE_IDMAP:

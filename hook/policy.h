@@ -21,10 +21,14 @@ struct mount_policy
   enum mount_mode mode;
   bool wildcard;        /* asked for by "*": what can't be served is skipped, not an error */
   bool allow_host_root; /* the administrator's --allow-host-root */
-  /* In a rootless engine's user namespace: on-disk 0 is the user, never
-   * host root; ids outside the namespace show as OVERFLOW_UID/GID. */
+  /* In a rootless engine's user namespace: no idmapped mounts, and ids
+   * outside the namespace show as OVERFLOW_UID/GID. */
   bool rootless;
   uint32_t overflow_uid, overflow_gid;
+  /* The on-disk ids, as the hook sees them, that are host root's: 0:0 in
+   * the initial namespace (the zero default); in a rootless one normally
+   * none ((uint32_t) -1), its 0 being the user. */
+  uint32_t host_root_uid, host_root_gid;
 };
 
 enum policy_result

@@ -321,7 +321,10 @@ static const char restore_usage[] =
   "\n"
   "Options:\n"
   "      --journal FILE   the journal of one mount\n"
-  "      --dir DIR        the journal directory (default " JOURNAL_DEFAULT_DIR ")\n"
+  "      --dir DIR        the journal directory (default\n"
+  "                       " JOURNAL_DEFAULT_DIR "; in a rootless\n"
+  "                       user namespace, as in podman unshare,\n"
+  "                       ~/" ROOTLESS_JOURNAL_DIR ")\n"
   "      --container ID   every journal of this container in DIR\n"
   "  -v, --verbose        say what was done for each journal\n"
   "  -h, --help           show this help and exit\n"
@@ -335,6 +338,28 @@ restore_usage_error (const char *what)
   return 2;
 }
 
+/* The hook's own default: a rootless user's journals are in the user's
+ * home (see rootless.h), whoever runs the restore there. */
+static char *
+default_journal_dir (hook_error_t **err)
+{
+  struct rootless rl;
+  char *dir;
+
+  if (rootless_detect (&rl, err) < 0)
+    return NULL;
+  dir = rl.active ? rootless_path (&rl, ROOTLESS_JOURNAL_DIR) : strdup (JOURNAL_DEFAULT_DIR);
+  if (dir == NULL && !rl.active)
+    make_error (err, ENOMEM, "journal directory");
+  else if (dir == NULL)
+    {
+      make_error (err, 0, "no home directory in /etc/passwd for host uid %u, the user of this namespace", rl.host_uid);
+      error_hint (err, "name the journal directory with --dir DIR");
+    }
+  rootless_free (&rl);
+  return dir;
+}
+
 int
 command_restore (int argc, char **argv)
 {
@@ -343,7 +368,8 @@ command_restore (int argc, char **argv)
     { "container", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
   };
-  const char *journal = NULL, *dir = JOURNAL_DEFAULT_DIR, *container = NULL;
+  const char *journal = NULL, *dir = NULL, *container = NULL;
+  cleanup_free char *own_dir = NULL;
   hook_error_t *err = NULL;
   int c;
 
@@ -373,6 +399,11 @@ command_restore (int argc, char **argv)
     return restore_usage_error ("unexpected argument");
   if ((journal == NULL) == (container == NULL))
     return restore_usage_error ("give either --journal FILE or --container ID");
+  if (container && dir == NULL && (dir = own_dir = default_journal_dir (&err)) == NULL)
+    {
+      error_report (&err);
+      return 1;
+    }
   if (journal)
     {
       cleanup_close int fd = open (journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

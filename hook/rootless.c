@@ -59,19 +59,24 @@ home_of (uint32_t uid)
 int
 rootless_detect (struct rootless *r, hook_error_t **err)
 {
-  struct idmap map = { 0 };
+  struct idmap map = { 0 }, gmap = { 0 };
 
   memset (r, 0, sizeof *r);
-  if (read_self_map ("uid", &map, err) < 0)
+  if (read_self_map ("uid", &map, err) < 0 || read_self_map ("gid", &gmap, err) < 0)
     return -1;
+  /* Host root is judged by host ids: which ids here, if any, are host 0. */
+  if (!idmap_to_inside (&map, 0, &r->host_root_uid))
+    r->host_root_uid = ROOTLESS_NO_ID;
+  if (!idmap_to_inside (&gmap, 0, &r->host_root_gid))
+    r->host_root_gid = ROOTLESS_NO_ID;
   r->active = !idmap_is_identity (&map);
   if (!r->active)
     return 0;
   if (!idmap_to_outside (&map, 0, &r->host_uid))
-    r->host_uid = (uint32_t) -1;
+    r->host_uid = ROOTLESS_NO_ID;
   r->overflow_uid = overflow_id ("/proc/sys/kernel/overflowuid");
   r->overflow_gid = overflow_id ("/proc/sys/kernel/overflowgid");
-  r->home = r->host_uid == (uint32_t) -1 ? NULL : home_of (r->host_uid);
+  r->home = r->host_uid == ROOTLESS_NO_ID ? NULL : home_of (r->host_uid);
   return 0;
 }
 

@@ -12,16 +12,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An id that no file can have: (uid_t) -1. */
+#define ROOTLESS_NO_ID ((uint32_t) -1)
+
 struct rootless
 {
   bool active;
   uint32_t host_uid;         /* the user, on the host */
   uint32_t overflow_uid, overflow_gid; /* how ids outside the namespace show */
+  /* The ids here that are host root's: 0:0 in the initial namespace, and
+   * normally none (ROOTLESS_NO_ID) in a rootless one. */
+  uint32_t host_root_uid, host_root_gid;
   char *home;                /* the user's home directory (from /etc/passwd), or NULL */
 };
 
-/* Read /proc/self/uid_map: active unless it is the initial namespace's
- * identity map.  Fills the rest only when active. */
+/* Read /proc/self/uid_map and gid_map: active unless the uid map is the
+ * initial namespace's identity map.  Fills the rest only when active. */
 int rootless_detect (struct rootless *r, hook_error_t **err);
 
 void rootless_free (struct rootless *r);
@@ -36,7 +42,10 @@ int rootless_ids (char *buf, size_t len, hook_error_t **err);
 /* HOME/REL for the user, or NULL (malloc'd). */
 char *rootless_path (const struct rootless *r, const char *rel);
 
-/* The journal and policy locations for a rootless user, below the home. */
+/* The journal and policy locations for a rootless user, below the home.
+ * Not $XDG_DATA_HOME or $XDG_CONFIG_HOME: podman hands hooks only HOME,
+ * PATH and XDG_RUNTIME_DIR of its environment, so the hook could not see
+ * them, and `oci-idmap-hook restore` must find what the hook wrote. */
 #define ROOTLESS_JOURNAL_DIR ".local/share/oci-idmap-hook/journal"
 #define ROOTLESS_POLICY_PATH ".config/oci-idmap-hook/policy.json"
 

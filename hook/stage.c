@@ -297,6 +297,8 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
     pol.journal_dir = rootless_journal;
   pol.overflow_uid = rl.overflow_uid;
   pol.overflow_gid = rl.overflow_gid;
+  pol.host_root_uid = rl.host_root_uid;
+  pol.host_root_gid = rl.host_root_gid;
   if (read_all_capped (state_fd, OCI_STATE_MAX_BYTES, "container state on stdin", &text, &len, err) < 0)
     return -1;
   if (oci_state_parse (text, len, &st, err) < 0)

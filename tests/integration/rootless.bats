@@ -8,6 +8,7 @@
 load helpers
 
 RL_USER=oih-rootless
+RL_ENV=()
 
 setup() {
 	setup_common
@@ -42,24 +43,40 @@ setup() {
 teardown() {
 	local pid
 	pid=$(cat "$RL_RUN/libpod/tmp/pause.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
+	[ -d "$W/data" ] && chattr -R -i "$W/data" 2>/dev/null
 	rm -rf "$W" "$RL_HOME/.local/share/oci-idmap-hook"
 	teardown_common
 }
 
-# rl_podman ARG...: `podman run` as the rootless user, our hooks dir, the
-# volume at /data, then ARG... (options, then the command).
+# as_user: sets AS_USER, the words that run a command as the rootless user
+# in its own environment (plus RL_ENV, an array of VAR=VALUE).
+as_user() {
+	AS_USER=(runuser -u "$RL_USER" -- env -C "$W" HOME="$RL_HOME" XDG_RUNTIME_DIR="$RL_RUN" "${RL_ENV[@]}")
+}
+
+# rl_podman ARG...: `podman run` as the rootless user, with the hooks dir
+# RL_HOOKS (default $W/hooks; empty: none), the volume at /data, then
+# ARG... (options, then the command).
 rl_podman() {
-	local opts=()
+	local opts=() hooks=(--hooks-dir "${RL_HOOKS-$W/hooks}")
+	[ -n "${RL_HOOKS-$W/hooks}" ] || hooks=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		opts+=("$1")
 		shift
 	done
 	shift
+	as_user
 	run _captured "$REPO/scripts/with-cgroup2" timeout -s KILL "$CONTAINER_TIMEOUT" \
-		runuser -u "$RL_USER" -- env -C "$W" HOME="$RL_HOME" XDG_RUNTIME_DIR="$RL_RUN" \
-		podman --root "$W/storage" --runroot "$W/runroot" --storage-driver vfs --events-backend none \
-		--hooks-dir "$W/hooks" run --rm --network=none --cgroups=disabled --ulimit host \
+		"${AS_USER[@]}" podman --root "$W/storage" --runroot "$W/runroot" --storage-driver vfs --events-backend none \
+		"${hooks[@]}" run --rm --network=none --cgroups=disabled --ulimit host \
 		-v "$W/data:/data" "${opts[@]}" --rootfs "$W/rootfs" "$@"
+}
+
+# rl_unshare CMD...: CMD in the user's podman namespace (podman unshare).
+rl_unshare() {
+	as_user
+	run _captured timeout -s KILL "$CONTAINER_TIMEOUT" "${AS_USER[@]}" \
+		podman --root "$W/storage" --runroot "$W/runroot" --storage-driver vfs unshare "$@"
 }
 
 @test "rootless: a uid-999 container owns and writes the user's own volume with /data=chown" {
@@ -89,7 +106,7 @@ rl_podman() {
 	rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=idmap -- sh -c 'echo STARTED'
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
-	grep -q "/data: .*cannot idmap it: the hook runs in a rootless engine's user namespace, and idmapped mounts need real root; use mode chown (or podman's :U)" "$W/hook.log"
+	grep -qF "/data: cannot idmap $W/data: idmapped mounts need real root in the initial user namespace, and the hook runs as root of a rootless engine's user namespace (rootless podman); use mode chown (or podman's :U)" "$W/hook.log"
 	[ "$(stat -c %u "$W/data/sub/a")" = "$RL_UID" ]
 }
 
@@ -108,7 +125,7 @@ rl_podman() {
 	[ "$status" -eq 0 ]
 	[ "$(stat -c %u:%g "$W/data/sub/roots")" = 0:0 ]
 	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
-	grep -q "1 owned by ids outside your user namespace (shown as nobody) left as they are" "$W/hook.log"
+	grep -q "/data: chown $W/data: 1 shown as nobody left as they are: owned by ids outside your user namespace" "$W/hook.log"
 }
 
 @test "rootless: restore in the user's namespace (podman unshare) gives the tree back to the user" {
@@ -120,8 +137,7 @@ rl_podman() {
 	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
 	[ "$(stat -c '%u %a' "$W/data/suid")" = "$((SUB_BASE + 998)) 4755" ]
 	j=$(echo "$RL_HOME"/.local/share/oci-idmap-hook/journal/*.journal)
-	run _captured runuser -u "$RL_USER" -- env -C "$W" HOME="$RL_HOME" XDG_RUNTIME_DIR="$RL_RUN" \
-		podman --root "$W/storage" --runroot "$W/runroot" --storage-driver vfs unshare "$HOOK" restore --journal "$j"
+	rl_unshare "$HOOK" restore --journal "$j"
 	[ "$status" -eq 0 ]
 	for f in "$W/data" "$W/data/sub" "$W/data/sub/a"; do
 		[ "$(stat -c %u:%g "$f")" = "$RL_UID:$(id -g "$RL_USER")" ]
@@ -145,4 +161,80 @@ rl_podman() {
 	[[ "$output" != *STARTED* ]]
 	grep -q "/data: .*the target 70000:70000 is outside your user namespace (uids 0:$RL_UID:1,1:$SUB_BASE:$SUB_COUNT), so it cannot own files; run the container as a user below the size of your /etc/subuid and /etc/subgid ranges" "$W/hook.log"
 	[ "$(stat -c %u "$W/data/sub/a")" = "$RL_UID" ]
+}
+
+@test "rootless: restore --container in podman unshare finds the journal in the user's home without --dir" {
+	rl_podman --user 999:999 --cidfile "$W/cid" --annotation oci-idmap-hook/mounts=/data=chown -- true
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
+	rl_unshare "$HOOK" restore --container "$(cat "$W/cid")"
+	[ "$status" -eq 0 ]
+	[ "$output" = "container $(cat "$W/cid"): 1 journal restored" ]
+	for f in "$W/data" "$W/data/sub" "$W/data/sub/a"; do
+		[ "$(stat -c %u:%g "$f")" = "$RL_UID:$(id -g "$RL_USER")" ]
+	done
+}
+
+@test "rootless: a container user who is nobody gets the tree, and starts again on it" {
+	# Container 65534 is the user's subordinate id 65533 places up: on a
+	# re-run the tree shows as nobody, just as ids outside the namespace do.
+	for run in 1 2; do
+		rl_podman --user 65534:65534 --annotation oci-idmap-hook/mounts=/data=chown -- \
+			sh -c "exec 2>&1; stat -c %u:%g /data/sub/a; echo $run >/data/run$run && echo wrote"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"65534:65534"$'\n'"wrote"* ]]
+		[ "$(stat -c %u:%g "$W/data/run$run")" = $((SUB_BASE + 65533)):$((SUB_BASE + 65533)) ]
+	done
+	[ "$(stat -c %u:%g "$W/data/sub/a")" = $((SUB_BASE + 65533)):$((SUB_BASE + 65533)) ]
+}
+
+@test "rootless: a walk that fails half way is undone in the user's namespace; one line says why" {
+	mkdir -p "$W/data/d1/d2"
+	for i in 1 2 3 4 5; do
+		echo "$i" >"$W/data/d1/f$i"
+		echo "$i" >"$W/data/d1/d2/g$i"
+	done
+	chown -R "$RL_USER:" "$W/data"
+	chattr +i "$W/data/d1/d2/g3" || skip "no immutable files on this filesystem"
+	rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- sh -c 'echo STARTED'
+	[ "$status" -ne 0 ]
+	[[ "$output" != *STARTED* ]]
+	grep -q "/data: $W/data: chown d1/d2/g3: Operation not permitted; your user namespace may not change it (immutable or append-only? see lsattr; .*nothing was left changed: the [1-9][0-9]* changes made were undone from the journal" "$W/hook.log"
+	[ "$(find "$W/data" ! -uid "$RL_UID" | wc -l)" -eq 0 ]
+	[ "$(find "$W/data" ! -gid "$(id -g "$RL_USER")" | wc -l)" -eq 0 ]
+	[ -z "$(ls -A "$RL_HOME/.local/share/oci-idmap-hook/journal")" ]
+}
+
+@test "rootless: --userns=keep-id shows the user's own tree as the container user's; nothing changes" {
+	rl_podman --userns=keep-id --annotation oci-idmap-hook/mounts=/data=chown -- \
+		sh -c 'exec 2>&1; id -u; stat -c %u:%g /data/sub/a; echo k >/data/k && echo wrote'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$RL_UID"$'\n'"$RL_UID:$(id -g "$RL_USER")"$'\n'"wrote"* ]]
+	[ "$(stat -c %u:%g "$W/data/sub/a" "$W/data/k" | sort -u)" = "$RL_UID:$(id -g "$RL_USER")" ]
+	grep -q "/data: chown $W/data ([a-z0-9]*, mode chown): 0 of 3 entries given to on-disk 0:0" "$W/hook.log"
+}
+
+@test "rootless: installed for the user with hooks_dir in containers.conf, podman runs the hook without --hooks-dir" {
+	local prefix="$W/prefix" conf="$W/config" hooks="$W/config/containers/oci/hooks.d"
+	# The README's steps, with $W/config as the user's ~/.config.
+	make -s -C "$REPO" install PREFIX="$prefix" HOOKSDIR="$hooks" HOOKLOG="$W/state/hook.log" >/dev/null
+	mkdir -p "$W/state"
+	chown -R "$RL_USER:" "$W"
+	RL_ENV=(XDG_CONFIG_HOME="$conf")
+	RL_HOOKS=
+	# Rootless podman has no default hooks dir: nothing runs yet.
+	rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- stat -c %u:%g /data/sub/a
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = 0:0 ]
+	[ "$(stat -c %u "$W/data/sub/a")" = "$RL_UID" ]
+	[ ! -e "$W/state/hook.log" ]
+	as_user
+	"${AS_USER[@]}" sh -c 'printf "[engine]\nhooks_dir = [\"%s\"]\n" "$1" >>"$2/containers/containers.conf"' \
+		sh "$hooks" "$conf"
+	rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- stat -c %u:%g /data/sub/a
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = 999:999 ]
+	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
+	# The hook opened its log as root of the user's namespace: the user.
+	[ "$(stat -c %U "$W/state/hook.log")" = "$RL_USER" ]
 }

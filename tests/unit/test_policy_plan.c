@@ -350,7 +350,12 @@ test_rootless (void)
 {
   struct container_ids ids;
   struct target_user user = { 999, 999, "test user" };
-  struct mount_policy pol = { .mode = MODE_IDMAP, .rootless = true, .overflow_uid = 65534, .overflow_gid = 65534 };
+  struct mount_policy pol = { .mode = MODE_IDMAP,
+                              .rootless = true,
+                              .overflow_uid = 65534,
+                              .overflow_gid = 65534,
+                              .host_root_uid = (uint32_t) -1,
+                              .host_root_gid = (uint32_t) -1 };
   struct idmap uids, gids;
   const char *why;
   hook_error_t *err = NULL;
@@ -358,7 +363,7 @@ test_rootless (void)
 
   set_ids (&ids, "0 0 4294967295", "0 0 4294967295");
   is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
-            "idmapped mounts need real root", "rootless: idmap is refused, saying why");
+            "idmapped mounts need real root in the initial user namespace", "rootless: idmap is refused, saying why");
   pol.mode = MODE_NSMAP;
   is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
             "use mode chown", "rootless: so is nsmap, saying what to use");
@@ -367,13 +372,54 @@ test_rootless (void)
               "rootless: auto chowns, and the user's own files (0 here) are not host root's");
   pol.mode = MODE_CHOWN;
   is_error (policy_decide (&pol, 65534, 65534, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
-            "outside your user namespace", "rootless: a tree of ids outside the namespace is refused");
+            "its top directory shows as 65534:65534: its owner is outside your user namespace",
+            "rootless: a tree of ids outside the namespace is refused");
+  is_error (policy_decide (&pol, 65534, 65534, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
+            "podman unshare chown -R 0:0 DIR", "rootless: the refusal says how to take back a tree that is yours");
   pol.wildcard = true;
   is_success (policy_decide (&pol, 65534, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_SKIP, &err,
               "rootless: and skipped under '*'");
+  pol.wildcard = false;
+  user = (struct target_user){ 65534, 65534, "nobody" };
+  is_success (policy_decide (&pol, 65534, 65534, &ids, &user, &uids, &gids, &why, &err), POLICY_CHOWN, &err,
+              "rootless: a tree that shows as nobody is chowned for a container user who is nobody (a re-run)");
   user = (struct target_user){ 0, 0, "root" };
   is_success (policy_chown_target (&pol, &ids, &user, NULL, NULL, &u, &g, &err), 0, &err,
               "rootless: giving the tree to the container's root (the user) is allowed");
+
+  /* An administrator gave the user a subordinate range holding host 0. */
+  user = (struct target_user){ 999, 999, "test user" };
+  pol.host_root_uid = 7;
+  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
+            "your user namespace maps host root (host uid 0 is uid 7 there)",
+            "rootless: a namespace that maps host root gets no chown");
+  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
+            "--allow-host-root", "rootless: that refusal names --allow-host-root");
+  user = (struct target_user){ 7, 8, "test user" };
+  is_error (policy_chown_target (&pol, &ids, &user, NULL, NULL, &u, &g, &err), -1, &err, "host root's",
+            "rootless: giving a tree to the id that is host root's is refused, judged on host ids");
+  pol.allow_host_root = true;
+  is_success (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_CHOWN, &err,
+              "rootless: with --allow-host-root it chowns");
+}
+
+/* Host root is judged by host ids wherever the hook runs. */
+static void
+test_host_root_by_host_ids (void)
+{
+  struct container_ids ids;
+  struct target_user user = { 999, 999, "test user" };
+  struct mount_policy pol = { .mode = MODE_CHOWN };
+  struct idmap uids, gids;
+  const char *why;
+  hook_error_t *err = NULL;
+
+  set_ids (&ids, "0 100000 65536", "0 100000 65536");
+  is_error (policy_decide (&pol, 0, 1000, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
+            "owned by host root", "the initial namespace (the zero default): on-disk 0 is host root");
+  pol.host_root_uid = pol.host_root_gid = (uint32_t) -1;
+  is_success (policy_decide (&pol, 0, 1000, &ids, &user, &uids, &gids, &why, &err), POLICY_CHOWN, &err,
+              "where no id is host root's, on-disk 0 is someone else");
 }
 
 int
@@ -384,5 +430,6 @@ main (void)
   test_chown_modes ();
   test_plan ();
   test_rootless ();
+  test_host_root_by_host_ids ();
   return done_testing ();
 }
