@@ -69,9 +69,12 @@ struct level
 };
 
 /* A worker's changes waiting for their journal records to be durable.
- * They span directories, so that a sync covers thousands of entries. */
+ * They span directories.  Each worker fills one batch while the records
+ * of the one before are being synced: a sync then covers the batches of
+ * every worker, and the walk rarely waits for one. */
 struct batch
 {
+  uint64_t ticket; /* its records, once written to the journal */
   struct pending *items;
   size_t n;
   unsigned char *rec;
@@ -87,7 +90,8 @@ struct worker
   struct level *stack;
   size_t depth, stack_cap;
   struct level child; /* a subdirectory to enter before reading on, or fd -1 */
-  struct batch b;
+  struct batch b;      /* being filled */
+  struct batch sealed; /* written to the journal, waiting for its sync */
   struct chown_report rep; /* counters only; merged at the end */
 };
 
@@ -225,25 +229,13 @@ descend (struct worker *wk, int fd, const char *dir, const char *name)
   return 0;
 }
 
-/* Apply the worker's batch: its records are made durable first.  After a
- * stop, only close. */
+/* Make the changes of batch B, whose records are durable; after a stop
+ * (or with FAILED set), only close its fds. */
 static int
-flush (struct worker *wk)
+apply_batch (struct worker *wk, struct batch *b, bool failed)
 {
-  struct walk *w = wk->w;
-  struct batch *b = &wk->b;
-  hook_error_t *err = NULL;
-  int ret = 0;
+  int ret = failed || __atomic_load_n (&wk->w->stop, __ATOMIC_RELAXED) ? -1 : 0;
 
-  if (b->n == 0)
-    return 0;
-  if (__atomic_load_n (&w->stop, __ATOMIC_RELAXED))
-    ret = -1;
-  else if (w->journal && journal_append (w->journal, b->rec, b->rec_len, b->n, &err) < 0)
-    {
-      walk_fail (w, &err);
-      ret = -1;
-    }
   for (size_t i = 0; i < b->n; i++)
     {
       struct pending *p = &b->items[i];
@@ -263,6 +255,70 @@ flush (struct worker *wk)
     }
   b->n = b->rec_len = b->paths_len = 0;
   return ret;
+}
+
+/* Write the filled batch's records to the journal (not yet synced). */
+static int
+write_batch (struct worker *wk)
+{
+  struct walk *w = wk->w;
+  hook_error_t *err = NULL;
+
+  if (w->journal == NULL || wk->b.n == 0 || __atomic_load_n (&w->stop, __ATOMIC_RELAXED))
+    return 0;
+  if (journal_write (w->journal, wk->b.rec, wk->b.rec_len, wk->b.n, &wk->b.ticket, &err) < 0)
+    {
+      walk_fail (w, &err);
+      return -1;
+    }
+  return 0;
+}
+
+/* Wait until the records up to TICKET are durable. */
+static int
+wait_durable (struct worker *wk, uint64_t ticket)
+{
+  hook_error_t *err = NULL;
+
+  if (wk->w->journal && journal_wait (wk->w->journal, ticket, &err) < 0)
+    {
+      walk_fail (wk->w, &err);
+      return -1;
+    }
+  return 0;
+}
+
+/* The filled batch is full: its records go to the journal, and the batch
+ * before it, synced meanwhile (or now), changes. */
+static int
+seal (struct worker *wk)
+{
+  struct batch done;
+  bool failed = write_batch (wk) < 0;
+
+  if (wk->w->journal == NULL)
+    return apply_batch (wk, &wk->b, failed);
+  if (wk->sealed.n > 0)
+    failed = apply_batch (wk, &wk->sealed, failed || wait_durable (wk, wk->sealed.ticket) < 0) < 0 || failed;
+  done = wk->sealed;
+  wk->sealed = wk->b;
+  wk->b = done;
+  return failed ? -1 : 0;
+}
+
+/* Make every pending change of the worker happen (records first); after a
+ * stop, only close. */
+static int
+flush (struct worker *wk)
+{
+  bool failed = write_batch (wk) < 0;
+  uint64_t upto = wk->b.n > 0 ? wk->b.ticket : wk->sealed.ticket;
+
+  if (!failed && (wk->b.n > 0 || wk->sealed.n > 0))
+    failed = wait_durable (wk, upto) < 0;
+  failed = apply_batch (wk, &wk->sealed, failed) < 0 || failed;
+  failed = apply_batch (wk, &wk->b, failed) < 0 || failed;
+  return failed ? -1 : 0;
 }
 
 /* Remember "DIR/NAME" in the batch; returns its offset, or -1. */
@@ -353,7 +409,7 @@ add_change (struct worker *wk, int fd, bool path_fd, const struct statx *stx, ui
       b->rec_len += r.cap_len;
     }
   b->n++;
-  return b->n == wk->w->batch_max ? flush (wk) : 0;
+  return b->n == wk->w->batch_max ? seal (wk) : 0;
 }
 
 #define WALK_STATX_MASK (STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_NLINK | STATX_MNT_ID)
@@ -547,7 +603,7 @@ handle_entry (struct worker *wk, int dir_fd, const char *dir, const char *name, 
             }
         }
       fd = open_entry (dir_fd, name, is_dir, !is_dir && S_ISREG (named.stx_mode), &path_fd);
-      if (fd < 0 && errno == EMFILE && wk->b.n > 0)
+      if (fd < 0 && errno == EMFILE && (wk->b.n > 0 || wk->sealed.n > 0))
         {
           /* Out of fds (a deep tree holds one per level): the pending
            * changes hold the rest; make them happen and try again. */
@@ -674,7 +730,7 @@ worker_main (void *arg)
     {
       struct dir_item item;
       pthread_mutex_lock (&w->lock);
-      if (w->count == 0 && wk->b.n > 0)
+      if (w->count == 0 && (wk->b.n > 0 || wk->sealed.n > 0))
         {
           /* Nothing to take now: make this worker's pending changes happen. */
           pthread_mutex_unlock (&w->lock);
@@ -707,12 +763,23 @@ worker_main (void *arg)
   return NULL;
 }
 
-/* Every pending change holds an fd: size the batches to the fd limit. */
+/* Changes in a batch.  Each holds an open file until it is made, and a
+ * worker has two batches: more makes the walk slower (a big working set
+ * of open files), fewer makes the journal sync more often.  See make bench. */
+#ifndef BATCH_MAX
+#define BATCH_MAX 512
+#endif
+
+/* Every pending change holds an fd: size the batches to the fd limit, and
+ * grow the fd table to hold them now, while there is one thread (growing a
+ * table shared by threads waits for an RCU grace period each time). */
 static size_t
 batch_size (unsigned int threads)
 {
   struct rlimit rl;
-  long avail;
+  long avail, want;
+  size_t batch;
+  int hi;
 
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
     {
@@ -720,8 +787,33 @@ batch_size (unsigned int threads)
       setrlimit (RLIMIT_NOFILE, &rl);
       getrlimit (RLIMIT_NOFILE, &rl);
     }
-  avail = ((long) rl.rlim_cur - 2 * QUEUE_CAP) / ((long) threads + 1);
-  return avail < 16 ? 16 : avail > 8192 ? 8192 : (size_t) avail;
+  avail = ((long) rl.rlim_cur - 2 * QUEUE_CAP) / (2 * (long) threads + 1);
+  batch = avail < 16 ? 16 : avail > BATCH_MAX ? BATCH_MAX : (size_t) avail;
+  want = 2 * QUEUE_CAP + (long) threads * (2 * (long) batch + 64);
+  if (want > (long) rl.rlim_cur - 1)
+    want = (long) rl.rlim_cur - 1;
+  hi = fcntl (0, F_DUPFD_CLOEXEC, (int) want);
+  if (hi < 0)
+    hi = fcntl (2, F_DUPFD_CLOEXEC, (int) want);
+  if (hi >= 0)
+    close (hi);
+  return batch;
+}
+
+static int
+batch_alloc (struct batch *b, size_t max)
+{
+  b->items = calloc (max, sizeof *b->items);
+  b->rec = malloc (max * JOURNAL_RECORD_MAX);
+  return b->items && b->rec ? 0 : -1;
+}
+
+static void
+batch_free (struct batch *b)
+{
+  free (b->items);
+  free (b->rec);
+  free (b->paths);
 }
 
 static void
@@ -729,9 +821,8 @@ worker_free (struct worker *wk)
 {
   free (wk->stack);
   free (wk->dents);
-  free (wk->b.items);
-  free (wk->b.rec);
-  free (wk->b.paths);
+  batch_free (&wk->b);
+  batch_free (&wk->sealed);
 }
 
 int
@@ -775,10 +866,9 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
   for (unsigned int i = 0; i < threads; i++)
     {
       workers[i].w = &w;
-      workers[i].b.items = calloc (w.batch_max, sizeof *workers[i].b.items);
-      workers[i].b.rec = malloc (w.batch_max * JOURNAL_RECORD_MAX);
       workers[i].dents = malloc (DENTS_BUF);
-      if (workers[i].b.items == NULL || workers[i].b.rec == NULL || workers[i].dents == NULL)
+      if (batch_alloc (&workers[i].b, w.batch_max) < 0 || batch_alloc (&workers[i].sealed, w.batch_max) < 0
+          || workers[i].dents == NULL)
         threads = i; /* fewer workers */
     }
   if (threads == 0)
@@ -789,12 +879,17 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
     }
   else
     consider (&workers[0], fd, false, NULL, "", ".");
+  /* Without its own sync thread the journal still works: whoever waits syncs. */
+  if (journal && journal_syncer_start (journal, threads, err) < 0)
+    error_free (err);
   for (unsigned int i = 1; i < threads; i++)
     if (pthread_create (&tids[i], NULL, worker_main, &workers[i]) == 0)
       started++;
   worker_main (&workers[0]);
   for (unsigned int i = 1; i <= started; i++)
     pthread_join (tids[i], NULL);
+  if (journal && journal->syncer)
+    journal_syncer_stop (journal);
 
   /* After a stop, directories may be left in the queue. */
   for (; w.count > 0; w.count--, w.head = (w.head + 1) % QUEUE_CAP)

@@ -409,8 +409,10 @@ journal_create (int dir_fd, const char *dir, const char *name, const struct jour
     }
   pthread_mutex_init (&j->lock, NULL);
   pthread_cond_init (&j->synced_cond, NULL);
+  pthread_cond_init (&j->appended_cond, NULL);
   j->appends = j->synced = 0;
-  j->syncing = false;
+  j->syncing = j->syncer = j->syncer_stop = false;
+  j->sync_errno = 0;
   if (strchr (h->source, '\n') || strchr (h->dest, '\n') || strchr (h->container, '\n'))
     return make_error (err, 0, "%s: a newline in the source path or the container id", j->path);
   fd = openat (dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -439,38 +441,130 @@ journal_create (int dir_fd, const char *dir, const char *name, const struct jour
 }
 
 int
+journal_write (struct journal *j, const void *buf, size_t len, size_t n_records, uint64_t *ticket,
+               hook_error_t **err)
+{
+  int ret = 0;
+
+  pthread_mutex_lock (&j->lock);
+  if (len > 0)
+    ret = write_all (j->fd, buf, len, j->path, err);
+  if (ret == 0 && len > 0)
+    {
+      j->records += n_records;
+      j->appends++;
+      pthread_cond_signal (&j->appended_cond);
+    }
+  *ticket = j->appends;
+  pthread_mutex_unlock (&j->lock);
+  return ret;
+}
+
+/* One fdatasync covering every append so far; called and returns with the
+ * lock held. */
+static void
+sync_now (struct journal *j)
+{
+  uint64_t upto = j->appends;
+  int r;
+
+  j->syncing = true;
+  pthread_mutex_unlock (&j->lock);
+  r = fdatasync (j->fd);
+  pthread_mutex_lock (&j->lock);
+  j->syncing = false;
+  if (r < 0 && j->sync_errno == 0)
+    j->sync_errno = errno;
+  else if (r == 0)
+    j->synced = upto;
+  pthread_cond_broadcast (&j->synced_cond);
+}
+
+int
+journal_wait (struct journal *j, uint64_t ticket, hook_error_t **err)
+{
+  int errnum;
+
+  pthread_mutex_lock (&j->lock);
+  while (j->synced < ticket && j->sync_errno == 0)
+    {
+      if (j->syncing || j->syncer)
+        {
+          j->waiting++;
+          pthread_cond_signal (&j->appended_cond);
+          pthread_cond_wait (&j->synced_cond, &j->lock);
+          j->waiting--;
+        }
+      else
+        sync_now (j);
+    }
+  errnum = j->synced < ticket ? j->sync_errno : 0;
+  pthread_mutex_unlock (&j->lock);
+  return errnum ? make_error (err, errnum, "sync the journal %s", j->path) : 0;
+}
+
+int
 journal_append (struct journal *j, const void *buf, size_t len, size_t n_records, hook_error_t **err)
 {
-  uint64_t mine;
-  int ret;
+  uint64_t ticket;
 
   if (len == 0)
     return 0;
+  if (journal_write (j, buf, len, n_records, &ticket, err) < 0)
+    return -1;
+  return journal_wait (j, ticket, err);
+}
+
+static void *
+syncer_main (void *arg)
+{
+  struct journal *j = arg;
+
   pthread_mutex_lock (&j->lock);
-  ret = write_all (j->fd, buf, len, j->path, err);
-  if (ret == 0)
-    j->records += n_records;
-  mine = ++j->appends;
-  while (ret == 0 && j->synced < mine)
+  while (!j->syncer_stop && j->sync_errno == 0)
     {
-      uint64_t upto = j->appends;
-      if (j->syncing)
-        {
-          pthread_cond_wait (&j->synced_cond, &j->lock);
-          continue;
-        }
-      j->syncing = true;
-      pthread_mutex_unlock (&j->lock);
-      if (fdatasync (j->fd) < 0)
-        ret = make_error (err, errno, "sync the journal %s", j->path);
-      pthread_mutex_lock (&j->lock);
-      j->syncing = false;
-      if (ret == 0)
-        j->synced = upto;
-      pthread_cond_broadcast (&j->synced_cond);
+      /* Each sync also commits the tree's changes so far (on the same
+       * filesystem): wait for a few appends, unless someone waits. */
+      if (j->synced < j->appends && !j->syncing && (j->appends - j->synced >= j->sync_every || j->waiting))
+        sync_now (j);
+      else
+        pthread_cond_wait (&j->appended_cond, &j->lock);
     }
+  /* Waiters sync themselves from now on. */
+  j->syncer = false;
+  pthread_cond_broadcast (&j->synced_cond);
   pthread_mutex_unlock (&j->lock);
-  return ret;
+  return NULL;
+}
+
+int
+journal_syncer_start (struct journal *j, unsigned int every, hook_error_t **err)
+{
+  int r;
+
+  pthread_mutex_lock (&j->lock);
+  j->sync_every = every ? every : 1;
+  j->waiting = 0;
+  j->syncer = true;
+  j->syncer_stop = false;
+  pthread_mutex_unlock (&j->lock);
+  r = pthread_create (&j->syncer_tid, NULL, syncer_main, j);
+  if (r != 0)
+    {
+      j->syncer = false;
+      return make_error (err, r, "start the journal's sync thread");
+    }
+  return 0;
+}
+
+void
+journal_syncer_stop (struct journal *j)
+{
+  pthread_mutex_lock (&j->lock);
+  j->syncer_stop = true;
+  pthread_cond_signal (&j->appended_cond);
+  pthread_mutex_unlock (&j->lock);
+  pthread_join (j->syncer_tid, NULL);
 }
 
 void
@@ -483,6 +577,7 @@ journal_close (struct journal *j)
     {
       pthread_mutex_destroy (&j->lock);
       pthread_cond_destroy (&j->synced_cond);
+      pthread_cond_destroy (&j->appended_cond);
     }
   free (j->path);
   j->path = NULL;

@@ -85,9 +85,13 @@ struct journal
   int fd;
   char *path; /* for messages */
   pthread_mutex_t lock; /* appends come from several walker threads */
-  pthread_cond_t synced_cond;
+  pthread_cond_t synced_cond, appended_cond;
   uint64_t appends, synced; /* one fdatasync covers the appends of every thread before it */
   bool syncing;
+  int sync_errno; /* a failed sync: nothing appended since can be trusted */
+  bool syncer, syncer_stop; /* a thread syncs what is appended (journal_syncer_start) */
+  unsigned int sync_every, waiting;
+  pthread_t syncer_tid;
   uint64_t records; /* appended by this run */
   bool reopened;        /* a killed run's journal, appended to */
 };
@@ -102,6 +106,19 @@ int journal_create (int dir_fd, const char *dir, const char *name, const struct 
  * N_RECORDS is for the count.  Threads that append while a sync runs share
  * the next one. */
 int journal_append (struct journal *j, const void *buf, size_t len, size_t n_records, hook_error_t **err);
+
+/* journal_append in two steps, so that a walker can go on while its
+ * records become durable: write them (*TICKET names them), and later wait
+ * until everything up to TICKET is synced. */
+int journal_write (struct journal *j, const void *buf, size_t len, size_t n_records, uint64_t *ticket,
+                   hook_error_t **err);
+int journal_wait (struct journal *j, uint64_t ticket, hook_error_t **err);
+
+/* A thread that syncs what has been written once EVERY appends wait (or
+ * someone waits), so that writers rarely wait for a whole sync.  Without
+ * it journal_wait syncs itself.  Stop it before journal_close. */
+int journal_syncer_start (struct journal *j, unsigned int every, hook_error_t **err);
+void journal_syncer_stop (struct journal *j);
 
 void journal_close (struct journal *j);
 

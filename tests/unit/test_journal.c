@@ -167,6 +167,36 @@ test_files (void)
     journal_file_free (&jf);
   }
 
+  /* Written now, durable later: a sync thread, then the writer itself. */
+  {
+    uint64_t t1, t2;
+    int pipe_fds[2], file_fd;
+    is_success (journal_create (dfd, sub, "c@x.journal", &h, &j, &err), 0, &err, "reopened for the sync thread");
+    is_success (journal_syncer_start (&j, 4, &err), 0, &err, "a sync thread starts");
+    is_success (journal_write (&j, rec, n, 1, &t1, &err), 0, &err, "a record is written");
+    is_success (journal_wait (&j, t1, &err), 0, &err,
+                "a writer that waits is not left waiting for more appends than the thread collects");
+    ok (j.synced >= t1, "its record is synced");
+    is_success (journal_write (&j, rec, n, 1, &t2, &err), 0, &err, "another is written");
+    ok (t2 == t1 + 1, "with the next ticket");
+    journal_syncer_stop (&j);
+    ok (!j.syncer, "the sync thread stops");
+    is_success (journal_wait (&j, t2, &err), 0, &err, "and a writer then syncs by itself");
+    ok (j.synced >= t2, "its record is synced");
+    /* A sync that fails (fdatasync on a pipe: EINVAL) fails every wait after it. */
+    if (pipe (pipe_fds) < 0)
+      abort ();
+    is_success (journal_write (&j, rec, n, 1, &t2, &err), 0, &err, "a record is written");
+    file_fd = j.fd;
+    j.fd = pipe_fds[0];
+    is_error (journal_wait (&j, t2, &err), -1, &err, "sync the journal", "a failed sync is an error for the waiter");
+    is_error (journal_wait (&j, t2, &err), -1, &err, "sync the journal", "and stays one");
+    j.fd = file_fd;
+    close (pipe_fds[0]);
+    close (pipe_fds[1]);
+    journal_close (&j);
+  }
+
   h.target_uid++;
   is_error (journal_create (dfd, sub, "c@x.journal", &h, &j, &err), -1, &err, "describes another change",
             "a journal of another mapping is not appended to");
