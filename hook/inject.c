@@ -191,7 +191,6 @@ int
 inject_bundle (const char *bundle, const struct inject_options *opts, bool *changed, hook_error_t **err)
 {
   cleanup_free char *path = NULL, *text = NULL, *out = NULL;
-  cleanup_close int fd = -1;
   yajl_val tree = NULL;
   yajl_gen g = NULL;
   struct stat st;
@@ -199,17 +198,7 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
   int ret = -1;
 
   *changed = false;
-  if (asprintf (&path, "%s/config.json", bundle) < 0)
-    return make_error (err, ENOMEM, "config.json");
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return make_error (err, errno, "open %s", path);
-  if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat %s", path);
-  if (!S_ISREG (st.st_mode))
-    return make_error (err, 0, "%s is not a regular file", path);
-  if (read_all_capped (fd, OCI_CONFIG_MAX_BYTES, path, &text, &len, err) < 0
-      || json_parse (text, len, path, &tree, err) < 0)
+  if (oci_config_read (bundle, &path, &text, &len, &st, err) < 0 || json_parse (text, len, path, &tree, err) < 0)
     return -1;
   if (!YAJL_IS_OBJECT (tree))
     {

@@ -100,19 +100,18 @@ static int
 container_asks (const char *bundle, bool *asks, hook_error_t **err)
 {
   cleanup_free char *path = NULL, *text = NULL;
-  cleanup_close int fd = -1;
   struct oci_config cfg;
   size_t len;
   int ret;
 
   *asks = false;
-  if (asprintf (&path, "%s/config.json", bundle) < 0)
-    return make_error (err, ENOMEM, "config.json");
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return 0; /* the real runtime will say what is wrong */
-  if (read_all_capped (fd, OCI_CONFIG_MAX_BYTES, path, &text, &len, err) < 0)
-    return -1;
+  if (oci_config_read (bundle, &path, &text, &len, NULL, err) < 0)
+    {
+      if ((*err)->errnum != ENOENT)
+        return -1;
+      error_free (err); /* no config.json: the real runtime will say so */
+      return 0;
+    }
   ret = oci_config_parse (text, len, &cfg, err);
   if (ret == 0)
     *asks = request_present (&cfg, NULL);

@@ -34,15 +34,9 @@ static int
 read_config (const char *bundle, struct oci_config *cfg, hook_error_t **err)
 {
   cleanup_free char *path = NULL, *text = NULL;
-  cleanup_close int fd = -1;
   size_t len;
 
-  if (asprintf (&path, "%s/config.json", bundle) < 0)
-    return make_error (err, ENOMEM, "config.json");
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return make_error (err, errno, "open %s", path);
-  if (read_all_capped (fd, OCI_CONFIG_MAX_BYTES, path, &text, &len, err) < 0)
+  if (oci_config_read (bundle, &path, &text, &len, NULL, err) < 0)
     return -1;
   return oci_config_parse (text, len, cfg, err);
 }

@@ -1,9 +1,14 @@
+#define _GNU_SOURCE
 #include "config.h"
 #include "json.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define WHERE "config.json"
 
@@ -186,4 +191,31 @@ env_lookup (const char **env, const char *name)
     if (strncmp (env[i], name, n) == 0 && env[i][n] == '=')
       found = env[i] + n + 1;
   return found;
+}
+
+int
+oci_config_read (const char *bundle, char **path, char **text, size_t *len, struct stat *st, hook_error_t **err)
+{
+  struct stat own;
+  int fd, ret;
+
+  if (st == NULL)
+    st = &own;
+  *text = NULL;
+  if (asprintf (path, "%s/config.json", bundle) < 0)
+    {
+      *path = NULL;
+      return make_error (err, ENOMEM, "config.json");
+    }
+  fd = open (*path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0)
+    return make_error (err, errno, "open %s", *path);
+  if (fstat (fd, st) < 0)
+    ret = make_error (err, errno, "stat %s", *path);
+  else if (!S_ISREG (st->st_mode))
+    ret = make_error (err, 0, "%s is not a regular file", *path);
+  else
+    ret = read_all_capped (fd, OCI_CONFIG_MAX_BYTES, *path, text, len, err);
+  close (fd);
+  return ret;
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <yajl/yajl_tree.h>
 
 /* Kubernetes configs with many env vars and mounts stay far below this. */
@@ -42,6 +43,14 @@ struct oci_config
 };
 
 int oci_config_parse (const char *text, size_t len, struct oci_config *cfg, hook_error_t **err);
+
+/* Read BUNDLE/config.json: never through a symlink, only a regular file
+ * (a FIFO there would block), at most OCI_CONFIG_MAX_BYTES.  *PATH (for
+ * messages) and *TEXT are malloc'd; on an error *PATH may still be set.
+ * ST, unless NULL, gets the file's stat.  An error from open keeps its
+ * errno (ENOENT: no config.json). */
+int oci_config_read (const char *bundle, char **path, char **text, size_t *len, struct stat *st,
+                     hook_error_t **err);
 void oci_config_free (struct oci_config *cfg);
 
 /* Value of NAME in a "K=V" environment array, or NULL. */

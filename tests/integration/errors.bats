@@ -128,3 +128,20 @@ assert_refused() {
 	[[ "$output" == "oci-idmap-hook: container state on stdin is not valid JSON: "* ]]
 	[ "${#lines[@]}" -eq 1 ]
 }
+
+@test "a config.json that is a FIFO is refused with one line by the hook, inject and the shim; none of them waits on it" {
+	local b="$BATS_TEST_TMPDIR/fifo-bundle"
+	mkdir -p "$b"
+	mkfifo "$b/config.json"
+	run timeout 10 "$HOOK" prestart <<<"{\"ociVersion\": \"1.0.2\", \"id\": \"fifo\", \"status\": \"creating\", \"pid\": $$, \"bundle\": \"$b\"}"
+	[ "$status" -eq 1 ]
+	[ "$output" = "oci-idmap-hook: $b/config.json is not a regular file" ]
+	run timeout 10 "$HOOK" inject "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$b/config.json is not a regular file" ]]
+	[ "${#lines[@]}" -eq 1 ]
+	run timeout 10 "$REPO/build/oci-idmap-runtime" --idmap-runtime /bin/false run --bundle "$b" fifo
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$b/config.json is not a regular file" ]]
+	[ "${#lines[@]}" -eq 1 ]
+}
