@@ -2,8 +2,10 @@
  *
  * This file defines its own statx and getdents64: the walk's calls bind to
  * them, and they swap names in the tree exactly between the walk's reading
- * of a directory, its look at a name, its open and its check.  A race that a real attacker wins once in a
- * million tries happens here every time.  Needs root (it changes owners). */
+ * of a directory, its look at a name, its open and its check.  A race that
+ * a real attacker wins once in a million tries happens here every time.
+ * It also defines fdatasync and fchown, to check that no owner changes
+ * before its journal record was synced.  Needs root (it changes owners). */
 #define _GNU_SOURCE
 #include "../../hook/chown_walk.h"
 #include "helpers.h"
@@ -11,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -82,6 +85,88 @@ statx (int dfd, const char *path, int flags, unsigned int mask, struct statx *bu
       race.swap ();
     }
   return ret;
+}
+
+/* The journal under watch: how much of it was written before its last
+ * sync began (all of that is durable), and the changes made without a
+ * durable record. */
+static struct
+{
+  pthread_mutex_t lock;
+  int fd; /* -1: not watching */
+  off_t synced;
+  int changes, unrecorded, syncs;
+} watch = { PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, 0 };
+
+int
+fdatasync (int fd)
+{
+  struct stat st;
+
+  pthread_mutex_lock (&watch.lock);
+  bool watched = fd == watch.fd && fstat (fd, &st) == 0;
+  pthread_mutex_unlock (&watch.lock);
+  if (syscall (SYS_fdatasync, fd) < 0)
+    return -1;
+  if (watched)
+    {
+      pthread_mutex_lock (&watch.lock);
+      if (st.st_size > watch.synced)
+        watch.synced = st.st_size;
+      watch.syncs++;
+      pthread_mutex_unlock (&watch.lock);
+    }
+  return 0;
+}
+
+/* Is FD's file handle in a record of the synced part of the journal? */
+static bool
+durably_recorded (int fd)
+{
+  struct
+  {
+    struct file_handle fh;
+    unsigned char bytes[JOURNAL_MAX_HANDLE];
+  } h;
+  struct journal_header hdr;
+  struct journal_record r;
+  cleanup_free unsigned char *buf = NULL;
+  hook_error_t *err = NULL;
+  size_t body, pos;
+  long n;
+  int mnt;
+  bool found = false;
+
+  h.fh.handle_bytes = JOURNAL_MAX_HANDLE;
+  if (name_to_handle_at (fd, "", &h.fh, &mnt, AT_EMPTY_PATH) < 0 || (buf = malloc ((size_t) watch.synced + 1)) == NULL
+      || pread (watch.fd, buf, (size_t) watch.synced, 0) != watch.synced
+      || journal_header_parse ((const char *) buf, (size_t) watch.synced, &hdr, &body, &err) < 0)
+    {
+      static int told;
+      if (!told++)
+        diag ("cannot read the journal's synced part: %s", err ? err->msg : strerror (errno));
+      error_free (&err);
+      return false;
+    }
+  for (pos = body; !found && (n = journal_record_decode (buf + pos, (size_t) watch.synced - pos, &r)) > 0;
+       pos += (size_t) n)
+    found = r.handle_type == h.fh.handle_type && r.handle_bytes == h.fh.handle_bytes
+            && memcmp (r.handle, h.fh.f_handle, r.handle_bytes) == 0;
+  return found;
+}
+
+int
+fchown (int fd, uid_t uid, gid_t gid)
+{
+  pthread_mutex_lock (&watch.lock);
+  if (watch.fd >= 0)
+    {
+      watch.changes++;
+      if (!durably_recorded (fd))
+        watch.unrecorded++;
+    }
+  pthread_mutex_unlock (&watch.lock);
+  return (int) syscall (SYS_fchown, fd, uid, gid);
 }
 
 static char *
@@ -388,6 +473,73 @@ test_special_files (void)
   chown_report_free (&rep);
 }
 
+/* Two walkers, a journal synced by its own thread while they fill their
+ * next batches: still, every change has its record synced before it. */
+static void
+test_records_durable_first (void)
+{
+  char jdir[120], cmd[300];
+  struct journal_header h = { .major = 1, .target_uid = TO_UID, .target_gid = TO_GID };
+  struct journal j = { .fd = -1 };
+  struct chown_spec spec = { .to_uid = TO_UID, .to_gid = TO_GID, .threads = 2 };
+  struct chown_report rep;
+  hook_error_t *err = NULL;
+  cleanup_close int fd = -1;
+  int dfd, files = 0;
+
+  fresh_tree ();
+  for (int d = 0; d < 6; d++)
+    {
+      char rel[32];
+      snprintf (rel, sizeof rel, "m%d", d);
+      if (mkdir (in_top (rel), 0755) < 0 || chown (in_top (rel), 1000, 1000) < 0)
+        abort ();
+      for (int i = 0; i < 400; i++, files++)
+        {
+          snprintf (rel, sizeof rel, "m%d/f%d", d, i);
+          make_file (in_top (rel), 1000);
+        }
+    }
+  snprintf (jdir, sizeof jdir, "%s-journal", top);
+  snprintf (h.container, sizeof h.container, "walk-test");
+  snprintf (h.dest, sizeof h.dest, "/data");
+  snprintf (h.source, sizeof h.source, "%s", top);
+  {
+    struct
+    {
+      struct file_handle fh;
+      unsigned char bytes[JOURNAL_MAX_HANDLE];
+    } th = { .fh.handle_bytes = JOURNAL_MAX_HANDLE };
+    int mnt;
+    if (name_to_handle_at (AT_FDCWD, top, &th.fh, &mnt, 0) < 0)
+      abort ();
+    h.root_handle_type = th.fh.handle_type;
+    h.root_handle_bytes = th.fh.handle_bytes;
+    memcpy (h.root_handle, th.fh.f_handle, th.fh.handle_bytes);
+  }
+  dfd = journal_dir_open (jdir, &err);
+  if (dfd < 0 || journal_create (dfd, jdir, "w.journal", &h, &j, &err) < 0)
+    {
+      diag ("journal: %s", err->msg);
+      abort ();
+    }
+  watch.fd = j.fd;
+  watch.synced = 0;
+  fd = open (top, O_PATH | O_DIRECTORY);
+  is_success (chown_walk (fd, &spec, &j, &rep, &err), 0, &err, "a walk of %d entries with a journal", files + 28);
+  watch.fd = -1;
+  is_int ((long long) rep.changed, files + 28, "changes every entry");
+  is_int (watch.changes, files + 28, "each with one chown");
+  ok (watch.syncs >= 2, "the journal was synced in several steps (%d)", watch.syncs);
+  is_int (watch.unrecorded, 0, "no owner changed before its record was synced");
+  chown_report_free (&rep);
+  journal_close (&j);
+  close (dfd);
+  snprintf (cmd, sizeof cmd, "rm -rf %s", jdir);
+  if (system (cmd) != 0)
+    diag ("could not remove %s", jdir);
+}
+
 int
 main (void)
 {
@@ -406,6 +558,7 @@ main (void)
   test_deep (10000);
   test_names ();
   test_special_files ();
+  test_records_durable_first ();
   {
     char cmd[200];
     snprintf (cmd, sizeof cmd, "rm -rf %s %s", top, outside);
