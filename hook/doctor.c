@@ -7,6 +7,7 @@
 #include "cleanup.h"
 #include "commands.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -37,6 +38,9 @@ static const char doctor_usage[] =
   "                            none: no user namespace)\n"
   "      --gidmap C:H:N        the same for groups (default: as --uidmap)\n"
   "      --user UID[:GID]      the container's user (default 0)\n"
+  "      --group-add GID       a supplementary group of that user (repeatable;\n"
+  "                            numbers only: names would be looked up in files\n"
+  "                            the container controls)\n"
   "      --mount SRC:DEST[:OPTIONS]\n"
   "                            a bind mount of host SRC at DEST (repeatable);\n"
   "                            OPTIONS, separated by ',': ro, and idmap or nsmap\n"
@@ -104,6 +108,7 @@ doctor_free (struct doctor *d)
       free (d->mounts[i].fix);
     }
   free (d->mounts);
+  free (d->groups);
   for (size_t i = 0; i < d->n_problems; i++)
     {
       free (d->problems[i].where);
@@ -340,18 +345,15 @@ static int
 facts_from_bundle (struct doctor *d, const char *bundle, struct oci_config *cfg, hook_error_t **err)
 {
   cleanup_close int bundle_fd = open (bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_close int fd = -1;
-  cleanup_free char *text = NULL;
+  cleanup_free char *text = NULL, *path = NULL;
   size_t len;
   int root_fd;
 
   if (bundle_fd < 0)
     return make_error (err, errno, "open the bundle %s", bundle);
-  fd = openat (bundle_fd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return make_error (err, errno, "open %s/config.json", bundle);
-  if (read_all_capped (fd, OCI_CONFIG_MAX_BYTES, "config.json", &text, &len, err) < 0
-      || oci_config_parse (text, len, cfg, err) < 0)
+  if (oci_config_read (bundle, &path, &text, &len, NULL, err) < 0)
+    return -1;
+  if (oci_config_parse (text, len, cfg, err) < 0)
     return error_prefix (err, "%s", bundle);
   d->bundle = bundle;
   d->rootfs = cfg->root_path;
@@ -363,6 +365,15 @@ facts_from_bundle (struct doctor *d, const char *bundle, struct oci_config *cfg,
     d->user_known = true;
   d->process_user_known = cfg->has_user;
   d->process_user = (struct target_user){ cfg->uid, cfg->gid, "process.user" };
+  /* Groups belong to the process: they say nothing of another target user. */
+  if (d->user_known && d->user.uid == cfg->uid && cfg->n_additional_gids > 0)
+    {
+      d->groups = malloc (cfg->n_additional_gids * sizeof *d->groups);
+      if (d->groups == NULL)
+        return make_error (err, ENOMEM, "groups");
+      memcpy (d->groups, cfg->additional_gids, cfg->n_additional_gids * sizeof *d->groups);
+      d->n_groups = cfg->n_additional_gids;
+    }
   mounts_from_config (d, cfg);
   d->hook_registered = registers_hook (cfg);
   check_registration (d);
@@ -415,13 +426,34 @@ run_doctor (struct doctor *d, int root_fd, bool json)
   return doctor_exit_status (d);
 }
 
+/* --group-add GID: a number, as in the container. */
+static int
+add_group_flag (struct doctor *d, const char *text, hook_error_t **err)
+{
+  uint32_t *groups;
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul (text, &end, 10);
+  if (!isdigit ((unsigned char) text[0]) || *end != '\0' || errno != 0 || v > UINT32_MAX - 1)
+    return make_error (err, 0, "--group-add %s: give a numeric group id", text);
+  groups = realloc (d->groups, (d->n_groups + 1) * sizeof *groups);
+  if (groups == NULL)
+    return make_error (err, ENOMEM, "--group-add");
+  d->groups = groups;
+  d->groups[d->n_groups++] = (uint32_t) v;
+  return 0;
+}
+
 int
 command_doctor (int argc, char **argv)
 {
   static const struct option longopts[] = {
     { "rootfs", required_argument, NULL, 'r' }, { "uidmap", required_argument, NULL, 'u' },
     { "gidmap", required_argument, NULL, 'g' }, { "user", required_argument, NULL, 'U' },
-    { "mount", required_argument, NULL, 'm' },  { "json", no_argument, NULL, 'j' },
+    { "mount", required_argument, NULL, 'm' },  { "group-add", required_argument, NULL, 'G' },
+    { "json", no_argument, NULL, 'j' },
     { "policy", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -454,6 +486,10 @@ command_doctor (int argc, char **argv)
           break;
         case 'm':
           if (parse_mount_flag (&d, optarg, &err) < 0)
+            goto usage;
+          break;
+        case 'G':
+          if (add_group_flag (&d, optarg, &err) < 0)
             goto usage;
           break;
         case 'j':

@@ -48,7 +48,7 @@ bool doctor_id_inside (const struct idmap *mount_map, const struct idmap *ns_map
  * PRIVILEGED: the user is root in the container with CAP_DAC_OVERRIDE,
  * which the kernel honours only for files whose uid and gid are mapped. */
 unsigned doctor_access_for (const struct doctor_view *view, mode_t mode, const struct target_user *user,
-                            bool privileged);
+                            const uint32_t *groups, size_t n_groups, bool privileged);
 
 /* "rwx", "r-x", ... for ACCESS; BUF has room for 4 bytes. */
 const char *doctor_access_text (unsigned access, char buf[4]);
@@ -140,6 +140,10 @@ struct doctor
   uint32_t host_uid, host_gid; /* the user's ids on the host, when mapped */
   bool process_user_known;     /* the runtime's process.user, which must be mapped too */
   struct target_user process_user;
+  /* The user's supplementary groups (process.user.additionalGids, or
+   * --group-add): they count when the target user is the process user. */
+  uint32_t *groups;
+  size_t n_groups;
   bool privileged;      /* root in the container keeps CAP_DAC_OVERRIDE */
   bool hook_registered; /* the runtime will run the hook (always assumed with --rootfs) */
 

@@ -16,8 +16,21 @@ doctor_id_inside (const struct idmap *mount_map, const struct idmap *ns_map, uin
   return idmap_to_inside (ns_map, host, shown);
 }
 
+/* Is GID (as the container sees it) the user's primary or a supplementary group? */
+static bool
+in_groups (uint32_t gid, const struct target_user *user, const uint32_t *groups, size_t n_groups)
+{
+  if (gid == user->gid)
+    return true;
+  for (size_t i = 0; i < n_groups; i++)
+    if (groups[i] == gid)
+      return true;
+  return false;
+}
+
 unsigned
-doctor_access_for (const struct doctor_view *view, mode_t mode, const struct target_user *user, bool privileged)
+doctor_access_for (const struct doctor_view *view, mode_t mode, const struct target_user *user,
+                   const uint32_t *groups, size_t n_groups, bool privileged)
 {
   unsigned bits;
 
@@ -27,7 +40,7 @@ doctor_access_for (const struct doctor_view *view, mode_t mode, const struct tar
     return ACCESS_R | ACCESS_W | ((S_ISDIR (mode) || (mode & 0111)) ? ACCESS_X : 0);
   if (!view->uid_unmapped && view->uid == user->uid)
     bits = (mode >> 6) & 7;
-  else if (!view->gid_unmapped && view->gid == user->gid)
+  else if (!view->gid_unmapped && in_groups (view->gid, user, groups, n_groups))
     bits = (mode >> 3) & 7;
   else
     bits = mode & 7;

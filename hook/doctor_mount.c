@@ -34,7 +34,7 @@ view_through (const struct doctor *d, const struct doctor_mount *m, const struct
 {
   v->uid_unmapped = !doctor_id_inside (mount_uids, &d->ids.uids, m->owner_uid, &v->uid);
   v->gid_unmapped = !doctor_id_inside (mount_gids, &d->ids.gids, m->owner_gid, &v->gid);
-  v->access = doctor_access_for (v, m->mode, &d->user, d->privileged);
+  v->access = doctor_access_for (v, m->mode, &d->user, d->groups, d->n_groups, d->privileged);
   if (m->readonly)
     v->access &= ~(unsigned)ACCESS_W;
 }

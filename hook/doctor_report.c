@@ -115,6 +115,13 @@ doctor_report_text (const struct doctor *d, FILE *out)
              d->host_gid);
   else
     fprintf (out, "user:    %u:%u (from %s), not mapped\n", d->user.uid, d->user.gid, d->user.origin);
+  if (d->user_known && d->n_groups > 0)
+    {
+      fprintf (out, "groups: ");
+      for (size_t i = 0; i < d->n_groups; i++)
+        fprintf (out, "%s%u", i ? ", " : " ", d->groups[i]);
+      fprintf (out, " (supplementary)\n");
+    }
   if (d->admin.path)
     fprintf (out, "policy:  %s\n", d->admin.path);
   else
@@ -302,6 +309,11 @@ j_user (yajl_gen g, const struct doctor *d)
   j_kuint (g, "uid", d->user.uid);
   j_kuint (g, "gid", d->user.gid);
   j_kstr (g, "origin", d->user.origin);
+  j_key (g, "groups");
+  yajl_gen_array_open (g);
+  for (size_t i = 0; i < d->n_groups; i++)
+    yajl_gen_integer (g, d->groups[i]);
+  yajl_gen_array_close (g);
   j_kbool (g, "mapped", d->user_mapped);
   if (d->user_mapped)
     {

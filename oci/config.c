@@ -77,6 +77,33 @@ parse_mount (yajl_val m, size_t i, struct oci_mount *out, hook_error_t **err)
   return 0;
 }
 
+/* The kernel's NGROUPS_MAX: more cannot be set. */
+#define MAX_ADDITIONAL_GIDS 65536
+
+static int
+parse_additional_gids (yajl_val user, struct oci_config *cfg, hook_error_t **err)
+{
+  yajl_val gids = NULL;
+
+  if (json_get_array (user, "additionalGids", WHERE " process.user", &gids, err) < 0)
+    return -1;
+  if (gids == NULL || gids->u.array.len == 0)
+    return 0;
+  if (gids->u.array.len > MAX_ADDITIONAL_GIDS)
+    return make_error (err, 0, WHERE " process.user.additionalGids: more than %d groups", MAX_ADDITIONAL_GIDS);
+  cfg->additional_gids = calloc (gids->u.array.len, sizeof *cfg->additional_gids);
+  if (cfg->additional_gids == NULL)
+    return make_error (err, ENOMEM, WHERE " process.user.additionalGids");
+  for (size_t i = 0; i < gids->u.array.len; i++)
+    {
+      yajl_val v = gids->u.array.values[i];
+      if (!YAJL_IS_INTEGER (v) || YAJL_GET_INTEGER (v) < 0 || YAJL_GET_INTEGER (v) > UINT32_MAX - 1)
+        return make_error (err, 0, WHERE " process.user.additionalGids[%zu]: not a group id", i);
+      cfg->additional_gids[cfg->n_additional_gids++] = (uint32_t) YAJL_GET_INTEGER (v);
+    }
+  return 0;
+}
+
 static int
 parse_process (struct oci_config *cfg, hook_error_t **err)
 {
@@ -93,7 +120,8 @@ parse_process (struct oci_config *cfg, hook_error_t **err)
   if (user == NULL)
     return 0;
   has_uid = json_get_uint (user, "uid", UINT32_MAX - 1, WHERE " process.user", &uid, err);
-  if (has_uid < 0 || json_get_uint (user, "gid", UINT32_MAX - 1, WHERE " process.user", &gid, err) < 0)
+  if (has_uid < 0 || json_get_uint (user, "gid", UINT32_MAX - 1, WHERE " process.user", &gid, err) < 0
+      || parse_additional_gids (user, cfg, err) < 0)
     return -1;
   cfg->has_user = has_uid > 0;
   cfg->uid = (uint32_t) uid;
@@ -174,6 +202,7 @@ oci_config_free (struct oci_config *cfg)
   for (size_t i = 0; i < cfg->n_mounts; i++)
     free (cfg->mounts[i].options);
   free (cfg->mounts);
+  free (cfg->additional_gids);
   free (cfg->env);
   free (cfg->annotations);
   yajl_tree_free (cfg->tree);

@@ -32,6 +32,8 @@ struct oci_config
   const char *root_path;
   bool has_user;
   uint32_t uid, gid;
+  uint32_t *additional_gids; /* process.user.additionalGids (malloc'd) */
+  size_t n_additional_gids;
   const char **env;         /* NULL-terminated "K=V" strings */
   const char **annotations; /* NULL-terminated key, value, ... */
   struct oci_mount *mounts;

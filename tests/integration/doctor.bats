@@ -272,3 +272,40 @@ plain_bundle() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"policy:  $BATS_TEST_TMPDIR/policy.json"* ]]
 }
+
+@test "supplementary groups count: additionalGids and --group-add, checked against runc" {
+	# Owned by container 1234:2000, mode 0770: only a member of group 2000 may write.
+	chown 101234:102000 "$DATA"
+	chmod 0770 "$DATA"
+	b=$(plain_bundle)
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"inside:  1234:2000, user 999 can ---"* ]]
+	run_runc "$b"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+
+	update_config "$b" '.process.user.additionalGids = [5, 2000]'
+	doctor "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"groups:  5, 2000 (supplementary)"* ]]
+	[[ "$output" == *"inside:  1234:2000, user 999 can rwx"* ]]
+	[[ "$output" == *"verdict: ok"* ]]
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "$output" = 1234:2000 ]
+	[ "$(host_owner "$DATA/new")" = 100999:100999 ]
+	doctor --json "$b"
+	[ "$(jq -c .user.groups <<<"$output")" = "[5,2000]" ]
+
+	# The same from flags, in podman's syntax.
+	make_rootfs "$BATS_TEST_TMPDIR/rootfs"
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536 --user 999:999 --group-add 2000 \
+		--mount "$DATA:/data"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"user 999 can rwx"* ]]
+	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536 --user 999:999 --group-add wheel \
+		--mount "$DATA:/data"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--group-add wheel: give a numeric group id"* ]]
+}

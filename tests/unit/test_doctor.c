@@ -42,27 +42,36 @@ test_access (void)
   struct doctor_view v = { .uid = 999, .gid = 50 };
   char buf[4];
 
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0750, &user, false), buf), "rwx",
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0750, &user, NULL, 0, false), buf), "rwx",
           "the owner gets the owner bits");
   v.uid = 1;
   v.gid = 999;
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0750, &user, false), buf), "r-x",
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0750, &user, NULL, 0, false), buf), "r-x",
           "a group member gets the group bits");
   v.gid = 2;
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0751, &user, false), buf), "--x",
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0751, &user, NULL, 0, false), buf), "--x",
           "anyone else gets the other bits");
+  {
+    uint32_t groups[] = { 7, 2 };
+    is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0771, &user, groups, 2, false), buf), "rwx",
+            "a member of a supplementary group gets the group bits");
+    v.gid_unmapped = true;
+    is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0771, &user, groups, 2, false), buf), "--x",
+            "not through an unmapped gid of the same number");
+    v.gid_unmapped = false;
+  }
   v = (struct doctor_view){ .uid = 999, .gid = 999, .uid_unmapped = true, .gid_unmapped = true };
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0705, &user, false), buf), "r-x",
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0705, &user, NULL, 0, false), buf), "r-x",
           "an unmapped owner never matches the user, even with the same number");
   v = (struct doctor_view){ .uid = 5, .gid = 5 };
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0700, &root, true), buf), "rwx",
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0700, &root, NULL, 0, true), buf), "rwx",
           "privileged root may enter and write a mapped directory it does not own");
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFREG | 0600, &root, true), buf), "rw-",
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFREG | 0600, &root, NULL, 0, true), buf), "rw-",
           "privileged root cannot execute a file without any x bit");
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0700, &root, false), buf), "---",
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0700, &root, NULL, 0, false), buf), "---",
           "root without CAP_DAC_OVERRIDE gets the other bits");
   v.gid_unmapped = true;
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0705, &root, true), buf), "r-x",
+  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0705, &root, NULL, 0, true), buf), "r-x",
           "the capability does not count for a file with an unmapped gid");
 }
 

@@ -124,7 +124,8 @@ test_config (void)
   char desc[128];
 
   is_success (parse_config ("{'root':{'path':'rootfs'},"
-                            " 'process':{'user':{'uid':1000,'gid':100},'env':['PATH=/bin','A=1','A=2']},"
+                            " 'process':{'user':{'uid':1000,'gid':100,'additionalGids':[10,2000]},"
+                            "  'env':['PATH=/bin','A=1','A=2']},"
                             " 'annotations':{'k':'v'},"
                             " 'mounts':[{'destination':'/proc','type':'proc','source':'proc'},"
                             "  {'destination':'/data','type':'bind','source':'/srv/data'},"
@@ -140,6 +141,8 @@ test_config (void)
               0, &err, "a full config parses");
   is_str (cfg.root_path, "rootfs", "root.path is read");
   ok (cfg.has_user && cfg.uid == 1000 && cfg.gid == 100, "process.user uid and gid are read");
+  ok (cfg.n_additional_gids == 2 && cfg.additional_gids[0] == 10 && cfg.additional_gids[1] == 2000,
+      "process.user.additionalGids are read");
   is_str (env_lookup (cfg.env, "PATH"), "/bin", "the env array is read");
   is_str (env_lookup (cfg.env, "A"), "2", "env_lookup takes the last definition");
   is_str (env_lookup (cfg.env, "PAT"), NULL, "env_lookup does not match a prefix of a name");
@@ -189,6 +192,12 @@ test_config_errors (void)
     { "{'process':{'user':{'uid':'0'}}}", "\"uid\" must be a whole number", "a uid string is rejected" },
     { "{'process':{'user':{'uid':0,'gid':-1}}}", "\"gid\" must be a whole number", "a negative gid is rejected" },
     { "{'process':{'user':{'uid':4294967295}}}", "\"uid\"", "uid 4294967295 is rejected" },
+    { "{'process':{'user':{'uid':0,'additionalGids':7}}}", "\"additionalGids\" must be an array",
+      "additionalGids that are not an array are rejected" },
+    { "{'process':{'user':{'uid':0,'additionalGids':[1,-2]}}}", "additionalGids[1]: not a group id",
+      "a negative supplementary group is rejected" },
+    { "{'process':{'user':{'uid':0,'additionalGids':['wheel']}}}", "additionalGids[0]: not a group id",
+      "a group name is rejected" },
     { "{'process':{'env':'A=1'}}", "\"env\" must be an array", "an env that is not an array is rejected" },
     { "{'process':{'env':['A=1',2]}}", "process.env: item 1 must be a string", "a non-string env item is rejected" },
     { "{'annotations':[]}", "\"annotations\" must be an object", "annotations that are not an object are rejected" },
