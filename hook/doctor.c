@@ -106,6 +106,7 @@ doctor_free (struct doctor *d)
       free (d->mounts[i].hook_note);
       free (d->mounts[i].problem);
       free (d->mounts[i].fix);
+      doctor_acl_free (&d->mounts[i].acl);
     }
   free (d->mounts);
   free (d->groups);

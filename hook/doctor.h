@@ -44,11 +44,58 @@ struct doctor_view
  * (container -> host) backwards.  False, with *SHOWN = overflow, if unmapped. */
 bool doctor_id_inside (const struct idmap *mount_map, const struct idmap *ns_map, uint32_t disk_id, uint32_t *shown);
 
-/* ACCESS_* that USER gets on a file of MODE shown as owned by VIEW.
- * PRIVILEGED: the user is root in the container with CAP_DAC_OVERRIDE,
- * which the kernel honours only for files whose uid and gid are mapped. */
-unsigned doctor_access_for (const struct doctor_view *view, mode_t mode, const struct target_user *user,
-                            const uint32_t *groups, size_t n_groups, bool privileged);
+/* Who asks: the target user, its supplementary groups, and whether it is
+ * root in the container with CAP_DAC_OVERRIDE (PRIVILEGED), which the
+ * kernel honours only for files whose uid and gid are mapped. */
+struct doctor_subject
+{
+  const struct target_user *user;
+  const uint32_t *groups;
+  size_t n_groups;
+  bool privileged;
+};
+
+/* Is GID (as the container sees it) the user's group or a supplementary one? */
+bool doctor_in_groups (const struct doctor_subject *who, uint32_t gid);
+
+/* A POSIX access ACL (the system.posix_acl_access xattr): ids on disk, or
+ * as the container sees them (UNMAPPED: shown as nobody, matches no one). */
+enum
+{
+  ACL_TAG_USER_OBJ = 0x01,
+  ACL_TAG_USER = 0x02,
+  ACL_TAG_GROUP_OBJ = 0x04,
+  ACL_TAG_GROUP = 0x08,
+  ACL_TAG_MASK = 0x10,
+  ACL_TAG_OTHER = 0x20,
+};
+
+struct doctor_acl_entry
+{
+  unsigned tag, perm; /* perm: ACCESS_* */
+  uint32_t id;        /* for ACL_TAG_USER and ACL_TAG_GROUP */
+  bool unmapped;
+};
+
+struct doctor_acl
+{
+  struct doctor_acl_entry *e;
+  size_t n; /* 0: none, the mode bits decide */
+};
+
+/* Parse the xattr's bytes; -1 if they are not an ACL. */
+int doctor_acl_parse (const void *buf, size_t len, struct doctor_acl *acl);
+void doctor_acl_free (struct doctor_acl *acl);
+
+/* ACCESS_* that WHO gets from ACL (ids as the container sees them) on a
+ * file shown as owned by VIEW. */
+unsigned doctor_acl_access (const struct doctor_acl *acl, const struct doctor_view *view,
+                            const struct doctor_subject *who);
+
+/* ACCESS_* that WHO gets on a file of MODE shown as owned by VIEW, with its
+ * ACL (NULL or empty: the mode bits). */
+unsigned doctor_access_for (const struct doctor_view *view, mode_t mode, const struct doctor_acl *acl,
+                            const struct doctor_subject *who);
 
 /* "rwx", "r-x", ... for ACCESS; BUF has room for 4 bytes. */
 const char *doctor_access_text (unsigned access, char buf[4]);
@@ -97,6 +144,7 @@ struct doctor_mount
   int stat_errno;
   uint32_t owner_uid, owner_gid;
   mode_t mode;
+  struct doctor_acl acl; /* its access ACL, ids on disk */
 
   /* Findings. */
   struct doctor_view before, after;

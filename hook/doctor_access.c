@@ -16,31 +16,33 @@ doctor_id_inside (const struct idmap *mount_map, const struct idmap *ns_map, uin
   return idmap_to_inside (ns_map, host, shown);
 }
 
-/* Is GID (as the container sees it) the user's primary or a supplementary group? */
-static bool
-in_groups (uint32_t gid, const struct target_user *user, const uint32_t *groups, size_t n_groups)
+bool
+doctor_in_groups (const struct doctor_subject *who, uint32_t gid)
 {
-  if (gid == user->gid)
+  if (gid == who->user->gid)
     return true;
-  for (size_t i = 0; i < n_groups; i++)
-    if (groups[i] == gid)
+  for (size_t i = 0; i < who->n_groups; i++)
+    if (who->groups[i] == gid)
       return true;
   return false;
 }
 
 unsigned
-doctor_access_for (const struct doctor_view *view, mode_t mode, const struct target_user *user,
-                   const uint32_t *groups, size_t n_groups, bool privileged)
+doctor_access_for (const struct doctor_view *view, mode_t mode, const struct doctor_acl *acl,
+                   const struct doctor_subject *who)
 {
+  const struct target_user *user = who->user;
   unsigned bits;
 
   /* capable_wrt_inode_uidgid(): the capability counts only when both the
    * file's uid and gid are mapped in the caller's namespace. */
-  if (privileged && user->uid == 0 && !view->uid_unmapped && !view->gid_unmapped)
+  if (who->privileged && user->uid == 0 && !view->uid_unmapped && !view->gid_unmapped)
     return ACCESS_R | ACCESS_W | ((S_ISDIR (mode) || (mode & 0111)) ? ACCESS_X : 0);
+  if (acl && acl->n > 0)
+    return doctor_acl_access (acl, view, who);
   if (!view->uid_unmapped && view->uid == user->uid)
     bits = (mode >> 6) & 7;
-  else if (!view->gid_unmapped && in_groups (view->gid, user, groups, n_groups))
+  else if (!view->gid_unmapped && doctor_in_groups (who, view->gid))
     bits = (mode >> 3) & 7;
   else
     bits = mode & 7;

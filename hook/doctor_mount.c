@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 static char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
@@ -32,9 +33,25 @@ static void
 view_through (const struct doctor *d, const struct doctor_mount *m, const struct idmap *mount_uids,
               const struct idmap *mount_gids, struct doctor_view *v)
 {
+  struct doctor_subject who = { &d->user, d->groups, d->n_groups, d->privileged };
+  struct doctor_acl shown = { NULL, 0 };
+
   v->uid_unmapped = !doctor_id_inside (mount_uids, &d->ids.uids, m->owner_uid, &v->uid);
   v->gid_unmapped = !doctor_id_inside (mount_gids, &d->ids.gids, m->owner_gid, &v->gid);
-  v->access = doctor_access_for (v, m->mode, &d->user, d->groups, d->n_groups, d->privileged);
+  /* The ACL's named ids go through the same mappings as the owner. */
+  if (m->acl.n > 0 && (shown.e = malloc (m->acl.n * sizeof *shown.e)) == NULL)
+    abort ();
+  for (size_t i = 0; i < m->acl.n; i++)
+    {
+      shown.e[i] = m->acl.e[i];
+      if (shown.e[i].tag == ACL_TAG_USER)
+        shown.e[i].unmapped = !doctor_id_inside (mount_uids, &d->ids.uids, m->acl.e[i].id, &shown.e[i].id);
+      else if (shown.e[i].tag == ACL_TAG_GROUP)
+        shown.e[i].unmapped = !doctor_id_inside (mount_gids, &d->ids.gids, m->acl.e[i].id, &shown.e[i].id);
+    }
+  shown.n = m->acl.n;
+  v->access = doctor_access_for (v, m->mode, &shown, &who);
+  free (shown.e);
   if (m->readonly)
     v->access &= ~(unsigned)ACCESS_W;
 }
@@ -216,11 +233,27 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
   missing = needed_access (m) & ~m->after.access;
   if (missing == 0)
     return;
-  m->problem = xasprintf ("user %u cannot %s %s: it shows as owned by %u:%u%s, mode %04o (%s for the user)",
+  m->problem = xasprintf ("user %u cannot %s %s: it shows as owned by %u:%u%s, mode %04o%s (%s for the user)",
                           d->user.uid, missing_word (missing), m->source, m->after.uid, m->after.gid,
                           m->after.uid_unmapped || m->after.gid_unmapped ? " (an unmapped id)" : "",
-                          (unsigned)(m->mode & 07777), doctor_access_text (m->after.access, have));
+                          (unsigned)(m->mode & 07777), m->acl.n ? " with an ACL" : "",
+                          doctor_access_text (m->after.access, have));
   find_fix (d, m);
+}
+
+/* The source's access ACL, read as lstat saw it (never through a final
+ * symlink).  None, unreadable or malformed: the mode bits decide. */
+static void
+read_acl (struct doctor_mount *m)
+{
+  unsigned char buf[8192];
+  ssize_t n;
+
+  if (S_ISLNK (m->mode))
+    return;
+  n = lgetxattr (m->source, "system.posix_acl_access", buf, sizeof buf);
+  if (n > 0 && doctor_acl_parse (buf, (size_t) n, &m->acl) < 0)
+    memset (&m->acl, 0, sizeof m->acl);
 }
 
 void
@@ -240,6 +273,7 @@ doctor_check_mounts (struct doctor *d)
           m->owner_uid = st.st_uid;
           m->owner_gid = st.st_gid;
           m->mode = st.st_mode;
+          read_acl (m);
         }
       doctor_check_mount (d, m);
       if (m->problem)

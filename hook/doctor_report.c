@@ -40,8 +40,8 @@ print_mount (FILE *out, const struct doctor *d, const struct doctor_mount *m)
   if (m->stat_errno)
     fprintf (out, "  source:  %s: %s\n", m->source ? m->source : "(none)", strerror (m->stat_errno));
   else
-    fprintf (out, "  source:  %s, %s owned by host %u:%u, mode %04o\n", m->source, file_type (m->mode), m->owner_uid,
-             m->owner_gid, (unsigned)(m->mode & 07777));
+    fprintf (out, "  source:  %s, %s owned by host %u:%u, mode %04o%s\n", m->source, file_type (m->mode),
+             m->owner_uid, m->owner_gid, (unsigned)(m->mode & 07777), m->acl.n ? " with an ACL" : "");
   if (!m->stat_errno && !S_ISLNK (m->mode))
     {
       fputs ("  inside:  ", out);
@@ -233,6 +233,7 @@ j_mount (yajl_gen g, const struct doctor *d, const struct doctor_mount *m)
       j_kstr (g, "source_mode", mode);
       j_kuint (g, "source_uid", m->owner_uid);
       j_kuint (g, "source_gid", m->owner_gid);
+      j_kbool (g, "source_acl", m->acl.n > 0);
     }
   if (seen)
     j_view (g, "inside", d, &m->before);

@@ -309,3 +309,28 @@ plain_bundle() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--group-add wheel: give a numeric group id"* ]]
 }
+
+@test "a POSIX ACL on the source counts: a named user and the mask, checked against runc" {
+	# Host 1000:1000 0755, and an ACL entry for container user 999 (host 100999).
+	setfacl -m u:100999:rwx "$DATA"
+	b=$(plain_bundle)
+	doctor "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"source:  $DATA, directory owned by host 1000:1000, mode 0775 with an ACL"* ]]
+	[[ "$output" == *"inside:  65534:65534 (unmapped: nobody), user 999 can rwx"* ]]
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "$(host_owner "$DATA/new")" = 100999:100999 ]
+
+	# The mask takes write away from every named entry.
+	rm "$DATA/new"
+	setfacl -m m::rx "$DATA"
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: /data: user 999 cannot write $DATA: it shows as owned by 65534:65534 (an unmapped id), mode 0755 with an ACL (r-x for the user)"* ]]
+	run_runc "$b"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+	doctor --json "$b"
+	[ "$(jq -r '.mounts[0].source_acl' <<<"$output")" = true ]
+}

@@ -35,44 +35,103 @@ test_id_inside (void)
   ok (doctor_id_inside (NULL, &ns, 4242, &shown) && shown == 4242, "without a user namespace ids are unchanged");
 }
 
+/* "rwx"-style access of WHO (user, groups, privileged) to V of MODE with ACL. */
+static const char *
+access_of (const struct doctor_view *v, mode_t mode, const struct doctor_acl *acl, const struct target_user *user,
+           const uint32_t *groups, size_t n_groups, bool privileged)
+{
+  static char buf[4];
+  struct doctor_subject who = { user, groups, n_groups, privileged };
+  return doctor_access_text (doctor_access_for (v, mode, acl, &who), buf);
+}
+
 static void
 test_access (void)
 {
   struct target_user user = { 999, 999, "test" }, root = { 0, 0, "test" };
   struct doctor_view v = { .uid = 999, .gid = 50 };
-  char buf[4];
+  uint32_t groups[] = { 7, 2 };
 
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0750, &user, NULL, 0, false), buf), "rwx",
-          "the owner gets the owner bits");
+  is_str (access_of (&v, S_IFDIR | 0750, NULL, &user, NULL, 0, false), "rwx", "the owner gets the owner bits");
   v.uid = 1;
   v.gid = 999;
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0750, &user, NULL, 0, false), buf), "r-x",
-          "a group member gets the group bits");
+  is_str (access_of (&v, S_IFDIR | 0750, NULL, &user, NULL, 0, false), "r-x", "a group member gets the group bits");
   v.gid = 2;
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0751, &user, NULL, 0, false), buf), "--x",
-          "anyone else gets the other bits");
-  {
-    uint32_t groups[] = { 7, 2 };
-    is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0771, &user, groups, 2, false), buf), "rwx",
-            "a member of a supplementary group gets the group bits");
-    v.gid_unmapped = true;
-    is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0771, &user, groups, 2, false), buf), "--x",
-            "not through an unmapped gid of the same number");
-    v.gid_unmapped = false;
-  }
+  is_str (access_of (&v, S_IFDIR | 0751, NULL, &user, NULL, 0, false), "--x", "anyone else gets the other bits");
+  is_str (access_of (&v, S_IFDIR | 0771, NULL, &user, groups, 2, false), "rwx",
+          "a member of a supplementary group gets the group bits");
+  v.gid_unmapped = true;
+  is_str (access_of (&v, S_IFDIR | 0771, NULL, &user, groups, 2, false), "--x",
+          "not through an unmapped gid of the same number");
   v = (struct doctor_view){ .uid = 999, .gid = 999, .uid_unmapped = true, .gid_unmapped = true };
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0705, &user, NULL, 0, false), buf), "r-x",
+  is_str (access_of (&v, S_IFDIR | 0705, NULL, &user, NULL, 0, false), "r-x",
           "an unmapped owner never matches the user, even with the same number");
   v = (struct doctor_view){ .uid = 5, .gid = 5 };
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0700, &root, NULL, 0, true), buf), "rwx",
+  is_str (access_of (&v, S_IFDIR | 0700, NULL, &root, NULL, 0, true), "rwx",
           "privileged root may enter and write a mapped directory it does not own");
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFREG | 0600, &root, NULL, 0, true), buf), "rw-",
+  is_str (access_of (&v, S_IFREG | 0600, NULL, &root, NULL, 0, true), "rw-",
           "privileged root cannot execute a file without any x bit");
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0700, &root, NULL, 0, false), buf), "---",
+  is_str (access_of (&v, S_IFDIR | 0700, NULL, &root, NULL, 0, false), "---",
           "root without CAP_DAC_OVERRIDE gets the other bits");
   v.gid_unmapped = true;
-  is_str (doctor_access_text (doctor_access_for (&v, S_IFDIR | 0705, &root, NULL, 0, true), buf), "r-x",
+  is_str (access_of (&v, S_IFDIR | 0705, NULL, &root, NULL, 0, true), "r-x",
           "the capability does not count for a file with an unmapped gid");
+}
+
+/* Bytes of a system.posix_acl_access xattr. */
+static size_t
+acl_bytes (unsigned char *buf, const unsigned (*entries)[3], size_t n)
+{
+  buf[0] = 2, buf[1] = buf[2] = buf[3] = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      unsigned char *e = buf + 4 + 8 * i;
+      e[0] = (unsigned char) entries[i][0], e[1] = (unsigned char) (entries[i][0] >> 8);
+      e[2] = (unsigned char) entries[i][1], e[3] = 0;
+      for (int k = 0; k < 4; k++)
+        e[4 + k] = (unsigned char) (entries[i][2] >> (8 * k));
+    }
+  return 4 + 8 * n;
+}
+
+static void
+test_acl (void)
+{
+  /* setfacl -m u:999:rwx,g:2000:rw,m::rwx on a 0750 directory of 1:50. */
+  static const unsigned entries[][3] = {
+    { ACL_TAG_USER_OBJ, 7, 0 }, { ACL_TAG_USER, 7, 999 }, { ACL_TAG_GROUP_OBJ, 5, 0 },
+    { ACL_TAG_GROUP, 6, 2000 }, { ACL_TAG_MASK, 7, 0 },     { ACL_TAG_OTHER, 0, 0 },
+  };
+  struct target_user user = { 999, 999, "test" }, other = { 998, 998, "test" }, owner = { 1, 1, "test" };
+  struct doctor_view v = { .uid = 1, .gid = 50 };
+  uint32_t in_2000[] = { 2000 }, in_50_2000[] = { 50, 2000 };
+  unsigned char buf[128];
+  struct doctor_acl acl;
+  size_t len = acl_bytes (buf, entries, 6);
+
+  is_int (doctor_acl_parse (buf, len, &acl), 0, "an ACL xattr parses");
+  is_int ((long long) acl.n, 6, "with its six entries");
+  is_str (access_of (&v, S_IFDIR | 0770, &acl, &user, NULL, 0, false), "rwx", "a named user gets its entry");
+  is_str (access_of (&v, S_IFDIR | 0770, &acl, &owner, NULL, 0, false), "rwx", "the owner gets the owner entry");
+  is_str (access_of (&v, S_IFDIR | 0770, &acl, &other, in_2000, 1, false), "rw-",
+          "a member of a named group gets that entry");
+  is_str (access_of (&v, S_IFDIR | 0770, &acl, &other, in_50_2000, 2, false), "rwx",
+          "a member of several matching groups gets what any of them gives");
+  is_str (access_of (&v, S_IFDIR | 0770, &acl, &other, NULL, 0, false), "---", "anyone else gets the other entry");
+  acl.e[4].perm = 5; /* setfacl -m m::rx */
+  is_str (access_of (&v, S_IFDIR | 0750, &acl, &user, NULL, 0, false), "r-x", "the mask limits a named user");
+  is_str (access_of (&v, S_IFDIR | 0750, &acl, &owner, NULL, 0, false), "rwx", "but not the owner");
+  acl.e[1].unmapped = true;
+  is_str (access_of (&v, S_IFDIR | 0750, &acl, &user, NULL, 0, false), "---",
+          "a named user whose id is unmapped matches no one");
+  doctor_acl_free (&acl);
+
+  buf[0] = 3;
+  is_int (doctor_acl_parse (buf, len, &acl), -1, "another version is not an ACL");
+  buf[0] = 2;
+  is_int (doctor_acl_parse (buf, len - 1, &acl), -1, "nor is a torn entry");
+  buf[4] = 0x40;
+  is_int (doctor_acl_parse (buf, len, &acl), -1, "nor an unknown tag");
 }
 
 static void
@@ -195,6 +254,7 @@ main (void)
 {
   test_id_inside ();
   test_access ();
+  test_acl ();
   test_id_table ();
   test_printable ();
   test_check_mount ();
