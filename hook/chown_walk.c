@@ -888,7 +888,7 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
   worker_main (&workers[0]);
   for (unsigned int i = 1; i <= started; i++)
     pthread_join (tids[i], NULL);
-  if (journal && journal->syncer)
+  if (journal)
     journal_syncer_stop (journal);
 
   /* After a stop, directories may be left in the queue. */

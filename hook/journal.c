@@ -411,7 +411,7 @@ journal_create (int dir_fd, const char *dir, const char *name, const struct jour
   pthread_cond_init (&j->synced_cond, NULL);
   pthread_cond_init (&j->appended_cond, NULL);
   j->appends = j->synced = 0;
-  j->syncing = j->syncer = j->syncer_stop = false;
+  j->syncing = j->syncer = j->syncer_stop = j->syncer_started = false;
   j->sync_errno = 0;
   if (strchr (h->source, '\n') || strchr (h->dest, '\n') || strchr (h->container, '\n'))
     return make_error (err, 0, "%s: a newline in the source path or the container id", j->path);
@@ -549,6 +549,7 @@ journal_syncer_start (struct journal *j, unsigned int every, hook_error_t **err)
   j->syncer_stop = false;
   pthread_mutex_unlock (&j->lock);
   r = pthread_create (&j->syncer_tid, NULL, syncer_main, j);
+  j->syncer_started = r == 0;
   if (r != 0)
     {
       j->syncer = false;
@@ -560,11 +561,14 @@ journal_syncer_start (struct journal *j, unsigned int every, hook_error_t **err)
 void
 journal_syncer_stop (struct journal *j)
 {
+  if (!j->syncer_started)
+    return;
   pthread_mutex_lock (&j->lock);
   j->syncer_stop = true;
   pthread_cond_signal (&j->appended_cond);
   pthread_mutex_unlock (&j->lock);
   pthread_join (j->syncer_tid, NULL);
+  j->syncer_started = false;
 }
 
 void

@@ -90,6 +90,7 @@ struct journal
   bool syncing;
   int sync_errno; /* a failed sync: nothing appended since can be trusted */
   bool syncer, syncer_stop; /* a thread syncs what is appended (journal_syncer_start) */
+  bool syncer_started;      /* ... and is to be joined, even if it ended on an error */
   unsigned int sync_every, waiting;
   pthread_t syncer_tid;
   uint64_t records; /* appended by this run */
@@ -116,7 +117,8 @@ int journal_wait (struct journal *j, uint64_t ticket, hook_error_t **err);
 
 /* A thread that syncs what has been written once EVERY appends wait (or
  * someone waits), so that writers rarely wait for a whole sync.  Without
- * it journal_wait syncs itself.  Stop it before journal_close. */
+ * it journal_wait syncs itself.  Stop it before journal_close (a no-op if
+ * it was not started); it ends by itself after a failed sync. */
 int journal_syncer_start (struct journal *j, unsigned int every, hook_error_t **err);
 void journal_syncer_stop (struct journal *j);
 

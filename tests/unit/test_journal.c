@@ -183,14 +183,20 @@ test_files (void)
     ok (!j.syncer, "the sync thread stops");
     is_success (journal_wait (&j, t2, &err), 0, &err, "and a writer then syncs by itself");
     ok (j.synced >= t2, "its record is synced");
-    /* A sync that fails (fdatasync on a pipe: EINVAL) fails every wait after it. */
+    journal_syncer_stop (&j);
+    ok (!j.syncer_started, "stopping a thread that is not running does nothing");
+    /* A sync that fails (fdatasync on a pipe: EINVAL) fails every wait after
+     * it, and ends the sync thread, which is still joined. */
     if (pipe (pipe_fds) < 0)
       abort ();
     is_success (journal_write (&j, rec, n, 1, &t2, &err), 0, &err, "a record is written");
     file_fd = j.fd;
     j.fd = pipe_fds[0];
+    is_success (journal_syncer_start (&j, 1, &err), 0, &err, "a sync thread starts on a journal it cannot sync");
     is_error (journal_wait (&j, t2, &err), -1, &err, "sync the journal", "a failed sync is an error for the waiter");
     is_error (journal_wait (&j, t2, &err), -1, &err, "sync the journal", "and stays one");
+    journal_syncer_stop (&j);
+    ok (!j.syncer_started && !j.syncer, "the thread the failure ended is joined");
     j.fd = file_fd;
     close (pipe_fds[0]);
     close (pipe_fds[1]);
