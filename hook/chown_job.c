@@ -17,17 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A bare "idmap" option: crun then maps the mount with the container's own
- * user namespace (what podman's :idmap asks for). */
-static bool
-bare_idmap_option (const struct oci_mount *m)
-{
-  for (size_t i = 0; m && m->options && m->options[i]; i++)
-    if (strcmp (m->options[i], "idmap") == 0 || strcmp (m->options[i], "ridmap") == 0)
-      return true;
-  return false;
-}
-
 /* The on-disk ids the tree gets; for a mount the runtime idmapped, through
  * the inverse of the mount's mapping. */
 static int
@@ -36,17 +25,7 @@ target_ids (const struct mount_job *job, const struct container_ids *ids, const 
 {
   const struct idmap *mu = NULL, *mg = NULL;
 
-  if (job->runtime_idmapped && job->mount && job->mount->has_mappings)
-    {
-      mu = &job->mount->uid_map;
-      mg = &job->mount->gid_map;
-    }
-  else if (job->runtime_idmapped && bare_idmap_option (job->mount))
-    {
-      mu = &ids->uids;
-      mg = &ids->gids;
-    }
-  else if (job->runtime_idmapped)
+  if (job->runtime_idmapped && !oci_mount_runtime_maps (job->mount, &ids->uids, &ids->gids, &mu, &mg))
     {
       make_error (err, 0, "the runtime idmapped this mount and config.json does not give its mapping");
       return error_hint (err, "give the mount uidMappings and gidMappings, or drop the engine's idmap option");

@@ -263,6 +263,8 @@ mounts_from_config (struct doctor *d, const struct oci_config *cfg)
         }
       m->readonly = has_option (om, "ro");
       m->runtime_idmapped = om->idmapped;
+      if (!oci_mount_runtime_maps (om, &d->ids.uids, &d->ids.gids, &m->runtime_uids, &m->runtime_gids))
+        m->runtime_uids = m->runtime_gids = NULL;
       for (size_t k = 0; k < req.n; k++)
         if (strcmp (req.items[k].dest, "*") == 0 && !m->asked)
           {

@@ -127,16 +127,17 @@ simulate (const struct doctor *d, const struct doctor_mount *m, const struct mou
     view_through (d, m, &uids, &gids, after);
   else if (r == POLICY_CHOWN)
     {
-      /* Mode chown: the tree gets new owners on disk; see it as it will be. */
+      /* Mode chown: the tree gets new owners on disk (those the runtime's
+       * own mapping, if any, shows as the user); see it as it will be. */
       struct doctor_mount chowned = *m;
-      if (policy_chown_target (&with_admin, &d->ids, &d->user, NULL, NULL, &chowned.owner_uid, &chowned.owner_gid,
-                               err)
+      if (policy_chown_target (&with_admin, &d->ids, &d->user, m->runtime_uids, m->runtime_gids,
+                               &chowned.owner_uid, &chowned.owner_gid, err)
           < 0)
         r = POLICY_ERROR;
-      view_through (d, r == POLICY_ERROR ? m : &chowned, NULL, NULL, after);
+      view_through (d, r == POLICY_ERROR ? m : &chowned, m->runtime_uids, m->runtime_gids, after);
     }
   else
-    view_through (d, m, NULL, NULL, after);
+    view_through (d, m, m->runtime_uids, m->runtime_gids, after);
   return r;
 }
 
@@ -203,13 +204,16 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
       m->fix = xasprintf ("name the real directory as the source");
       return;
     }
-  view_through (d, m, NULL, NULL, &m->before);
+  /* A mount the runtime idmaps shows its ids through the runtime's mapping;
+   * the hook's idmap replaces that mapping, its chown aims through it. */
+  view_through (d, m, m->runtime_uids, m->runtime_gids, &m->before);
   m->after = m->before;
   if (!d->user_known)
     return;
-  if (m->runtime_idmapped)
+  if (m->runtime_idmapped && m->runtime_uids == NULL)
     {
-      m->hook_note = xasprintf ("the runtime idmaps this mount itself; the views shown ignore its mapping");
+      m->hook_note = xasprintf ("the runtime idmaps this mount itself, and config.json does not say how; the views "
+                                "shown ignore its mapping");
       return;
     }
   if (m->asked)

@@ -42,6 +42,13 @@ print_mount (FILE *out, const struct doctor *d, const struct doctor_mount *m)
   else
     fprintf (out, "  source:  %s, %s owned by host %u:%u, mode %04o%s\n", m->source, file_type (m->mode),
              m->owner_uid, m->owner_gid, (unsigned)(m->mode & 07777), m->acl.n ? " with an ACL" : "");
+  if (m->runtime_uids)
+    {
+      char u[128], g[128];
+      idmap_describe (m->runtime_uids, u, sizeof u);
+      idmap_describe (m->runtime_gids, g, sizeof g);
+      fprintf (out, "  runtime: idmaps it itself (on-disk uids %s; gids %s)\n", u, g);
+    }
   if (!m->stat_errno && !S_ISLNK (m->mode))
     {
       fputs ("  inside:  ", out);

@@ -222,6 +222,28 @@ env_lookup (const char **env, const char *name)
   return found;
 }
 
+bool
+oci_mount_runtime_maps (const struct oci_mount *m, const struct idmap *ns_uids, const struct idmap *ns_gids,
+                        const struct idmap **uids, const struct idmap **gids)
+{
+  if (m == NULL || !m->idmapped)
+    return false;
+  if (m->has_mappings)
+    {
+      *uids = &m->uid_map;
+      *gids = &m->gid_map;
+      return true;
+    }
+  for (size_t i = 0; m->options && m->options[i]; i++)
+    if (strcmp (m->options[i], "idmap") == 0 || strcmp (m->options[i], "ridmap") == 0)
+      {
+        *uids = ns_uids;
+        *gids = ns_gids;
+        return true;
+      }
+  return false;
+}
+
 int
 oci_config_read (const char *bundle, char **path, char **text, size_t *len, struct stat *st, hook_error_t **err)
 {

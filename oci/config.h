@@ -46,6 +46,14 @@ struct oci_config
 
 int oci_config_parse (const char *text, size_t len, struct oci_config *cfg, hook_error_t **err);
 
+/* The mapping through which the runtime idmaps mount M itself, each as
+ * on-disk id (inside) -> host id (outside): the mount's uidMappings and
+ * gidMappings, or, for a bare idmap option, the container's own NS_UIDS
+ * and NS_GIDS (what crun does for podman's :idmap).  False when M is not
+ * idmapped by the runtime, or config.json does not say how. */
+bool oci_mount_runtime_maps (const struct oci_mount *m, const struct idmap *ns_uids, const struct idmap *ns_gids,
+                             const struct idmap **uids, const struct idmap **gids);
+
 /* Read BUNDLE/config.json: never through a symlink, only a regular file
  * (a FIFO there would block), at most OCI_CONFIG_MAX_BYTES.  *PATH (for
  * messages) and *TEXT are malloc'd; on an error *PATH may still be set.

@@ -334,3 +334,35 @@ plain_bundle() {
 	doctor --json "$b"
 	[ "$(jq -r '.mounts[0].source_acl' <<<"$output")" = true ]
 }
+
+@test "a mount crun idmaps itself is judged through its mapping, and so is the hook's chown of it, checked against crun" {
+	b=$(plain_bundle)
+	# podman's :idmap: on-disk id N shows as host 100000+N, the container's own mapping.
+	update_config "$b" '(.mounts[] | select(.destination == "/data")) |= (.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .gidMappings = [{containerID: 0, hostID: 100000, size: 65536}] | .options += ["idmap"])'
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"runtime: idmaps it itself (on-disk uids 0:100000:65536; gids 0:100000:65536)"* ]]
+	[[ "$output" == *"inside:  1000:1000, user 999 can r-x"* ]]
+	[[ "$output" == *"problem: /data: user 999 cannot write $DATA: it shows as owned by 1000:1000, mode 0755"* ]]
+	run_crun "$b"
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = 1000:1000 ]
+	[[ "$output" == *"Permission denied"* ]]
+
+	# Asked to chown it, the hook gives it to the on-disk ids that show as 999.
+	update_config "$b" '.hooks.prestart[0].args = [$h, "--journal-dir", $j, "prestart"]' \
+		--arg h "$HOOK" --arg j "$BATS_TEST_TMPDIR/journal"
+	bundle_annotation "$b" oci-idmap-hook/mounts /data=chown
+	doctor "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"after:   999:999, user 999 can rwx"* ]]
+	run_crun "$b"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "$(host_owner "$DATA")" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 999:999 ]
+	# Now on disk 999: the doctor sees the mount work as it is.
+	doctor "$b"
+	[[ "$output" == *"inside:  999:999, user 999 can rwx"* ]]
+}
