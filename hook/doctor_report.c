@@ -242,6 +242,11 @@ j_mount (yajl_gen g, const struct doctor *d, const struct doctor_mount *m)
       j_kuint (g, "source_gid", m->owner_gid);
       j_kbool (g, "source_acl", m->acl.n > 0);
     }
+  if (m->runtime_uids)
+    {
+      j_map (g, "runtime_uid_mappings", m->runtime_uids);
+      j_map (g, "runtime_gid_mappings", m->runtime_gids);
+    }
   if (seen)
     j_view (g, "inside", d, &m->before);
   j_kbool (g, "asked", m->asked);

@@ -365,4 +365,7 @@ plain_bundle() {
 	# Now on disk 999: the doctor sees the mount work as it is.
 	doctor "$b"
 	[[ "$output" == *"inside:  999:999, user 999 can rwx"* ]]
+	doctor --json "$b"
+	[ "$(jq -c '.mounts[] | select(.destination == "/data") | .runtime_uid_mappings' <<<"$output")" = \
+		'[{"containerID":0,"hostID":100000,"size":65536}]' ]
 }
