@@ -473,6 +473,36 @@ test_special_files (void)
   chown_report_free (&rep);
 }
 
+static void
+remove_f5 (void)
+{
+  if (unlink (in_top ("d/f5")) < 0)
+    abort ();
+}
+
+/* A file removed between the walk's readdir and its look at it is no
+ * error: it is counted, and the summary says so in one line. */
+static void
+test_vanished (void)
+{
+  struct chown_report rep;
+  struct stat st;
+  cleanup_free char *leftovers = NULL;
+
+  fresh_tree ();
+  if (stat (in_top ("d"), &st) < 0)
+    abort ();
+  race = (typeof (race)){ .moment = RACE_AFTER_READ, .victim = st.st_ino, .swap = remove_f5 };
+  ok (walk (&rep) == 0, "walk while a file is removed after readdir");
+  ok (race.fired == 1, "the removal happened");
+  is_int ((long long) rep.vanished, 1, "it is counted as vanished");
+  is_int ((long long) rep.changed, 21, "everything else changes");
+  leftovers = chown_report_leftovers (&rep);
+  like (leftovers, "1 entries removed during the walk", "the summary names it");
+  ok (strchr (leftovers, '\n') == NULL, "in one line");
+  chown_report_free (&rep);
+}
+
 /* Two walkers, a journal synced by its own thread while they fill their
  * next batches: still, every change has its record synced before it. */
 static void
@@ -558,6 +588,7 @@ main (void)
   test_deep (10000);
   test_names ();
   test_special_files ();
+  test_vanished ();
   test_records_durable_first ();
   {
     char cmd[200];
