@@ -7,7 +7,6 @@
 #include "cleanup.h"
 #include "commands.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -433,19 +432,15 @@ run_doctor (struct doctor *d, int root_fd, bool json)
 static int
 add_group_flag (struct doctor *d, const char *text, hook_error_t **err)
 {
-  uint32_t *groups;
-  char *end;
-  unsigned long v;
+  uint32_t *groups, gid;
 
-  errno = 0;
-  v = strtoul (text, &end, 10);
-  if (!isdigit ((unsigned char) text[0]) || *end != '\0' || errno != 0 || v > UINT32_MAX - 1)
+  if (parse_numeric_id (text, strlen (text), &gid) < 0)
     return make_error (err, 0, "--group-add %s: give a numeric group id", text);
   groups = realloc (d->groups, (d->n_groups + 1) * sizeof *groups);
   if (groups == NULL)
     return make_error (err, ENOMEM, "--group-add");
   d->groups = groups;
-  d->groups[d->n_groups++] = (uint32_t) v;
+  d->groups[d->n_groups++] = gid;
   return 0;
 }
 

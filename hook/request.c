@@ -161,9 +161,8 @@ request_free (struct request *req)
   req->n = 0;
 }
 
-/* A decimal id in 0 .. 2^32 - 2 spanning exactly [S, S+LEN). */
-static int
-parse_id (const char *s, size_t len, uint32_t *out)
+int
+parse_numeric_id (const char *s, size_t len, uint32_t *out)
 {
   uint64_t v = 0;
   if (len == 0 || len > 10)
@@ -186,10 +185,10 @@ parse_user_spec (const char *text, const char *origin, struct target_user *user,
   const char *colon = strchr (text, ':');
   size_t ulen = colon ? (size_t) (colon - text) : strlen (text);
 
-  if (parse_id (text, ulen, &user->uid) < 0)
+  if (parse_numeric_id (text, ulen, &user->uid) < 0)
     return make_error (err, 0, "%s: \"%s\": expected UID[:GID] with numeric ids below 4294967295", origin, text);
   user->gid = user->uid;
-  if (colon && parse_id (colon + 1, strlen (colon + 1), &user->gid) < 0)
+  if (colon && parse_numeric_id (colon + 1, strlen (colon + 1), &user->gid) < 0)
     return make_error (err, 0, "%s: \"%s\": expected UID[:GID] with numeric ids below 4294967295", origin, text);
   user->origin = origin;
   return 0;
@@ -307,10 +306,10 @@ target_user_from_container (const struct oci_config *cfg, const char **state_ann
   pgid = env_lookup (cfg->env, "PGID");
   if (puid == NULL)
     return make_error (err, 0, "%s=env: PUID is not set in the container's environment", origin);
-  if (parse_id (puid, strlen (puid), &user->uid) < 0)
+  if (parse_numeric_id (puid, strlen (puid), &user->uid) < 0)
     return make_error (err, 0, "%s=env: PUID=\"%s\" is not a numeric id", origin, puid);
   user->gid = user->uid;
-  if (pgid && parse_id (pgid, strlen (pgid), &user->gid) < 0)
+  if (pgid && parse_numeric_id (pgid, strlen (pgid), &user->gid) < 0)
     return make_error (err, 0, "%s=env: PGID=\"%s\" is not a numeric id", origin, pgid);
   user->origin = "PUID/PGID";
   return 0;

@@ -63,6 +63,9 @@ const char *mode_name (enum mount_mode mode);
 int request_parse_mounts (const char *text, const char *origin, struct request *req, hook_error_t **err);
 void request_free (struct request *req);
 
+/* A decimal id in 0 .. 2^32 - 2 spanning exactly [S, S+LEN). */
+int parse_numeric_id (const char *s, size_t len, uint32_t *out);
+
 /* "UID[:GID]"; a missing GID equals UID.  Names are not accepted: resolving
  * them would mean reading files the container controls. */
 int parse_user_spec (const char *text, const char *origin, struct target_user *user, hook_error_t **err);
