@@ -39,14 +39,9 @@ static int
 fill_header (const struct mount_job *job, const struct chown_options *co, const struct container_ids *ids,
              uint32_t uid, uint32_t gid, struct journal_header *h, hook_error_t **err)
 {
-  struct
-  {
-    struct file_handle fh;
-    unsigned char bytes[JOURNAL_MAX_HANDLE];
-  } fh;
+  struct journal_handle fh;
   struct statx stx;
   struct timespec now;
-  int mnt;
 
   memset (h, 0, sizeof *h);
   if (snprintf (h->container, sizeof h->container, "%s", co->container) >= (int) sizeof h->container
@@ -57,8 +52,7 @@ fill_header (const struct mount_job *job, const struct chown_options *co, const 
     return make_error (err, errno, "statx");
   h->major = stx.stx_dev_major;
   h->minor = stx.stx_dev_minor;
-  fh.fh.handle_bytes = JOURNAL_MAX_HANDLE;
-  if (name_to_handle_at (job->tree_fd, "", &fh.fh, &mnt, AT_EMPTY_PATH) < 0)
+  if (journal_handle_of (job->tree_fd, &fh) < 0)
     {
       make_error (err, errno, "name_to_handle_at");
       return error_hint (err, "the journal names files by handle and this filesystem (%s) has none; use mode idmap",

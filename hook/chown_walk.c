@@ -17,12 +17,8 @@
 #include <unistd.h>
 
 #define CAP_XATTR "security.capability"
-/* One getdents64 call reads this much: a few thousand names. */
-#define DENTS_BUF (64 * 1024)
 #define QUEUE_CAP 256
 #define MAX_THREADS 16
-
-#define RESOLVE_WALK (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 
 struct dir_item
 {
@@ -373,14 +369,8 @@ add_change (struct worker *wk, int fd, bool path_fd, const struct statx *stx, ui
     }
   if (wk->w->journal)
     {
-      struct
-      {
-        struct file_handle fh;
-        unsigned char bytes[JOURNAL_MAX_HANDLE];
-      } h;
-      int mnt;
-      h.fh.handle_bytes = JOURNAL_MAX_HANDLE;
-      if (name_to_handle_at (fd, "", &h.fh, &mnt, AT_EMPTY_PATH) < 0)
+      struct journal_handle h;
+      if (journal_handle_of (fd, &h) < 0)
         {
           close (fd);
           entry_error (wk, errno, "get a file handle (for the journal) of", dir, name);
@@ -684,7 +674,7 @@ walk_dir (struct worker *wk, int fd, char *path)
         ret = -1;
       else if (lv->resume >= 0 && lseek (lv->fd, lv->resume, SEEK_SET) < 0)
         ret = entry_error (wk, errno, "read on in the directory", lv->path, ".");
-      else if ((n = getdents64 (lv->fd, wk->dents, DENTS_BUF)) < 0)
+      else if ((n = getdents64 (lv->fd, wk->dents, WALK_DENTS_BUF)) < 0)
         ret = entry_error (wk, errno, "read the directory", lv->path, ".");
       else if (n == 0)
         pop_level (wk);
@@ -866,7 +856,7 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
   for (unsigned int i = 0; i < threads; i++)
     {
       workers[i].w = &w;
-      workers[i].dents = malloc (DENTS_BUF);
+      workers[i].dents = malloc (WALK_DENTS_BUF);
       if (batch_alloc (&workers[i].b, w.batch_max) < 0 || batch_alloc (&workers[i].sealed, w.batch_max) < 0
           || workers[i].dents == NULL)
         threads = i; /* fewer workers */

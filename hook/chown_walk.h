@@ -18,8 +18,16 @@
 #include "error.h"
 #include "journal.h"
 
+#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* How every walk by fd (this one, and restore's in restore_walk.c) opens
+ * an entry below a directory it holds: never through a symlink, a magic
+ * link or into another mount. */
+#define RESOLVE_WALK (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
+/* What one getdents64 call of a walk reads: a few thousand names. */
+#define WALK_DENTS_BUF (64 * 1024)
 
 struct chown_spec
 {

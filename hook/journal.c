@@ -441,6 +441,15 @@ journal_create (int dir_fd, const char *dir, const char *name, const struct jour
 }
 
 int
+journal_handle_of (int fd, struct journal_handle *h)
+{
+  int mnt;
+
+  h->fh.handle_bytes = JOURNAL_MAX_HANDLE;
+  return name_to_handle_at (fd, "", &h->fh, &mnt, AT_EMPTY_PATH);
+}
+
+int
 journal_write (struct journal *j, const void *buf, size_t len, size_t n_records, uint64_t *ticket,
                hook_error_t **err)
 {
@@ -501,18 +510,6 @@ journal_wait (struct journal *j, uint64_t ticket, hook_error_t **err)
   errnum = j->synced < ticket ? j->sync_errno : 0;
   pthread_mutex_unlock (&j->lock);
   return errnum ? make_error (err, errnum, "sync the journal %s", j->path) : 0;
-}
-
-int
-journal_append (struct journal *j, const void *buf, size_t len, size_t n_records, hook_error_t **err)
-{
-  uint64_t ticket;
-
-  if (len == 0)
-    return 0;
-  if (journal_write (j, buf, len, n_records, &ticket, err) < 0)
-    return -1;
-  return journal_wait (j, ticket, err);
 }
 
 static void *

@@ -16,6 +16,7 @@
 
 #include "error.h"
 
+#include <fcntl.h> /* struct file_handle (_GNU_SOURCE) */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,6 +28,16 @@
 #define JOURNAL_MAX_CAP 64
 #define JOURNAL_RECORD_HEAD 20
 #define JOURNAL_RECORD_MAX (JOURNAL_RECORD_HEAD + JOURNAL_MAX_HANDLE + JOURNAL_MAX_CAP)
+
+/* A file handle of the size journals keep. */
+struct journal_handle
+{
+  struct file_handle fh;
+  unsigned char bytes[JOURNAL_MAX_HANDLE];
+};
+
+/* The file handle of FD itself; -1 with errno (a filesystem without them). */
+int journal_handle_of (int fd, struct journal_handle *h);
 
 struct journal_header
 {
@@ -103,14 +114,10 @@ struct journal
 int journal_create (int dir_fd, const char *dir, const char *name, const struct journal_header *h,
                     struct journal *j, hook_error_t **err);
 
-/* Append LEN bytes of encoded records and make them durable (fdatasync);
- * N_RECORDS is for the count.  Threads that append while a sync runs share
- * the next one. */
-int journal_append (struct journal *j, const void *buf, size_t len, size_t n_records, hook_error_t **err);
-
-/* journal_append in two steps, so that a walker can go on while its
- * records become durable: write them (*TICKET names them), and later wait
- * until everything up to TICKET is synced. */
+/* Append LEN bytes of encoded records (N_RECORDS is for the count);
+ * *TICKET names them.  Then, so that a walker can go on meanwhile, wait
+ * until everything up to TICKET is durable (fdatasync): one sync covers
+ * every append before it, from any thread. */
 int journal_write (struct journal *j, const void *buf, size_t len, size_t n_records, uint64_t *ticket,
                    hook_error_t **err);
 int journal_wait (struct journal *j, uint64_t ticket, hook_error_t **err);

@@ -21,20 +21,12 @@
 
 #define CAP_XATTR "security.capability"
 
-struct handle_buf
-{
-  struct file_handle fh;
-  unsigned char bytes[JOURNAL_MAX_HANDLE];
-};
-
 static bool
 same_handle (int fd, int type, const unsigned char *bytes, unsigned int n)
 {
-  struct handle_buf h;
-  int mnt;
+  struct journal_handle h;
 
-  h.fh.handle_bytes = JOURNAL_MAX_HANDLE;
-  return name_to_handle_at (fd, "", &h.fh, &mnt, AT_EMPTY_PATH) == 0 && h.fh.handle_type == type
+  return journal_handle_of (fd, &h) == 0 && h.fh.handle_type == type
          && h.fh.handle_bytes == n && memcmp (h.fh.f_handle, bytes, n) == 0;
 }
 
@@ -68,7 +60,7 @@ open_source (const struct journal_header *h, const char *path, hook_error_t **er
 static int
 restore_record (int mount_fd, const struct journal_record *r, struct restore_report *rep, hook_error_t **err)
 {
-  struct handle_buf h;
+  struct journal_handle h;
   int flags = O_PATH;
   cleanup_close int fd = -1;
 

@@ -1,6 +1,7 @@
 /* Restore by walking the source; see restore_walk.h. */
 #define _GNU_SOURCE
 #include "restore_walk.h"
+#include "chown_walk.h"
 #include "cleanup.h"
 
 #include <dirent.h>
@@ -13,8 +14,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define RESOLVE_WALK (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
-#define DENTS_BUF (64 * 1024)
 
 /* A record, found by its handle: the handle's bytes stay in the journal. */
 struct key
@@ -49,17 +48,12 @@ struct rwalk
 static int
 visit (struct rwalk *rw, int fd, hook_error_t **err)
 {
-  struct
-  {
-    struct file_handle fh;
-    unsigned char bytes[JOURNAL_MAX_HANDLE];
-  } h;
+  struct journal_handle h;
   struct journal_record r;
   struct key want, *k;
-  int mnt, changed;
+  int changed;
 
-  h.fh.handle_bytes = JOURNAL_MAX_HANDLE;
-  if (name_to_handle_at (fd, "", &h.fh, &mnt, AT_EMPTY_PATH) < 0)
+  if (journal_handle_of (fd, &h) < 0)
     return make_error (err, errno, "get the file handle of an entry");
   want = (struct key){ .handle = h.fh.f_handle, .bytes = h.fh.handle_bytes, .type = h.fh.handle_type };
   k = bsearch (&want, rw->keys, rw->n, sizeof *k, key_cmp);
@@ -109,7 +103,7 @@ walk (struct rwalk *rw, int root_fd, hook_error_t **err)
     off_t resume;
   } *stack = NULL;
   size_t depth = 0, cap = 0;
-  cleanup_free unsigned char *buf = malloc (DENTS_BUF);
+  cleanup_free unsigned char *buf = malloc (WALK_DENTS_BUF);
   int ret = 0, top = fcntl (root_fd, F_DUPFD_CLOEXEC, 3);
 
   if (buf == NULL || top < 0)
@@ -138,7 +132,7 @@ walk (struct rwalk *rw, int root_fd, hook_error_t **err)
         {
           struct level *lv = &stack[depth - 1];
           ssize_t n;
-          if (lseek (lv->fd, lv->resume, SEEK_SET) < 0 || (n = getdents64 (lv->fd, buf, DENTS_BUF)) < 0)
+          if (lseek (lv->fd, lv->resume, SEEK_SET) < 0 || (n = getdents64 (lv->fd, buf, WALK_DENTS_BUF)) < 0)
             {
               ret = make_error (err, errno, "read a directory of the source");
               break;

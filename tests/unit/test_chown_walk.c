@@ -123,22 +123,16 @@ fdatasync (int fd)
 static bool
 durably_recorded (int fd)
 {
-  struct
-  {
-    struct file_handle fh;
-    unsigned char bytes[JOURNAL_MAX_HANDLE];
-  } h;
+  struct journal_handle h;
   struct journal_header hdr;
   struct journal_record r;
   cleanup_free unsigned char *buf = NULL;
   hook_error_t *err = NULL;
   size_t body, pos;
   long n;
-  int mnt;
   bool found = false;
 
-  h.fh.handle_bytes = JOURNAL_MAX_HANDLE;
-  if (name_to_handle_at (fd, "", &h.fh, &mnt, AT_EMPTY_PATH) < 0 || (buf = malloc ((size_t) watch.synced + 1)) == NULL
+  if (journal_handle_of (fd, &h) < 0 || (buf = malloc ((size_t) watch.synced + 1)) == NULL
       || pread (watch.fd, buf, (size_t) watch.synced, 0) != watch.synced
       || journal_header_parse ((const char *) buf, (size_t) watch.synced, &hdr, &body, &err) < 0)
     {
@@ -535,13 +529,9 @@ test_records_durable_first (void)
   snprintf (h.dest, sizeof h.dest, "/data");
   snprintf (h.source, sizeof h.source, "%s", top);
   {
-    struct
-    {
-      struct file_handle fh;
-      unsigned char bytes[JOURNAL_MAX_HANDLE];
-    } th = { .fh.handle_bytes = JOURNAL_MAX_HANDLE };
-    int mnt;
-    if (name_to_handle_at (AT_FDCWD, top, &th.fh, &mnt, 0) < 0)
+    struct journal_handle th;
+    cleanup_close int top_fd = open (top, O_PATH | O_DIRECTORY);
+    if (journal_handle_of (top_fd, &th) < 0)
       abort ();
     h.root_handle_type = th.fh.handle_type;
     h.root_handle_bytes = th.fh.handle_bytes;
