@@ -133,6 +133,8 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
   struct journal_header h;
   struct journal j = { .fd = -1 };
   struct chown_spec spec = { .allow_host_root = job->policy.allow_host_root,
+                             .host_root_uid = job->policy.host_root_uid,
+                             .host_root_gid = job->policy.host_root_gid,
                              .rootless = job->policy.rootless,
                              .overflow_uid = job->policy.overflow_uid,
                              .overflow_gid = job->policy.overflow_gid,

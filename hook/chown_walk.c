@@ -436,7 +436,7 @@ decide (struct worker *wk, const struct statx *stx, const char *dir, const char 
       wk->rep.foreign++;
       return false;
     }
-  if (!s->rootless && !s->allow_host_root && (stx->stx_uid == 0 || stx->stx_gid == 0))
+  if (!s->allow_host_root && (stx->stx_uid == s->host_root_uid || stx->stx_gid == s->host_root_gid))
     {
       wk->rep.host_root++;
       return false;

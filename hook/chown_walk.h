@@ -32,9 +32,12 @@
 struct chown_spec
 {
   uint32_t to_uid, to_gid;
-  bool allow_host_root; /* give away entries owned by uid or gid 0 */
-  /* Rootless: 0 is the user (given away); entries owned by the overflow
-   * ids belong to ids outside the namespace and are left alone. */
+  bool allow_host_root; /* give away entries owned by host root */
+  /* The on-disk ids that are host root's, as the policy sees them (see
+   * struct mount_policy): 0:0 unless set, none under rootless podman. */
+  uint32_t host_root_uid, host_root_gid;
+  /* Rootless: entries owned by the overflow ids belong to ids outside the
+   * namespace and are left alone. */
   bool rootless;
   uint32_t overflow_uid, overflow_gid;
   bool hard_links;      /* change non-directories with more than one link */
