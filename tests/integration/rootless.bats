@@ -28,12 +28,16 @@ setup() {
 	# Everything the user's podman touches lives in the user's home.
 	W="$RL_HOME/oih-test"
 	rm -rf "$W" "$RL_HOME/.local/share/oci-idmap-hook"
-	mkdir -p "$W/hooks" "$W/data/sub"
+	mkdir -p "$W/hooks" "$W/data/sub" "$W/bin"
+	# The user runs its own copy: the checkout may sit below a directory
+	# only root can enter (a clone in mktemp -d's 0700 directory).
+	RL_HOOK="$W/bin/oci-idmap-hook"
+	cp "$HOOK" "$RL_HOOK"
 	make_rootfs "$W/rootfs"
 	echo a >"$W/data/sub/a"
 	cat >"$W/hooks/oci-idmap-hook.json" <<-EOF
 		{"version": "1.0.0",
-		 "hook": {"path": "$HOOK", "args": ["oci-idmap-hook", "--verbose", "--log", "$W/hook.log", "prestart"]},
+		 "hook": {"path": "$RL_HOOK", "args": ["oci-idmap-hook", "--verbose", "--log", "$W/hook.log", "prestart"]},
 		 "when": {"annotations": {"^oci-idmap-hook/mounts$": ".*"}},
 		 "stages": ["prestart", "poststop"]}
 	EOF
@@ -137,7 +141,7 @@ rl_unshare() {
 	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
 	[ "$(stat -c '%u %a' "$W/data/suid")" = "$((SUB_BASE + 998)) 4755" ]
 	j=$(echo "$RL_HOME"/.local/share/oci-idmap-hook/journal/*.journal)
-	rl_unshare "$HOOK" restore --journal "$j"
+	rl_unshare "$RL_HOOK" restore --journal "$j"
 	[ "$status" -eq 0 ]
 	for f in "$W/data" "$W/data/sub" "$W/data/sub/a"; do
 		[ "$(stat -c %u:%g "$f")" = "$RL_UID:$(id -g "$RL_USER")" ]
@@ -167,7 +171,7 @@ rl_unshare() {
 	rl_podman --user 999:999 --cidfile "$W/cid" --annotation oci-idmap-hook/mounts=/data=chown -- true
 	[ "$status" -eq 0 ]
 	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
-	rl_unshare "$HOOK" restore --container "$(cat "$W/cid")"
+	rl_unshare "$RL_HOOK" restore --container "$(cat "$W/cid")"
 	[ "$status" -eq 0 ]
 	[ "$output" = "container $(cat "$W/cid"): 1 journal restored" ]
 	for f in "$W/data" "$W/data/sub" "$W/data/sub/a"; do
