@@ -13,7 +13,11 @@ CFLAGS ?= -O2 -g
 PKGS := yajl libseccomp libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyajl -lseccomp -lcap)
-WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow
+# Warnings that catch whole classes (after bubblewrap's list): a function
+# without a prototype, a switch that forgets a case or a default, ...
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+  -Wmissing-declarations -Wold-style-definition -Wswitch-default -Wswitch-enum -Wnull-dereference \
+  -Wpointer-arith -Wundef -Wimplicit-fallthrough -Wvla -Wwrite-strings
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(PKG_CFLAGS) -DVERSION='"$(VERSION)"' $(CFLAGS)
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread $(LDFLAGS)

@@ -61,21 +61,15 @@ parse_sources (yajl_val arr, const char *where, struct admin_policy *pol, hook_e
 static int
 parse_modes (yajl_val arr, const char *where, struct admin_policy *pol, hook_error_t **err)
 {
-  for (int m = 0; m <= MODE_AUTO; m++)
+  for (size_t m = 0; m < MODE_COUNT; m++)
     pol->mode_denied[m] = true;
   for (size_t i = 0; i < arr->u.array.len; i++)
     {
       yajl_val v = arr->u.array.values[i];
-      const char *name = YAJL_IS_STRING (v) ? v->u.string : "";
-      bool known = false;
-      for (int m = 0; m <= MODE_AUTO; m++)
-        if (strcmp (name, mode_name ((enum mount_mode) m)) == 0)
-          {
-            pol->mode_denied[m] = false;
-            known = true;
-          }
-      if (!known)
-        return make_error (err, 0, "%s: allowedModes[%zu] must be one of idmap, nsmap, chown, auto", where, i);
+      enum mount_mode mode;
+      if (!YAJL_IS_STRING (v) || mode_parse (v->u.string, strlen (v->u.string), &mode) < 0)
+        return make_error (err, 0, "%s: allowedModes[%zu] must be one of %s", where, i, mode_list);
+      pol->mode_denied[mode] = false;
     }
   return 0;
 }
@@ -175,7 +169,7 @@ admin_policy_check_source (const struct admin_policy *pol, const char *real_path
 int
 admin_policy_check_mode (const struct admin_policy *pol, enum mount_mode mode, hook_error_t **err)
 {
-  if (!pol->mode_denied[mode])
+  if ((unsigned int) mode < MODE_COUNT && !pol->mode_denied[mode])
     return 0;
   return make_error (err, 0, "mode %s is not in allowedModes of %s", mode_name (mode), policy_name (pol));
 }

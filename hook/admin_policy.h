@@ -31,7 +31,7 @@ struct admin_policy
   const char *path; /* the file it came from, or NULL for the built-in defaults */
   char *allowed_sources[ADMIN_POLICY_MAX_SOURCES];
   size_t n_allowed; /* 0: any source outside the deny list */
-  bool mode_denied[MODE_AUTO + 1]; /* so that a zeroed policy allows every mode */
+  bool mode_denied[MODE_COUNT]; /* so that a zeroed policy allows every mode */
   bool allow_host_root;
   /* Not from the file: the hook runs in a rootless engine's user namespace
    * (see rootless.h), where ids outside it show as the overflow ids; and

@@ -77,8 +77,9 @@ prepare_job (struct mount_job *job, const struct container_ids *ids, const struc
     case POLICY_CHOWN:
       job->chown = true;
       return 0;
+    default:
+      return make_error (err, 0, "%s: no decision of the policy", job_source (job));
     }
-  return 0;
 }
 
 /* Reuse the namespace of an earlier job with the same mapping: one fork less. */

@@ -232,6 +232,7 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
         break;
       case POLICY_MAP:
       case POLICY_CHOWN:
+      default:
         break;
       }
   missing = needed_access (m) & ~m->after.access;

@@ -224,6 +224,7 @@ policy_decide (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owne
       return POLICY_CHOWN;
     case MODE_NSMAP:
       return decide_nsmap (pol, ids, uids, gids, why, err);
+    case MODE_COUNT:
     default:
       make_error (err, 0, "unknown mode %d", (int) pol->mode);
       return POLICY_ERROR;

@@ -15,6 +15,9 @@ static const char *const mode_names[] = {
   [MODE_AUTO] = "auto",
   [MODE_CHOWN_RESTORE] = "chown+restore",
 };
+_Static_assert (sizeof mode_names / sizeof mode_names[0] == MODE_COUNT, "a name for every mode");
+
+const char mode_list[] = "idmap, nsmap, chown, auto, chown+restore";
 
 const char *
 mode_name (enum mount_mode mode)
@@ -22,8 +25,8 @@ mode_name (enum mount_mode mode)
   return mode_names[mode];
 }
 
-static int
-parse_mode (const char *text, size_t len, enum mount_mode *mode)
+int
+mode_parse (const char *text, size_t len, enum mount_mode *mode)
 {
   for (size_t i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
     if (strlen (mode_names[i]) == len && memcmp (mode_names[i], text, len) == 0)
@@ -100,9 +103,9 @@ add_item (const char *item, size_t len, const char *origin, struct request *req,
   if (eq)
     {
       *eq = '\0';
-      if (parse_mode (eq + 1, strlen (eq + 1), &mode) < 0)
-        return make_error (err, 0, "%s: \"%s\": unknown mode \"%s\"; use idmap, nsmap, chown, chown+restore or auto", origin, text,
-                           eq + 1);
+      if (mode_parse (eq + 1, strlen (eq + 1), &mode) < 0)
+        return make_error (err, 0, "%s: \"%s\": unknown mode \"%s\"; use one of %s", origin, text, eq + 1,
+                           mode_list);
     }
   if (strcmp (text, "*") == 0)
     dest = strdup ("*");

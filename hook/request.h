@@ -36,6 +36,7 @@ enum mount_mode
   MODE_CHOWN,
   MODE_AUTO,
   MODE_CHOWN_RESTORE, /* chown, undone at poststop */
+  MODE_COUNT,         /* not a mode: the size of every array indexed by one */
 };
 
 struct mount_request
@@ -58,6 +59,12 @@ struct target_user
 };
 
 const char *mode_name (enum mount_mode mode);
+
+/* The mode named exactly NAME (LEN bytes); -1 if there is none. */
+int mode_parse (const char *name, size_t len, enum mount_mode *mode);
+
+/* "idmap, nsmap, ..., chown+restore": every mode's name, for messages. */
+extern const char mode_list[];
 
 /* Parse the mounts list.  ORIGIN names its source in errors. */
 int request_parse_mounts (const char *text, const char *origin, struct request *req, hook_error_t **err);

@@ -36,7 +36,7 @@ test_deny_list (void)
               denied[i].path);
   for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
     is_success (admin_policy_check_source (&pol, allowed[i], &err), 0, &err, "%s is served by default", allowed[i]);
-  for (int m = 0; m <= MODE_AUTO; m++)
+  for (int m = 0; m < MODE_COUNT; m++)
     is_success (admin_policy_check_mode (&pol, (enum mount_mode) m, &err), 0, &err, "mode %s is allowed by default",
                 mode_name ((enum mount_mode) m));
   admin_policy_free (&pol);
@@ -70,6 +70,38 @@ test_allowed_sources (void)
   is_error (admin_policy_check_source (&pol, "/etc/x", &err), -1, &err, "under /etc (built-in deny list)",
             "allowing / does not open the denied trees");
   admin_policy_free (&pol);
+}
+
+/* Every mode, chown+restore too, can be allowed alone and is then the only
+ * one allowed; allowHostRoot is a field of its own, never read for a mode. */
+static void
+test_allowed_modes_cover_every_mode (void)
+{
+  for (int m = 0; m < MODE_COUNT; m++)
+    {
+      const char *name = mode_name ((enum mount_mode) m);
+      enum mount_mode back = MODE_COUNT;
+      ok (mode_parse (name, strlen (name), &back) == 0 && back == (enum mount_mode) m,
+          "the mode name %s parses back to its mode", name);
+    }
+  for (int m = 0; m < MODE_COUNT; m++)
+    {
+      struct admin_policy pol;
+      hook_error_t *err = NULL;
+      char text[128];
+      snprintf (text, sizeof text, "{'allowedModes':['%s'],'allowHostRoot':true}", mode_name ((enum mount_mode) m));
+      is_success (parse (text, &pol, &err), 0, &err, "allowedModes [\"%s\"] parses", mode_name ((enum mount_mode) m));
+      for (int other = 0; other < MODE_COUNT; other++)
+        if (other == m)
+          is_success (admin_policy_check_mode (&pol, (enum mount_mode) other, &err), 0, &err,
+                      "with only %s allowed, %s is allowed", mode_name ((enum mount_mode) m),
+                      mode_name ((enum mount_mode) other));
+        else
+          is_error (admin_policy_check_mode (&pol, (enum mount_mode) other, &err), -1, &err, "not in allowedModes",
+                    "with only %s allowed, %s is refused", mode_name ((enum mount_mode) m),
+                    mode_name ((enum mount_mode) other));
+      admin_policy_free (&pol);
+    }
 }
 
 static void
@@ -111,6 +143,7 @@ main (void)
 {
   test_deny_list ();
   test_allowed_sources ();
+  test_allowed_modes_cover_every_mode ();
   test_bad_files ();
   return done_testing ();
 }

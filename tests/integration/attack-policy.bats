@@ -1,0 +1,61 @@
+#!/usr/bin/env bats
+# The administrator's allowedModes against a container that asks for the
+# mode it was not given: every mode, chown+restore too, obeys the list.
+
+load helpers
+load chown_helpers
+
+setup() {
+	chown_setup
+	POLICY="$BATS_TEST_TMPDIR/policy.json"
+}
+
+teardown() {
+	teardown_common
+}
+
+# A chown bundle whose hook (prestart and poststop) reads $POLICY.
+policy_chown_bundle() {
+	local b
+	b=$(chown_bundle "$1" "$2")
+	update_config "$b" '.hooks.prestart[0].args |= (.[:-1] + ["--policy", $p] + .[-1:])
+		| .hooks.poststop[0].args |= (.[:-1] + ["--policy", $p] + .[-1:])' --arg p "$POLICY"
+	echo "$b"
+}
+
+@test "allowedModes [idmap, nsmap] refuses chown+restore, and nothing on the host changes" {
+	echo '{"allowedModes": ["idmap", "nsmap"]}' >"$POLICY"
+	before=$(listing "$DATA"; listing "$OUTSIDE")
+	run_runc "$(policy_chown_bundle c chown+restore)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/data: refused: mode chown+restore is not in allowedModes of $POLICY"* ]]
+	[ "$(listing "$DATA"; listing "$OUTSIDE")" = "$before" ]
+	[ -z "$(ls -A "$JOURNALS" 2>/dev/null)" ]
+}
+
+@test "allowedModes with every other mode, chown among them, still refuses chown+restore" {
+	echo '{"allowedModes": ["idmap", "nsmap", "chown", "auto"]}' >"$POLICY"
+	before=$(listing "$DATA"; listing "$OUTSIDE")
+	run_runc "$(policy_chown_bundle c chown+restore)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"mode chown+restore is not in allowedModes"* ]]
+	[ "$(listing "$DATA"; listing "$OUTSIDE")" = "$before" ]
+}
+
+@test "allowedModes [chown+restore] is a valid policy: that mode runs and gives the tree back, chown is refused" {
+	echo '{"allowedModes": ["chown+restore"]}' >"$POLICY"
+	before=$(listing "$DATA"; listing "$OUTSIDE")
+	outside=$(listing "$OUTSIDE")
+	run_runc "$(policy_chown_bundle c chown)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/data: refused: mode chown is not in allowedModes of $POLICY"* ]]
+	[ "$(listing "$DATA"; listing "$OUTSIDE")" = "$before" ]
+	run_runc "$(policy_chown_bundle c2 chown+restore)"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 999:999" ]
+	# poststop gave the tree back; outside, nothing changed.
+	[ "$(listing "$OUTSIDE")" = "$outside" ]
+	[ "$(host_owner "$DATA")" = 1000:1000 ]
+	[ "$(host_owner "$DATA/sub/deep/b")" = 1000:1000 ]
+	[ "$(host_owner "$DATA/other")" = 1234:1235 ]
+}
