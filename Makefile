@@ -33,7 +33,7 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: all check unit integration fuzz fuzz-smoke bench install uninstall clean demo deps format
+.PHONY: all check unit integration integration-san fuzz fuzz-smoke bench install uninstall clean demo deps format
 # Keep the sanitizer objects between runs.
 .SECONDARY:
 all: $(B)/oci-idmap-hook $(B)/oci-idmap-runtime
@@ -70,6 +70,18 @@ $(B)/unit/%: $(B)/san/tests/unit/%.o $(call obj,san,$(LIB_SRC))
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
+# The hook itself built with the sanitizers, for a second run of the
+# integration suite: a memory error or undefined behaviour anywhere in the
+# hook's path, the shim's or inject's ends that run with status 86, so the
+# container does not start and the test fails.
+SAN_BIN := $(B)/san-bin
+$(SAN_BIN)/oci-idmap-hook: $(call obj,san,$(LIB_SRC) hook/main.c tests/san/sanitizer_options.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(SAN_BIN)/oci-idmap-runtime: $(SAN_BIN)/oci-idmap-hook
+	ln -sf oci-idmap-hook $@
+
 # libFuzzer targets for every parser of untrusted input, seeded from
 # tests/fuzz/corpus/NAME.  `make fuzz` runs each for FUZZ_SECONDS, keeping
 # what it finds under build/fuzz/; `make check` runs a fixed FUZZ_RUNS each.
@@ -104,13 +116,19 @@ unit: $(UNIT_BINS)
 integration: all
 	tests/run-integration
 
+# The same suite against the sanitizer build (see SAN_BIN).
+integration-san: all $(SAN_BIN)/oci-idmap-runtime
+	HOOK_UNDER_TEST=$(CURDIR)/$(SAN_BIN)/oci-idmap-hook RUNTIME_UNDER_TEST=$(CURDIR)/$(SAN_BIN)/oci-idmap-runtime \
+	  SANITIZER_LANE=1 tests/run-integration
+
 # Everything: installs what a fresh Debian 12 machine lacks, then the
 # sanitizer unit tests and the integration suite on real runtimes.
 check: deps
-	$(MAKE) all $(UNIT_BINS) $(FUZZ_BINS)
+	$(MAKE) all $(UNIT_BINS) $(FUZZ_BINS) $(SAN_BIN)/oci-idmap-runtime
 	prove -f $(UNIT_BINS)
 	$(MAKE) fuzz-smoke
 	tests/run-integration
+	$(MAKE) integration-san
 
 deps:
 	scripts/install-deps

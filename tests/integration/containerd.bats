@@ -78,14 +78,14 @@ userns_bundle() {
 }
 
 @test "containerd: ctr run --runc-binary oci-idmap-runtime gives /data to user 999, files land as 1000" {
-	run_ctr "$(userns_bundle c 999)" --runc-binary "$REPO/build/oci-idmap-runtime"
+	run_ctr "$(userns_bundle c 999)" --runc-binary "$RUNTIME"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = 999:999 ]
 	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
 }
 
 @test "containerd: the same for user 1000" {
-	run_ctr "$(userns_bundle c 1000)" --runc-binary "$REPO/build/oci-idmap-runtime"
+	run_ctr "$(userns_bundle c 1000)" --runc-binary "$RUNTIME"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = 1000:1000 ]
 	[ "$(host_owner "$DATA/new")" = 1000:1000 ]

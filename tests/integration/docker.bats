@@ -21,10 +21,10 @@ setup_file() {
 		{
 		  "default-runtime": "oci-idmap",
 		  "runtimes": {
-		    "oci-idmap": { "path": "$REPO/build/oci-idmap-runtime" },
-		    "oci-idmap-runc": { "path": "$REPO/build/oci-idmap-runtime",
+		    "oci-idmap": { "path": "$RUNTIME" },
+		    "oci-idmap-runc": { "path": "$RUNTIME",
 		                        "runtimeArgs": ["--idmap-runtime=$(command -v runc)"] },
-		    "oci-idmap-missing": { "path": "$REPO/build/oci-idmap-runtime",
+		    "oci-idmap-missing": { "path": "$RUNTIME",
 		                           "runtimeArgs": ["--idmap-runtime=/nonexistent/runc"] }
 		  }
 		}

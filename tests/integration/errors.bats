@@ -68,7 +68,7 @@ assert_refused() {
 
 @test "an unknown mode is refused" {
 	run_crun "$(bundle_asking /data=bogus)"
-	assert_refused 'oci-idmap-hook/mounts: "/data": unknown mode "bogus"; use idmap, nsmap, chown, chown+restore or auto'
+	assert_refused 'oci-idmap-hook/mounts: "/data": unknown mode "bogus"; use one of idmap, nsmap, chown, auto, chown+restore'
 }
 
 @test "commas in the mounts list are refused with the reason" {
@@ -140,7 +140,7 @@ assert_refused() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"$b/config.json is not a regular file" ]]
 	[ "${#lines[@]}" -eq 1 ]
-	run timeout 10 "$REPO/build/oci-idmap-runtime" --idmap-runtime /bin/false run --bundle "$b" fifo
+	run timeout 10 "$RUNTIME" --idmap-runtime /bin/false run --bundle "$b" fifo
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"$b/config.json is not a regular file" ]]
 	[ "${#lines[@]}" -eq 1 ]

@@ -19,6 +19,8 @@
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HOOK="${HOOK_UNDER_TEST:-$REPO/build/oci-idmap-hook}"
+# The runtime shim (the same binary under its other name), likewise.
+RUNTIME="${RUNTIME_UNDER_TEST:-$REPO/build/oci-idmap-runtime}"
 
 # A container that hangs must not hang the suite: after this many seconds
 # the runtime is killed (status 137), then the container.

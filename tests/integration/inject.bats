@@ -6,7 +6,7 @@ load helpers
 
 setup() {
 	setup_hook_test
-	SHIM="$REPO/build/oci-idmap-runtime"
+	SHIM="$RUNTIME"
 	# A bundle that asks for the hook but does not carry it.
 	B=$(make_bundle c)
 	bundle_userns "$B" 0:100000:65536

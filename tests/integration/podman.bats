@@ -31,7 +31,7 @@ podman_userns() {
 		and (keys - ["version", "hook", "when", "stages"]) == []' "$HOOKS_FILE"
 	[ "$status" -eq 0 ]
 	[ -x "$PREFIX/bin/oci-idmap-hook" ]
-	cmp "$PREFIX/bin/oci-idmap-hook" "$HOOK"
+	cmp "$PREFIX/bin/oci-idmap-hook" "$REPO/build/oci-idmap-hook"
 }
 
 @test "podman: user 999 owns and writes a host dir owned by 1000 when the container asks by annotation" {

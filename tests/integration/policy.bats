@@ -94,7 +94,7 @@ policy_bundle() {
 	b=$(policy_bundle "$DATA" "")
 	update_config "$b" 'del(.hooks)'
 	id=$(_new_id runc)
-	run "$REPO/build/oci-idmap-runtime" --idmap-policy "$POLICY" --root "$RUNC_ROOT" run --bundle "$b" "$id" </dev/null
+	run "$RUNTIME" --idmap-policy "$POLICY" --root "$RUNC_ROOT" run --bundle "$b" "$id" </dev/null
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = 999:999 ]
 	run jq -c '.hooks.prestart[0].args' "$b/config.json"
