@@ -59,9 +59,10 @@ configmap_args() {
 }
 
 # install_sh [ACTION] with the node root and image dir of this test, run
-# under INSTALL_WRAP if set.
+# under INSTALL_WRAP if set, by INSTALL_SHELL (sh: dash and coreutils).
 install_sh() {
-	run "${INSTALL_WRAP[@]}" env HOST_ROOT="$NODE" SOURCE_DIR="$SRC" "$@" sh "$INSTALLER" "${INSTALL_ACTION[@]}"
+	run "${INSTALL_WRAP[@]}" env HOST_ROOT="$NODE" SOURCE_DIR="$SRC" "$@" \
+		"${INSTALL_SHELL[@]:-sh}" "$INSTALLER" "${INSTALL_ACTION[@]}"
 }
 
 # What the installer puts on a node, as node paths.
@@ -287,7 +288,9 @@ print(rt["runtime_type"], " ".join(rt["pod_annotations"]))' "$K8S/crio-hooks-dir
 	[ -z "$output" ]
 }
 
-@test "installer: a symlink planted at a name it writes, or at the old fixed temporary names, is replaced and never written through" {
+# planted_links_install: the test below, with INSTALL_SHELL.
+planted_links_install() {
+	rm -rf "$NODE" "$BATS_TEST_TMPDIR/canary"
 	make_canary
 	mkdir -p "$NODE/opt/oci-idmap-hook/bin" "$NODE/etc/containers/oci/hooks.d"
 	# Each final name, and .NAME.$$ of the old installer ($$ is 1 in the
@@ -321,6 +324,14 @@ print(rt["runtime_type"], " ".join(rt["pod_annotations"]))' "$K8S/crio-hooks-dir
 	INSTALL_ACTION=(check)
 	install_sh POLICY='{"allowedModes": ["idmap"]}'
 	[ "$status" -eq 0 ]
+}
+
+@test "installer: a symlink planted at a name it writes, or at the old fixed temporary names, is replaced and never written through" {
+	INSTALL_SHELL=(sh)
+	planted_links_install
+	# The image's shell and tools: busybox.
+	INSTALL_SHELL=(busybox sh)
+	planted_links_install
 }
 
 @test "installer: refuses a directory another user could write, or a symlink on its way, and writes nothing" {
