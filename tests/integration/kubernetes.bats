@@ -521,17 +521,17 @@ pod_mounts() {
 	[ "${#vols[@]}" -gt 0 ]
 }
 
-# pod_security CONTAINER: podman's flags for the securityContext of the
-# DaemonSet's CONTAINER, in array `sec`; every field it sets is one the
-# validator's --hardened requires.
+# pod_security CONTAINER USER: podman's flags for the securityContext of
+# the DaemonSet's CONTAINER, which runs as USER (uid:gid), in array `sec`;
+# every other field it sets is one the validator's --hardened requires.
 pod_security() {
 	local sc
 	sc=$(manifest "$K8S/oci-idmap-hook.yaml" "
 		const sc = docs.find(d => d.kind == 'DaemonSet').spec.template.spec.$1.securityContext;
 		[sc.runAsUser + ':' + sc.runAsGroup, sc.capabilities.drop.join(','),
 			sc.allowPrivilegeEscalation, sc.readOnlyRootFilesystem, !!sc.privileged].join(' ')")
-	[ "$sc" = "0:0 ALL false true false" ]
-	sec=(--user 0:0 --cap-drop all --security-opt no-new-privileges --read-only)
+	[ "$sc" = "$2 ALL false true false" ]
+	sec=(--user "$2" --cap-drop all --security-opt no-new-privileges --read-only)
 }
 
 @test "the installer image runs the DaemonSet's install and check on a node root, with the pod's mounts and no capability" {
@@ -543,7 +543,7 @@ pod_security() {
 	local args vols sec
 	configmap_args -e
 	pod_mounts "initContainers[0]"
-	pod_security "initContainers[0]"
+	pod_security "initContainers[0]" 0:0
 	run _captured _podman run "${PODMAN_RUN[@]}" "${args[@]}" -e HOST_ROOT=/host "${vols[@]}" "${sec[@]}" \
 		--entrypoint "$cmd" "$tag"
 	echo "$output"
@@ -553,9 +553,10 @@ pod_security() {
 	[ "$(stat -c '%u:%g %a %F' "$NODE/opt/oci-idmap-hook/policy.json")" = "0:0 644 regular file" ]
 	run jq -e '.hook.args | index("--policy") != null' "$NODE/etc/containers/oci/hooks.d/oci-idmap-hook.json"
 	[ "$status" -eq 0 ]
-	# The watch container's probe, on a read-only root and read-only mounts.
+	# The watch container's probe, as nobody on a read-only root and
+	# read-only mounts.
 	pod_mounts "containers[0]"
-	pod_security "containers[0]"
+	pod_security "containers[0]" 65534:65534
 	run _captured _podman run "${PODMAN_RUN[@]}" "${args[@]}" -e HOST_ROOT=/host "${vols[@]}" "${sec[@]}" \
 		--entrypoint "$cmd" "$tag" check
 	echo "$output"
