@@ -5,6 +5,7 @@
 # real podman run that carries the annotations CRI-O would pass.
 
 load helpers
+load chown_helpers
 
 K8S="$REPO/deploy/kubernetes"
 INSTALLER="$K8S/installer/install.sh"
@@ -37,15 +38,56 @@ manifest() {
 		console.log(typeof out === "string" ? out : JSON.stringify(out));' "$1" "$2"
 }
 
-# configmap_env: the DaemonSet's ConfigMap as NAME=VALUE lines.
+# configmap_env: the DaemonSet's ConfigMap as NAME=VALUE entries, each
+# ended by a NUL (POLICY spans lines).
 configmap_env() {
 	manifest "$K8S/oci-idmap-hook.yaml" \
-		'Object.entries(docs.find(d => d.kind == "ConfigMap").data).map(([k, v]) => k + "=" + v).join("\n")'
+		'Object.entries(docs.find(d => d.kind == "ConfigMap").data).map(([k, v]) => k + "=" + v + "\0").join("")'
 }
 
-# install_sh [ACTION] with the node root and image dir of this test.
+# configmap KEY: one value of the ConfigMap.
+configmap() {
+	manifest "$K8S/oci-idmap-hook.yaml" "docs.find(d => d.kind == 'ConfigMap').data['$1']"
+}
+
+# configmap_args PREFIX: the ConfigMap's entries as words of an array
+# `args`, each after PREFIX when one is given (podman's -e).
+configmap_args() {
+	local entry
+	args=()
+	while IFS= read -r -d '' entry; do args+=(${1:+"$1"} "$entry"); done < <(configmap_env)
+}
+
+# install_sh [ACTION] with the node root and image dir of this test, run
+# under INSTALL_WRAP if set, by INSTALL_SHELL (sh: dash and coreutils).
 install_sh() {
-	run env HOST_ROOT="$NODE" SOURCE_DIR="$SRC" "$@" sh "$INSTALLER" "${INSTALL_ACTION[@]}"
+	run "${INSTALL_WRAP[@]}" env HOST_ROOT="$NODE" SOURCE_DIR="$SRC" "$@" \
+		"${INSTALL_SHELL[@]:-sh}" "$INSTALLER" "${INSTALL_ACTION[@]}"
+}
+
+# What the installer puts on a node, as node paths.
+BIN=/opt/oci-idmap-hook/bin/oci-idmap-hook
+POLICY_PATH=/opt/oci-idmap-hook/policy.json
+HOOKS_JSON=/etc/containers/oci/hooks.d/oci-idmap-hook.json
+
+# installed NODE_PATH MODE: a regular file of root's, MODE, one link.
+installed() {
+	[ "$(stat -c '%u:%g %a %h %F' "$NODE$1")" = "0:0 $2 1 regular file" ]
+}
+
+# A canary directory outside the node root: a file of a user's, a copy of
+# the hook (what `cmp` would find current), and no file named absent.
+make_canary() {
+	CANARY=$(make_host_dir canary 1000:1000 0755)
+	echo canary >"$CANARY/file"
+	cp "$STATIC" "$CANARY/hook"
+	chown 1000:1000 "$CANARY/file" "$CANARY/hook"
+}
+
+# The canary's listing and contents.
+canary_state() {
+	listing "$CANARY"
+	md5sum "$CANARY"/*
 }
 
 inode() {
@@ -90,6 +132,43 @@ inode() {
 	[[ "$output" == *"Service postgres: valid"* ]]
 }
 
+@test "the installer's DaemonSet runs with the least it needs: validate.js --hardened" {
+	run node "$REPO/tests/kubernetes/validate.js" --hardened "$K8S/oci-idmap-hook.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *": DaemonSet oci-idmap-hook: valid"* ]]
+	# What --hardened refuses: the DaemonSet as it was (privileged, all of
+	# /etc/containers and /opt, a writable root), and a watch container
+	# that keeps its capabilities and may gain more.
+	local bad="$BATS_TEST_TMPDIR/bad.yaml"
+	manifest "$K8S/oci-idmap-hook.yaml" '
+		const ds = docs.find(d => d.kind == "DaemonSet"), pod = ds.spec.template.spec;
+		pod.initContainers[0].securityContext = { privileged: true, runAsUser: 0 };
+		delete pod.containers[0].securityContext.capabilities;
+		pod.containers[0].securityContext.allowPrivilegeEscalation = true;
+		delete pod.securityContext;
+		pod.volumes[0].hostPath.path = "/etc/containers";
+		pod.volumes[1].hostPath.path = "/opt/";
+		require("js-yaml").dump(ds)' >"$bad"
+	run node "$REPO/tests/kubernetes/validate.js" --hardened "$bad"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	local at="$bad: DaemonSet oci-idmap-hook: hardening: /spec/template/spec"
+	local want=(
+		"$at/initContainers/0 (install): privileged"
+		"$at/initContainers/0 (install): capabilities do not drop ALL"
+		"$at/initContainers/0 (install): allowPrivilegeEscalation is not false"
+		"$at/initContainers/0 (install): readOnlyRootFilesystem is not true"
+		"$at/initContainers/0 (install): no seccompProfile RuntimeDefault (none)"
+		"$at/containers/0 (watch): capabilities do not drop ALL"
+		"$at/containers/0 (watch): allowPrivilegeEscalation is not false"
+		"$at/containers/0 (watch): no seccompProfile RuntimeDefault (none)"
+		"$at/volumes/0 (host-hooks-d): hostPath /etc/containers is a whole system directory; mount only what is written"
+		"$at/volumes/1 (host-opt-hook): hostPath /opt is a whole system directory; mount only what is written"
+	)
+	[ "$output" = "$(printf '%s\n' "${want[@]}")" ]
+}
+
 @test "the CRI-O drop-in and the containerd snippet parse, and name the installer's paths" {
 	run python3 -c '
 import sys, tomllib
@@ -100,7 +179,7 @@ print(" ".join(crio["crio"]["runtime"]["hooks_dir"]))
 print(rt["runtime_type"], " ".join(rt["pod_annotations"]))' "$K8S/crio-hooks-dir.conf" "$K8S/containerd/config.toml"
 	[ "$status" -eq 0 ]
 	local hooks_dirs
-	hooks_dirs=$(configmap_env | sed -n 's/^HOOKS_DIRS=//p')
+	hooks_dirs=$(configmap HOOKS_DIRS)
 	[ "${lines[0]}" = "/usr/share/containers/oci/hooks.d $hooks_dirs" ]
 	[ "${lines[1]}" = "io.containerd.runc.v2 oci-idmap-hook/*" ]
 	[ "$(manifest "$K8S/containerd/runtimeclass.yaml" 'docs[0].handler')" = oci-idmap-hook ]
@@ -199,11 +278,178 @@ print(rt["runtime_type"], " ".join(rt["pod_annotations"]))' "$K8S/crio-hooks-dir
 	install_sh HOOK_OPTIONS=--log=/tmp/x
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'unknown option "--log=/tmp/x"; use --allow-host-root or --verbose' ]]
+	install_sh HOOK_OPTIONS="--policy /etc/x.json"
+	[ "$status" -eq 1 ]
+	[ "$output" = 'oci-idmap-hook-install: HOOK_OPTIONS: "--policy": put the policy itself in POLICY; the installer writes it and adds --policy' ]
 	INSTALL_ACTION=(reinstall)
 	install_sh
 	[ "$status" -eq 1 ]
 	run find "$NODE" -type f
 	[ -z "$output" ]
+}
+
+# planted_links_install: the test below, with INSTALL_SHELL.
+planted_links_install() {
+	rm -rf "$NODE" "$BATS_TEST_TMPDIR/canary"
+	make_canary
+	mkdir -p "$NODE/opt/oci-idmap-hook/bin" "$NODE/etc/containers/oci/hooks.d"
+	# Each final name, and .NAME.$$ of the old installer ($$ is 1 in the
+	# pod's pid namespace, as in this test's).  The binary's leads to a
+	# user's copy of the hook (cmp would call it current, and root would
+	# run what the user puts there next); one leads nowhere (busybox cp
+	# would create it).
+	ln -s "$CANARY/hook" "$NODE$BIN"
+	ln -s "$CANARY/file" "$NODE/opt/oci-idmap-hook/bin/.oci-idmap-hook.1"
+	ln -s "$CANARY/file" "$NODE$POLICY_PATH"
+	ln -s "$CANARY/absent" "$NODE/opt/oci-idmap-hook/.policy.json.1"
+	ln -s "$CANARY/file" "$NODE$HOOKS_JSON"
+	ln -s "$CANARY/file" "$NODE/etc/containers/oci/hooks.d/.oci-idmap-hook.json.1"
+	local before
+	before=$(canary_state)
+
+	INSTALL_ACTION=(install)
+	INSTALL_WRAP=(unshare --pid --fork --mount-proc)
+	install_sh POLICY='{"allowedModes": ["idmap"]}'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(canary_state)" = "$before" ]
+	installed "$BIN" 755
+	cmp "$NODE$BIN" "$STATIC"
+	installed "$POLICY_PATH" 644
+	[ "$(cat "$NODE$POLICY_PATH")" = '{"allowedModes": ["idmap"]}' ]
+	installed "$HOOKS_JSON" 644
+	jq -e '.hook.path == "/opt/oci-idmap-hook/bin/oci-idmap-hook"' "$NODE$HOOKS_JSON"
+	# The old names are not the installer's: left as they were.
+	[ "$(readlink "$NODE/opt/oci-idmap-hook/bin/.oci-idmap-hook.1")" = "$CANARY/file" ]
+	INSTALL_ACTION=(check)
+	install_sh POLICY='{"allowedModes": ["idmap"]}'
+	[ "$status" -eq 0 ]
+}
+
+@test "installer: a symlink planted at a name it writes, or at the old fixed temporary names, is replaced and never written through" {
+	INSTALL_SHELL=(sh)
+	planted_links_install
+	# The image's shell and tools: busybox.
+	INSTALL_SHELL=(busybox sh)
+	planted_links_install
+}
+
+@test "installer: refuses a directory another user could write, or a symlink on its way, and writes nothing" {
+	make_canary
+	local before
+	before=$(canary_state)
+	INSTALL_ACTION=(install)
+	mkdir -p "$NODE/opt/oci-idmap-hook"
+	ln -s "$CANARY" "$NODE/opt/oci-idmap-hook/bin"
+	install_sh
+	[ "$status" -eq 1 ]
+	[ "$output" = "oci-idmap-hook-install: BIN_DIR: /opt/oci-idmap-hook/bin is a symbolic link; runtimes read it as root, so it must be a real directory" ]
+	# Uninstall removes nothing through the link either.
+	ln -s "$CANARY/hook" "$CANARY/oci-idmap-hook"
+	before=$(canary_state)
+	INSTALL_ACTION=(uninstall)
+	install_sh
+	[ "$status" -eq 1 ]
+	[ "$(canary_state)" = "$before" ]
+	rm "$NODE/opt/oci-idmap-hook/bin"
+
+	INSTALL_ACTION=(install)
+	mkdir -p "$NODE/etc/containers/oci/hooks.d"
+	chown 1000 "$NODE/etc/containers/oci/hooks.d"
+	install_sh
+	[ "$status" -eq 1 ]
+	[ "$output" = "oci-idmap-hook-install: HOOKS_DIRS: /etc/containers/oci/hooks.d is owned by uid 1000 with mode 755; whoever can write it can make runtimes run their code as root: chown root and chmod go-w it" ]
+	chown 0 "$NODE/etc/containers/oci/hooks.d"
+	chmod 0777 "$NODE/etc/containers/oci"
+	install_sh
+	[ "$status" -eq 1 ]
+	[ "$output" = "oci-idmap-hook-install: HOOKS_DIRS: /etc/containers/oci is owned by uid 0 with mode 777; whoever can write it can make runtimes run their code as root: chown root and chmod go-w it" ]
+	[ "$(canary_state)" = "$before" ]
+	run find "$NODE" -type f
+	[ -z "$output" ]
+}
+
+@test "installer: installs, checks and uninstalls as uid 0 with no capability at all" {
+	INSTALL_WRAP=(setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs)
+	run "${INSTALL_WRAP[@]}" sh -c 'id -u; grep -E "^Cap(Eff|Prm)" /proc/self/status'
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[1]}" = "$(printf 'CapPrm:\t0000000000000000')" ]
+	[ "${lines[2]}" = "$(printf 'CapEff:\t0000000000000000')" ]
+	local args
+	configmap_args
+	INSTALL_ACTION=(install)
+	install_sh "${args[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	installed "$BIN" 755
+	installed "$POLICY_PATH" 644
+	installed "$HOOKS_JSON" 644
+	run jq -e '.hook.args | index("--policy") != null' "$NODE$HOOKS_JSON"
+	[ "$status" -eq 0 ]
+	INSTALL_ACTION=(check)
+	install_sh "${args[@]}"
+	[ "$status" -eq 0 ]
+	INSTALL_ACTION=(uninstall)
+	install_sh "${args[@]}"
+	[ "$status" -eq 0 ]
+	run find "$NODE" -type f
+	[ -z "$output" ]
+}
+
+@test "installer: the ConfigMap's policy is installed root's 0644 and registered with --policy; emptied, both go" {
+	local args policy
+	configmap_args
+	policy=$(configmap POLICY)
+	[[ "$policy" == *'"allowedModes"'* ]]
+	INSTALL_ACTION=(install)
+	install_sh "${args[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "oci-idmap-hook-install: installed $POLICY_PATH" ]
+	installed "$POLICY_PATH" 644
+	[ "$(cat "$NODE$POLICY_PATH")" = "$policy" ]
+	run jq -c .hook.args "$NODE$HOOKS_JSON"
+	[ "$output" = '["oci-idmap-hook","--log","/var/log/oci-idmap-hook.log","--policy","/opt/oci-idmap-hook/policy.json","prestart"]' ]
+	# The hook reads it as the registration will make it.
+	run "$STATIC" doctor --policy "$NODE$POLICY_PATH" --rootfs "$SRC"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"policy:  $NODE$POLICY_PATH"* ]]
+
+	install_sh "${args[@]}" POLICY=
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "oci-idmap-hook-install: installed $HOOKS_JSON" ]
+	[ "${lines[2]}" = "oci-idmap-hook-install: removed $POLICY_PATH" ]
+	[ ! -e "$NODE$POLICY_PATH" ]
+	run jq -c .hook.args "$NODE$HOOKS_JSON"
+	[ "$output" = '["oci-idmap-hook","--log","/var/log/oci-idmap-hook.log","prestart"]' ]
+	# With the ConfigMap's policy again, check wants it back.
+	INSTALL_ACTION=(check)
+	install_sh "${args[@]}"
+	[ "$status" -eq 1 ]
+	[ "$output" = "oci-idmap-hook-install: $POLICY_PATH is missing or out of date" ]
+}
+
+@test "installer: a policy the hook would refuse fails the install with one line and changes nothing" {
+	INSTALL_ACTION=(install)
+	install_sh POLICY='{"allowedModes": ["idmap", "chown-restore"]}'
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "oci-idmap-hook-install: POLICY: allowedModes[1] must be one of "*"; fix it in the ConfigMap (nothing was changed)" ]]
+	run find "$NODE" -type f
+	[ -z "$output" ]
+
+	install_sh POLICY='{"allowedModes": ["idmap"]}'
+	[ "$status" -eq 0 ]
+	local before
+	before=$(listing "$NODE"; md5sum "$NODE$BIN" "$NODE$POLICY_PATH" "$NODE$HOOKS_JSON")
+	install_sh POLICY='{"allowedModes": ["nsmap"]'
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "oci-idmap-hook-install: POLICY is not valid JSON: "*"; fix it in the ConfigMap (nothing was changed)" ]]
+	install_sh POLICY='{"allowedModes": ["nsmap"], "allowHostRot": true}'
+	[ "$status" -eq 1 ]
+	[[ "$output" == "oci-idmap-hook-install: POLICY: "*"allowHostRot"*"; fix it in the ConfigMap (nothing was changed)" ]]
+	[ "$(listing "$NODE"; md5sum "$NODE$BIN" "$NODE$POLICY_PATH" "$NODE$HOOKS_JSON")" = "$before" ]
 }
 
 # The installed hooks.d file names /opt/oci-idmap-hook/bin/oci-idmap-hook on
@@ -219,10 +465,10 @@ _cgroup2() {
 
 @test "podman runs the installed static hook for the example's postgres container, as CRI-O would" {
 	requires_idmap
-	local env=() line
-	while IFS= read -r line; do env+=("$line"); done < <(configmap_env)
+	local args
+	configmap_args
 	INSTALL_ACTION=()
-	install_sh "${env[@]}" HOOK_LOG="$BATS_TEST_TMPDIR/hook.log"
+	install_sh "${args[@]}" HOOK_LOG="$BATS_TEST_TMPDIR/hook.log"
 	[ "$status" -eq 0 ]
 	NODE_AT_OPT=1
 
@@ -259,29 +505,64 @@ _cgroup2() {
 	[ ! -s "$BATS_TEST_TMPDIR/hook.log" ]
 }
 
-@test "the installer image runs the DaemonSet's install and check on a node root" {
+# pod_mounts CONTAINER: podman's -v for the DaemonSet's CONTAINER
+# (initContainers[0] or containers[0]), each hostPath under $NODE made as
+# kubelet makes it (DirectoryOrCreate: root's, 0755), in array `vols`.
+pod_mounts() {
+	local hostpath mountpath ro
+	vols=()
+	while read -r hostpath mountpath ro; do
+		(umask 022 && mkdir -p "$NODE$hostpath")
+		vols+=(-v "$NODE$hostpath:$mountpath${ro:+:ro}")
+	done < <(manifest "$K8S/oci-idmap-hook.yaml" "
+		const pod = docs.find(d => d.kind == 'DaemonSet').spec.template.spec;
+		pod.$1.volumeMounts.map(m => [pod.volumes.find(v => v.name == m.name).hostPath.path,
+			m.mountPath, m.readOnly ? 'ro' : ''].join(' ')).join('\n')")
+	[ "${#vols[@]}" -gt 0 ]
+}
+
+# pod_security CONTAINER USER: podman's flags for the securityContext of
+# the DaemonSet's CONTAINER, which runs as USER (uid:gid), in array `sec`;
+# every other field it sets is one the validator's --hardened requires.
+pod_security() {
+	local sc
+	sc=$(manifest "$K8S/oci-idmap-hook.yaml" "
+		const sc = docs.find(d => d.kind == 'DaemonSet').spec.template.spec.$1.securityContext;
+		[sc.runAsUser + ':' + sc.runAsGroup, sc.capabilities.drop.join(','),
+			sc.allowPrivilegeEscalation, sc.readOnlyRootFilesystem, !!sc.privileged].join(' ')")
+	[ "$sc" = "$2 ALL false true false" ]
+	sec=(--user "$2" --cap-drop all --security-opt no-new-privileges --read-only)
+}
+
+@test "the installer image runs the DaemonSet's install and check on a node root, with the pod's mounts and no capability" {
 	local ds tag=oci-idmap-hook-installer:test cmd
 	"$K8S/installer/build-image" "$tag" "${PODMAN_GLOBAL[@]}" >/dev/null
 	ds='docs.find(d => d.kind == "DaemonSet").spec.template.spec'
 	cmd=$(manifest "$K8S/oci-idmap-hook.yaml" "$ds.initContainers[0].command[0]")
 	[ "$(manifest "$K8S/oci-idmap-hook.yaml" "$ds.containers[0].readinessProbe.exec.command.join(' ')")" = "$cmd check" ]
-	local env=() line
-	while IFS= read -r line; do env+=(-e "$line"); done < <(configmap_env)
-	local vols=(-v "$NODE/etc/containers:/host/etc/containers" -v "$NODE/opt:/host/opt")
-	local ro=(--read-only -v "$NODE/etc/containers:/host/etc/containers:ro" -v "$NODE/opt:/host/opt:ro")
-
-	run _captured _podman run "${PODMAN_RUN[@]}" "${env[@]}" -e HOST_ROOT=/host "${vols[@]}" \
+	local args vols sec
+	configmap_args -e
+	pod_mounts "initContainers[0]"
+	pod_security "initContainers[0]" 0:0
+	run _captured _podman run "${PODMAN_RUN[@]}" "${args[@]}" -e HOST_ROOT=/host "${vols[@]}" "${sec[@]}" \
 		--entrypoint "$cmd" "$tag"
 	echo "$output"
 	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "oci-idmap-hook-install: installed /opt/oci-idmap-hook/policy.json" ]
 	cmp "$NODE/opt/oci-idmap-hook/bin/oci-idmap-hook" "$STATIC"
-	[ -f "$NODE/etc/containers/oci/hooks.d/oci-idmap-hook.json" ]
-	# The watch container's probe, on a read-only root and read-only mounts.
-	run _captured _podman run "${PODMAN_RUN[@]}" "${env[@]}" -e HOST_ROOT=/host "${ro[@]}" \
+	[ "$(stat -c '%u:%g %a %F' "$NODE/opt/oci-idmap-hook/policy.json")" = "0:0 644 regular file" ]
+	run jq -e '.hook.args | index("--policy") != null' "$NODE/etc/containers/oci/hooks.d/oci-idmap-hook.json"
+	[ "$status" -eq 0 ]
+	# The watch container's probe, as nobody on a read-only root and
+	# read-only mounts.
+	pod_mounts "containers[0]"
+	pod_security "containers[0]" 65534:65534
+	run _captured _podman run "${PODMAN_RUN[@]}" "${args[@]}" -e HOST_ROOT=/host "${vols[@]}" "${sec[@]}" \
 		--entrypoint "$cmd" "$tag" check
+	echo "$output"
 	[ "$status" -eq 0 ]
 	rm "$NODE/etc/containers/oci/hooks.d/oci-idmap-hook.json"
-	run _captured _podman run "${PODMAN_RUN[@]}" "${env[@]}" -e HOST_ROOT=/host "${ro[@]}" \
+	run _captured _podman run "${PODMAN_RUN[@]}" "${args[@]}" -e HOST_ROOT=/host "${vols[@]}" "${sec[@]}" \
 		--entrypoint "$cmd" "$tag" check
 	[ "$status" -eq 1 ]
 }

@@ -5,13 +5,15 @@
 // `kubectl apply --validate=strict` refuses; a typo such as `hostUser: false`
 // would otherwise pass as valid and be dropped by the API server).
 //
-//   node validate.js FILE...
+//   node validate.js [--hardened] FILE...
 //
 // Prints "FILE: KIND NAME: valid" or the errors, one per line; exits 1 if
-// any object is invalid or of a kind it does not know.
+// any object is invalid or of a kind it does not know.  With --hardened,
+// every pod template must also run with the least it needs (see hardening).
 "use strict";
 
 const fs = require("fs");
+const path_ = require("path");
 const yaml = require("js-yaml");
 
 // The schema's validator reads every property the schema defines (and
@@ -65,8 +67,59 @@ function validateObject(obj) {
   return errors;
 }
 
+// The pod spec of an object and its path, or null.
+function podSpec(obj) {
+  const spec = obj.spec || {};
+  if (obj.kind === "Pod") return [spec, "/spec"];
+  if (obj.kind === "CronJob") return [spec.jobTemplate?.spec?.template?.spec, "/spec/jobTemplate/spec/template/spec"];
+  if (spec.template && spec.template.spec) return [spec.template.spec, "/spec/template/spec"];
+  return null;
+}
+
+// Node directories that hold more than one program's files: a pod that
+// mounts one of them whole can rewrite what it does not own.
+const SHARED_DIRS = new Set(["/", "/bin", "/boot", "/dev", "/etc", "/etc/containers", "/etc/containers/oci",
+  "/home", "/lib", "/lib64", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/usr",
+  "/usr/local", "/usr/local/bin", "/usr/share", "/var", "/var/lib", "/var/log", "/var/run"]);
+
+// What --hardened refuses in a pod template: privilege the installer does
+// not need (it writes root-owned directories as uid 0, with no capability).
+function hardening(obj) {
+  const found = podSpec(obj);
+  if (!found || !found[0]) return [];
+  const [pod, path] = found;
+  const errors = [];
+  for (const k of ["hostPID", "hostIPC", "hostNetwork"])
+    if (pod[k]) errors.push(`${path}/${k}: must be false`);
+  const podSeccomp = pod.securityContext?.seccompProfile?.type;
+  for (const list of ["initContainers", "containers"]) {
+    (pod[list] || []).forEach((c, i) => {
+      const at = `${path}/${list}/${i} (${c.name})`;
+      const sc = c.securityContext || {};
+      if (sc.privileged) errors.push(`${at}: privileged`);
+      if (!(sc.capabilities?.drop || []).includes("ALL")) errors.push(`${at}: capabilities do not drop ALL`);
+      if ((sc.capabilities?.add || []).length) errors.push(`${at}: adds capabilities ${sc.capabilities.add.join(", ")}`);
+      if (sc.allowPrivilegeEscalation !== false) errors.push(`${at}: allowPrivilegeEscalation is not false`);
+      if (sc.readOnlyRootFilesystem !== true) errors.push(`${at}: readOnlyRootFilesystem is not true`);
+      const seccomp = sc.seccompProfile?.type || podSeccomp;
+      if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost")
+        errors.push(`${at}: no seccompProfile RuntimeDefault (${seccomp || "none"})`);
+    });
+  }
+  (pod.volumes || []).forEach((v, i) => {
+    if (!v.hostPath) return;
+    const p = path_.posix.normalize(v.hostPath.path).replace(/(.)\/+$/, "$1");
+    if (SHARED_DIRS.has(p))
+      errors.push(`${path}/volumes/${i} (${v.name}): hostPath ${p} is a whole system directory; mount only what is written`);
+  });
+  return errors;
+}
+
+const args = process.argv.slice(2);
+const hardened = args[0] === "--hardened";
+if (hardened) args.shift();
 let failed = false;
-for (const file of process.argv.slice(2)) {
+for (const file of args) {
   let docs;
   try {
     docs = yaml.loadAll(fs.readFileSync(file, "utf8"));
@@ -79,6 +132,7 @@ for (const file of process.argv.slice(2)) {
     if (obj === null || obj === undefined) continue;
     const name = `${obj.kind} ${obj.metadata && obj.metadata.name}`;
     const errors = validateObject(obj);
+    if (hardened) errors.push(...hardening(obj).map((e) => "hardening: " + e));
     if (errors.length === 0) console.log(`${file}: ${name}: valid`);
     for (const e of errors) console.log(`${file}: ${name}: ${e}`);
     failed = failed || errors.length > 0;

@@ -5,16 +5,24 @@
 #
 #   install.sh [install|uninstall|check]     (default: $ACTION, else install)
 #
-# install    copy the binary, then write the hooks.d file into each hooks.d
-#            directory.  Each file is written beside its target and renamed
-#            over it, so a runtime never reads half a file and containers
-#            being started keep the binary they already opened.  Files that
-#            are already current are left as they are.
+# install    copy the binary, then the administrator's policy (POLICY), then
+#            write the hooks.d file into each hooks.d directory.  Each file
+#            is written to a new name made by mktemp in its directory and
+#            renamed over the target, so a runtime never reads half a file,
+#            containers being started keep the binary they already opened,
+#            and a name planted there beforehand (a symlink) is replaced,
+#            never written through.  Files that are already current are
+#            left as they are.
 # uninstall  remove the hooks.d files first (so that no runtime runs a hook
-#            whose binary is gone), then the binary.
+#            whose binary is gone), then the policy and the binary.
 # check      exit 0 when everything install would write is in place and
 #            current (with ACTION=uninstall: when it is all gone), 1 otherwise;
 #            for a readiness probe.
+#
+# Every directory it writes, and each one above it under HOST_ROOT, must be
+# a real directory (no symlink) owned by root and writable by no one else:
+# whoever can write there can make runtimes run their code as root.  It
+# needs uid 0 and no capability.
 #
 # Environment (defaults in brackets):
 #   HOST_ROOT     the node's / as this container sees it [/host]
@@ -25,7 +33,13 @@
 #   HOOK_LOG      the hook's --log file on the node [/var/log/oci-idmap-hook.log]
 #   HOOK_OPTIONS  more options of the hook, separated by spaces
 #                 (--allow-host-root, --verbose) []
+#   POLICY        the administrator's policy (JSON, see README.md), checked
+#                 with the hook's own parser, installed to POLICY_FILE and
+#                 registered with --policy; empty: no --policy (the hook
+#                 reads the node's /etc/oci-idmap-hook/policy.json, if any) []
+#   POLICY_FILE   where POLICY goes on the node [/opt/oci-idmap-hook/policy.json]
 set -eu
+umask 022
 
 prog=oci-idmap-hook-install
 HOST_ROOT=${HOST_ROOT:-/host}
@@ -34,6 +48,8 @@ BIN_DIR=${BIN_DIR:-/opt/oci-idmap-hook/bin}
 HOOKS_DIRS=${HOOKS_DIRS:-/etc/containers/oci/hooks.d}
 HOOK_LOG=${HOOK_LOG:-/var/log/oci-idmap-hook.log}
 HOOK_OPTIONS=${HOOK_OPTIONS:-}
+POLICY=${POLICY:-}
+POLICY_FILE=${POLICY_FILE:-/opt/oci-idmap-hook/policy.json}
 NAME=oci-idmap-hook
 
 die() {
@@ -62,86 +78,188 @@ check_settings() {
 	[ -d "$HOST_ROOT" ] || die "HOST_ROOT=\"$HOST_ROOT\" is not a directory; mount the node's / there"
 	check_path BIN_DIR "$BIN_DIR"
 	check_path HOOK_LOG "$HOOK_LOG"
+	check_path POLICY_FILE "$POLICY_FILE"
 	[ -n "$HOOKS_DIRS" ] || die "HOOKS_DIRS is empty; name at least one hooks.d directory"
 	for d in $HOOKS_DIRS; do check_path HOOKS_DIRS "$d"; done
 	for o in $HOOK_OPTIONS; do
 		case "$o" in
 		--allow-host-root | --verbose) ;;
+		--policy*) die "HOOK_OPTIONS: \"$o\": put the policy itself in POLICY; the installer writes it and adds --policy" ;;
 		*) die "HOOK_OPTIONS: unknown option \"$o\"; use --allow-host-root or --verbose" ;;
 		esac
+	done
+}
+
+# safe_dir SETTING DIR [create]: DIR (a node path) and every directory above
+# it below HOST_ROOT are real directories, owned by root and writable by no
+# one else, so that no one but root can plant or swap a name in them while
+# we write.  With create, missing ones are made (0755).  Returns 1 when one
+# is missing.
+safe_dir() {
+	p=$HOST_ROOT
+	rest=${2#/}
+	while [ -n "$rest" ]; do
+		c=${rest%%/*}
+		rest=${rest#"$c"}
+		rest=${rest#/}
+		p=$p/$c
+		if [ ! -e "$p" ] && [ ! -L "$p" ]; then
+			[ "${3:-}" = create ] || return 1
+			mkdir -m 0755 "$p" || die "$1: cannot create ${p#"$HOST_ROOT"}"
+		fi
+		[ ! -L "$p" ] || die "$1: ${p#"$HOST_ROOT"} is a symbolic link; runtimes read it as root, so it must be a real directory"
+		[ -d "$p" ] || die "$1: ${p#"$HOST_ROOT"} is not a directory"
+		owner=$(stat -c %u "$p")
+		mode=$(stat -c %a "$p")
+		if [ "$owner" != 0 ] || [ $((0$mode & 022)) -ne 0 ]; then
+			die "$1: ${p#"$HOST_ROOT"} is owned by uid $owner with mode $mode; whoever can write it can make runtimes run their code as root: chown root and chmod go-w it"
+		fi
 	done
 }
 
 # The registration, from the template `make install` uses too.
 render_hooks_json() {
 	args="\"--log\", \"$HOOK_LOG\""
+	[ -z "$POLICY" ] || args="$args, \"--policy\", \"$POLICY_FILE\""
 	for o in $HOOK_OPTIONS; do args="$args, \"$o\""; done
 	sed -e "s|@BINDIR@|$BIN_DIR|g" \
 		-e "s|\"--log\", \"@HOOKLOG@\"|$args|" "$SOURCE_DIR/$NAME.json.in"
 }
 
-# put SRC DIR FILE MODE: make DIR/FILE a copy of SRC, by rename; says
-# whether it changed.  Returns 0 when it did, 1 when it was current.
-put() {
-	if cmp -s "$1" "$2/$3"; then
-		return 1
+render_binary() {
+	cat "$SOURCE_DIR/$NAME"
+}
+
+render_policy() {
+	printf '%s\n' "$POLICY"
+}
+
+# current DIR FILE MODE RENDER: DIR/FILE is a regular file (not a link,
+# nor a hard link to something else), root's, of MODE, holding what RENDER
+# prints.
+current() {
+	[ -f "$1/$2" ] && [ ! -L "$1/$2" ] &&
+		[ "$(stat -c '%u %g %a %h' "$1/$2")" = "0 0 $3 1" ] &&
+		"$4" | cmp -s - "$1/$2"
+}
+
+# new_file DIR FILE MODE RENDER: a new file beside DIR/FILE holding what
+# RENDER prints, of MODE; prints its name.  mktemp creates it (O_EXCL, a
+# random name) in a directory safe_dir checked, so no one else can have
+# planted or swapped it: writing and chmod through the name reach our file.
+new_file() {
+	t=$(mktemp "$1/.$2.XXXXXX") || die "cannot create a file in ${1#"$HOST_ROOT"}"
+	if ! "$4" >"$t" || ! chmod "$3" "$t"; then
+		rm -f "$t"
+		die "cannot write ${t#"$HOST_ROOT"}"
 	fi
-	mkdir -p "$2"
-	tmp="$2/.$3.$$"
-	cp "$1" "$tmp"
-	chmod "$4" "$tmp"
-	mv -f "$tmp" "$2/$3"
+	echo "$t"
+}
+
+# put SETTING NODE_DIR FILE MODE RENDER: make NODE_DIR/FILE what RENDER
+# prints, by rename; says whether it changed.
+put() {
+	dir=$HOST_ROOT$2
+	safe_dir "$1" "$2" create
+	if current "$dir" "$3" "$4" "$5"; then
+		say "$2/$3 is current"
+		return 0
+	fi
+	tmp=$(new_file "$dir" "$3" "$4" "$5")
+	# rename(2) replaces whatever the name was (a symlink too), never follows it.
+	mv -f -T "$tmp" "$dir/$3" || { rm -f "$tmp"; die "cannot rename ${tmp#"$HOST_ROOT"} to $2/$3"; }
+	say "installed $2/$3"
+}
+
+# check_policy: POLICY parses as the hook parses it (its doctor reads the
+# policy first), checked in a file the hook will accept (root's, 0644)
+# before anything is installed.
+check_policy() {
+	[ -n "$POLICY" ] || return 0
+	pdir=$(dirname "$POLICY_FILE")
+	safe_dir POLICY_FILE "$pdir" create
+	t=$(new_file "$HOST_ROOT$pdir" "$(basename "$POLICY_FILE")" 0644 render_policy)
+	if err=$("$SOURCE_DIR/$NAME" doctor --policy "$t" --rootfs "$SOURCE_DIR" 2>&1 >/dev/null); then
+		rm -f "$t"
+		return 0
+	fi
+	rm -f "$t"
+	err=${err%%"
+"*}
+	err=${err#"$NAME: "}
+	case "$err" in
+	"$t"*) err=${err#"$t"} ;;
+	*) err=": $err" ;;
+	esac
+	die "POLICY${err}; fix it in the ConfigMap (nothing was changed)"
 }
 
 do_install() {
 	[ -x "$SOURCE_DIR/$NAME" ] || die "no executable $SOURCE_DIR/$NAME; set SOURCE_DIR"
 	[ -f "$SOURCE_DIR/$NAME.json.in" ] || die "no $SOURCE_DIR/$NAME.json.in; set SOURCE_DIR"
-	work=$(mktemp -d)
-	trap 'rm -rf "$work"' EXIT
-	render_hooks_json >"$work/$NAME.json"
-	# The binary first: a registration must never point at a missing file.
-	if put "$SOURCE_DIR/$NAME" "$HOST_ROOT$BIN_DIR" "$NAME" 0755; then
-		say "installed $BIN_DIR/$NAME"
-	else
-		say "$BIN_DIR/$NAME is current"
-	fi
+	# Every directory before any file: a refusal leaves nothing half done.
+	safe_dir BIN_DIR "$BIN_DIR" create
+	for d in $HOOKS_DIRS; do safe_dir HOOKS_DIRS "$d" create; done
+	check_policy
+	# The binary and the policy first: a registration must never name a
+	# missing file.
+	put BIN_DIR "$BIN_DIR" "$NAME" 755 render_binary
+	[ -z "$POLICY" ] || put POLICY_FILE "$(dirname "$POLICY_FILE")" "$(basename "$POLICY_FILE")" 644 render_policy
 	for d in $HOOKS_DIRS; do
-		if put "$work/$NAME.json" "$HOST_ROOT$d" "$NAME.json" 0644; then
-			say "installed $d/$NAME.json"
-		else
-			say "$d/$NAME.json is current"
-		fi
+		put HOOKS_DIRS "$d" "$NAME.json" 644 render_hooks_json
 	done
+	# A policy no registration names any more.
+	[ -n "$POLICY" ] || remove POLICY_FILE "$POLICY_FILE"
+}
+
+# present NODE_FILE: there is a name (a dangling symlink too).
+present() {
+	[ -e "$HOST_ROOT$1" ] || [ -L "$HOST_ROOT$1" ]
+}
+
+# remove SETTING NODE_FILE: unlink it (rm never follows a symlink there),
+# once the directories above it are checked.
+remove() {
+	safe_dir "$1" "$(dirname "$2")" || return 0
+	if present "$2"; then
+		rm -f "$HOST_ROOT$2"
+		say "removed $2"
+	fi
 }
 
 do_uninstall() {
-	for d in $HOOKS_DIRS; do
-		if [ -e "$HOST_ROOT$d/$NAME.json" ]; then
-			rm -f "$HOST_ROOT$d/$NAME.json"
-			say "removed $d/$NAME.json"
-		fi
-	done
-	if [ -e "$HOST_ROOT$BIN_DIR/$NAME" ]; then
-		rm -f "$HOST_ROOT$BIN_DIR/$NAME"
-		say "removed $BIN_DIR/$NAME"
-	fi
+	for d in $HOOKS_DIRS; do remove HOOKS_DIRS "$d/$NAME.json"; done
+	remove POLICY_FILE "$POLICY_FILE"
+	remove BIN_DIR "$BIN_DIR/$NAME"
 	# Directories the installer made, if nothing else lives there.
 	rmdir "$HOST_ROOT$BIN_DIR" "$HOST_ROOT$(dirname "$BIN_DIR")" 2>/dev/null || true
+}
+
+# want SETTING NODE_DIR FILE MODE RENDER: put would find it current.
+want() {
+	{ safe_dir "$1" "$2" && current "$HOST_ROOT$2" "$3" "$4" "$5"; } ||
+		die "$2/$3 is missing or out of date"
 }
 
 # Read-only: the watch container's root filesystem is.
 do_check() {
 	if [ "${ACTION:-install}" = uninstall ]; then
-		for f in $HOOKS_DIRS "$BIN_DIR"; do
-			if [ -e "$HOST_ROOT$f/$NAME.json" ] || [ -e "$HOST_ROOT$f/$NAME" ]; then
-				die "$f still holds $NAME"
-			fi
+		for f in "$BIN_DIR/$NAME" "$POLICY_FILE"; do
+			! present "$f" || die "$f is still there"
+		done
+		for d in $HOOKS_DIRS; do
+			! present "$d/$NAME.json" || die "$d/$NAME.json is still there"
 		done
 		return 0
 	fi
-	cmp -s "$SOURCE_DIR/$NAME" "$HOST_ROOT$BIN_DIR/$NAME" || die "$BIN_DIR/$NAME is missing or out of date"
+	want BIN_DIR "$BIN_DIR" "$NAME" 755 render_binary
+	if [ -n "$POLICY" ]; then
+		want POLICY_FILE "$(dirname "$POLICY_FILE")" "$(basename "$POLICY_FILE")" 644 render_policy
+	elif present "$POLICY_FILE"; then
+		die "$POLICY_FILE is there but POLICY is empty"
+	fi
 	for d in $HOOKS_DIRS; do
-		render_hooks_json | cmp -s - "$HOST_ROOT$d/$NAME.json" || die "$d/$NAME.json is missing or out of date"
+		want HOOKS_DIRS "$d" "$NAME.json" 644 render_hooks_json
 	done
 }
 
