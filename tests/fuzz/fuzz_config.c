@@ -14,10 +14,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (oci_config_parse (text, size, &cfg, &err) == 0)
     {
-      if (request_from_container (&cfg, NULL, &req, &err) == 0)
+      if (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err) == 0)
         request_free (&req);
       error_free (&err);
-      target_user_from_container (&cfg, NULL, &user, &err);
+      target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err);
     }
   oci_config_free (&cfg);
   error_free (&err);
