@@ -35,7 +35,54 @@ teardown() {
 	for f in "$BATS_TEST_TMPDIR"/*.fifo "$POLICY_DIR"/*.fifo; do
 		[ -p "$f" ] && timeout 5 sh -c 'exec 3<>"$1"' sh "$f"
 	done
+	stop_dockerd
 	teardown_common
+}
+
+# Debian's client that matches the daemon.
+DOCKER_CLI=/usr/bin/docker
+
+docker() {
+	"$DOCKER_CLI" -H "unix://$D/docker.sock" "$@"
+}
+
+# A private dockerd with userns-remap, as in docker.bats, with the shim
+# twice: as it comes, and trusting the environment. Its image sets the
+# request in its ENV, as an image from a registry could.
+start_dockerd() {
+	D="$BATS_TEST_TMPDIR/docker"
+	mkdir -p "$D"
+	# The remapped root must reach the volume and the image's layers.
+	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR"
+	cat >"$D/daemon.json" <<-EOF
+		{ "runtimes": {
+		    "oci-idmap": { "path": "$SHIM" },
+		    "oci-idmap-env": { "path": "$SHIM", "runtimeArgs": ["--idmap-environment=full"] } } }
+	EOF
+	dockerd --config-file "$D/daemon.json" -H "unix://$D/docker.sock" --data-root "$D/root" \
+		--exec-root "$D/exec" --pidfile "$D/docker.pid" --userns-remap=default --iptables=false \
+		--ip-forward=false --bridge=none --storage-driver=vfs >"$D/dockerd.log" 2>&1 &
+	for _ in $(seq 100); do
+		docker info >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	docker info >/dev/null || {
+		tail -20 "$D/dockerd.log"
+		return 1
+	}
+	make_rootfs "$D/rootfs"
+	tar -C "$D/rootfs" -c . |
+		docker import --change 'ENV OCI_IDMAP_MOUNTS="*=chown" OCI_IDMAP_USER=1234' - oih-env:test >/dev/null
+}
+
+stop_dockerd() {
+	local pid
+	[ -f "${D:-}/docker.pid" ] || return 0
+	docker ps -aq 2>/dev/null | xargs -r "$DOCKER_CLI" -H "unix://$D/docker.sock" rm -f >/dev/null 2>&1
+	pid=$(cat "$D/docker.pid")
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	umount_below "$D"
 }
 
 # env_bundle NAME MOUNTS [HOOK ARG...]: the chown bundle (999:999 in
@@ -187,6 +234,35 @@ shim_bundle() {
 	LINE="OCI_IDMAP_MOUNTS: *=chown: $ENV_CHOWN_REFUSED $ENV_OPT_IN" log_has
 	[ "$(snapshot)" = "$before" ]
 	[ -z "$(ls -A "$JOURNALS" 2>/dev/null)" ]
+}
+
+@test "docker 20.10 userns-remap: an image's ENV cannot chown the operator's -v; the shim's --idmap-environment=full lets it" {
+	start_dockerd
+	before=$(snapshot)
+	outside=$(listing "$OUTSIDE")
+	run docker run --rm --runtime oci-idmap --network=none --user 999:999 -v "$DATA:/data" oih-env:test \
+		stat -c %u:%g /data
+	_show_run docker
+	[ "$status" -ne 0 ]
+	[[ "$output" != *1234:1234* ]]
+	[[ "$output" == *"oci-idmap-hook: OCI_IDMAP_MOUNTS: *=chown: $ENV_CHOWN_REFUSED"* ]]
+	[ "$(snapshot)" = "$before" ]
+	# What the same image may still ask by its ENV: idmap, for --user.
+	run docker run --rm --runtime oci-idmap --network=none --user 999:999 -e OCI_IDMAP_MOUNTS=/data \
+		-e OCI_IDMAP_USER=999:999 -v "$DATA:/data" oih-env:test stat -c %u:%g /data
+	_show_run docker
+	[ "$status" -eq 0 ]
+	[ "$output" = 999:999 ]
+	[ "$(snapshot)" = "$before" ]
+	run docker run --rm --runtime oci-idmap-env --network=none --user 999:999 -v "$DATA:/data" oih-env:test \
+		stat -c %u:%g /data
+	_show_run docker
+	[ "$status" -eq 0 ]
+	[ "$output" = 1234:1234 ]
+	uid=$(awk -F: '$1 == "dockremap" { print $2 + 1234; exit }' /etc/subuid)
+	gid=$(awk -F: '$1 == "dockremap" { print $2 + 1234; exit }' /etc/subgid)
+	[ "$(host_owner "$DATA/sub/deep/b")" = "$uid:$gid" ]
+	[ "$(listing "$OUTSIDE")" = "$outside" ]
 }
 
 # annotated_bundle NAME HOOK ARG...: /data asked for by annotation (idmap).
