@@ -72,7 +72,8 @@ env_trust_parse (const char *name, enum env_trust *trust)
 
 /* What the administrator does to let the environment ask for everything. */
 #define ENV_OPT_IN                                                                                                     \
-  "let the environment ask: \"environment\": \"full\" in the policy file, or the hook's --environment full"
+  "let the environment ask: \"environment\": \"full\" in the policy file, or the hook's --environment full "      \
+  "(oci-idmap-runtime --idmap-environment full)"
 #define ENV_IS_THE_IMAGES "the container's environment, which its image sets as much as docker run -e does,"
 
 int
@@ -337,7 +338,6 @@ request_from_container (const struct oci_config *cfg, const char **state_annotat
     return 0;
   if (request_parse_mounts (text, origin, req, err) < 0)
     return -1;
-  req->from_env = from_env;
   for (size_t i = 0; from_env && trust != ENV_TRUST_FULL && i < req->n; i++)
     if (mode_may_chown (req->items[i].mode))
       {

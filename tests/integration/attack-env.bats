@@ -16,7 +16,7 @@ SHIM="$(dirname "$HOOK")/oci-idmap-runtime"
 # What the hook says when the environment asks for a mode that may chown
 # (runc shows it with its quotes escaped; the log has it as it is).
 ENV_CHOWN_REFUSED="refused: the container's environment, which its image sets as much as docker run -e does, cannot ask for a mode that may change owners on the host; ask with the annotation oci-idmap-hook/mounts, or let the environment ask:"
-ENV_OPT_IN='"environment": "full" in the policy file, or the hook'"'"'s --environment full'
+ENV_OPT_IN='"environment": "full" in the policy file, or the hook'"'"'s --environment full (oci-idmap-runtime --idmap-environment full)'
 
 # log_has LINE: the hook's log has LINE, whole, after its time stamp.
 log_has() {
