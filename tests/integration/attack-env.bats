@@ -220,6 +220,22 @@ shim_bundle() {
 	[ "$(listing "$OUTSIDE")" = "$outside" ]
 }
 
+@test "inject --environment full registers the opt-in for plain runc; a bad level is refused" {
+	outside=$(listing "$OUTSIDE")
+	shim_bundle c
+	run "$HOOK" inject --environment sometimes "$b"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"oci-idmap-hook inject: --environment expects off, idmap or full, not 'sometimes'"* ]]
+	run "$HOOK" inject --environment full "$b"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '.hooks.prestart[0].args[1:]' "$b/config.json")" = '["--environment","full","prestart"]' ]
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 1234:1234" ]
+	[ "$(host_owner "$DATA/sub/deep/b")" = 101234:101234 ]
+	[ "$(listing "$OUTSIDE")" = "$outside" ]
+}
+
 @test "podman: an env-only '*=chown' with a hook that always runs changes no owner on the host" {
 	mkdir -p "$BATS_TEST_TMPDIR/hooks.d"
 	jq -n --arg p "$HOOK" --arg log "$HOOK_LOG" --arg j "$JOURNALS" '{version: "1.0.0",
