@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Host trees no container gets, whatever it asks ("/" itself only; the
@@ -15,7 +16,7 @@ static const char *const denied_roots[] = {
 };
 
 static const char *const known_keys[] = {
-  "allowedSources", "allowedModes", "allowHostRoot", "defaultMounts", "journalDir",
+  "allowedSources", "allowedModes", "allowHostRoot", "defaultMounts", "journalDir", "environment",
 };
 
 /* PATH is below the deny-list entry D; fills the matched root into BUF. */
@@ -78,6 +79,7 @@ int
 admin_policy_parse (const char *text, size_t len, const char *where, struct admin_policy *pol, hook_error_t **err)
 {
   yajl_val sources = NULL, modes = NULL, root_ok;
+  const char *environment = NULL;
 
   set_defaults (pol);
   pol->path = where;
@@ -96,8 +98,11 @@ admin_policy_parse (const char *text, size_t len, const char *where, struct admi
   if (json_get_array (pol->tree, "allowedSources", where, &sources, err) < 0
       || json_get_array (pol->tree, "allowedModes", where, &modes, err) < 0
       || json_get_string (pol->tree, "defaultMounts", where, &pol->default_mounts, err) < 0
-      || json_get_string (pol->tree, "journalDir", where, &pol->journal_dir, err) < 0)
+      || json_get_string (pol->tree, "journalDir", where, &pol->journal_dir, err) < 0
+      || json_get_string (pol->tree, "environment", where, &environment, err) < 0)
     return -1;
+  if (environment && env_trust_parse (environment, &pol->env_trust) < 0)
+    return make_error (err, 0, "%s: \"environment\" must be one of %s, not \"%s\"", where, env_trust_list, environment);
   root_ok = json_member (pol->tree, "allowHostRoot");
   if (root_ok && !YAJL_IS_TRUE (root_ok) && !YAJL_IS_FALSE (root_ok))
     return make_error (err, 0, "%s: \"allowHostRoot\" must be true or false", where);
@@ -109,18 +114,57 @@ admin_policy_parse (const char *text, size_t len, const char *where, struct admi
   return 0;
 }
 
+/* Only uid 0, or the user reading it (doctor; a rootless user's hook, whose
+ * own files show as 0), may change the file or directory FD: a policy
+ * someone else can rewrite is theirs.  A sticky directory keeps others
+ * from replacing a file they do not own. */
+static int
+check_safe (int fd, const char *what, const char *path, hook_error_t **err)
+{
+  struct stat st;
+  bool sticky_dir;
+
+  if (fstat (fd, &st) < 0)
+    return make_error (err, errno, "stat %s %s", what, path);
+  sticky_dir = S_ISDIR (st.st_mode) && (st.st_mode & S_ISVTX);
+  if ((st.st_uid == 0 || st.st_uid == geteuid ()) && (!(st.st_mode & 022) || sticky_dir))
+    return 0;
+  make_error (err, 0,
+              "%s %s is owned by uid %u with mode %04o: it must be owned by root and not writable by group or others",
+              what, path, (unsigned int) st.st_uid, (unsigned int) (st.st_mode & 07777));
+  return error_hint (err, "chown root %s && chmod go-w %s", path, path);
+}
+
 int
 admin_policy_load (const char *path, bool required, struct admin_policy *pol, hook_error_t **err)
 {
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  const char *slash = strrchr (path, '/');
+  cleanup_free char *dir = slash ? strndup (path, slash == path ? 1 : (size_t) (slash - path)) : strdup (".");
+  cleanup_close int dir_fd = -1, fd = -1;
   cleanup_free char *text = NULL;
+  struct stat st;
   size_t len;
 
   set_defaults (pol);
+  if (dir == NULL)
+    return make_error (err, ENOMEM, "%s", path);
+  /* Non-blocking: opening a FIFO for reading must not wait for a writer. */
+  dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0)
+    fd = openat (dir_fd, slash ? slash + 1 : path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT && !required)
     return 0;
   if (fd < 0)
     return make_error (err, errno, "open the policy file %s", path);
+  if (fstat (fd, &st) < 0)
+    return make_error (err, errno, "stat the policy file %s", path);
+  if (!S_ISREG (st.st_mode))
+    {
+      make_error (err, 0, "the policy file %s is not a regular file", path);
+      return error_hint (err, "put the policy in a regular file owned by root");
+    }
+  if (check_safe (fd, "the policy file", path, err) < 0 || check_safe (dir_fd, "the policy's directory", dir, err) < 0)
+    return -1;
   if (read_all_capped (fd, ADMIN_POLICY_MAX_BYTES, path, &text, &len, err) < 0)
     return -1;
   return admin_policy_parse (text, len, path, pol, err);

@@ -5,12 +5,15 @@
  *     "allowedModes": ["idmap", "nsmap"],    modes containers may ask for
  *     "allowHostRoot": false,                like --allow-host-root
  *     "defaultMounts": "*",                  for containers that ask nothing
- *     "journalDir": "/var/lib/oci-idmap-hook/journal"
+ *     "journalDir": "/var/lib/oci-idmap-hook/journal",
+ *     "environment": "idmap"                 how far OCI_IDMAP_* may ask: off, idmap, full
  *   }
  *
  * Every key is optional; unknown keys are refused (a typo must not silently
  * weaken a policy).  A built-in deny list always holds unless an allowed
- * source names a path inside it explicitly. */
+ * source names a path inside it explicitly.  The file must be a regular
+ * file that only root (the hook's user) can change, in a directory that
+ * only root can change, as the journal directory. */
 #ifndef HOOK_ADMIN_POLICY_H
 #define HOOK_ADMIN_POLICY_H
 
@@ -41,10 +44,13 @@ struct admin_policy
   uint32_t host_root_uid, host_root_gid;
   const char *default_mounts;
   const char *journal_dir;
+  enum env_trust env_trust; /* zeroed: ENV_TRUST_IDMAP */
 };
 
 /* Load PATH.  A missing file gives the defaults, unless REQUIRED (the admin
- * named it with --policy). */
+ * named it with --policy).  Anything else than a regular file (a FIFO would
+ * block every container), or a file or directory someone other than uid 0
+ * or the caller (doctor, a rootless user's hook) may change, is refused. */
 int admin_policy_load (const char *path, bool required, struct admin_policy *pol, hook_error_t **err);
 
 /* Parse TEXT (for tests and fuzzing); WHERE names it in errors. */

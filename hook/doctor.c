@@ -243,7 +243,7 @@ mounts_from_config (struct doctor *d, const struct oci_config *cfg)
   struct request req = { .n = 0 };
   hook_error_t *err = NULL;
 
-  if (request_from_container (cfg, NULL, &req, &err) < 0)
+  if (request_from_container (cfg, NULL, d->admin.env_trust, &req, &err) < 0)
     {
       error_prefix (&err, "the hook will refuse the container");
       problem_from_error (d, "annotation", &err);
@@ -361,7 +361,7 @@ facts_from_bundle (struct doctor *d, const char *bundle, struct oci_config *cfg,
   d->rootfs = cfg->root_path;
   ids_from_config (d, cfg);
   d->privileged = keeps_dac_override (cfg);
-  if (target_user_from_container (cfg, NULL, &d->user, err) < 0)
+  if (target_user_from_container (cfg, NULL, d->admin.env_trust, &d->user, err) < 0)
     problem_from_error (d, "user", err);
   else
     d->user_known = true;

@@ -78,6 +78,8 @@ gen_our_entry (yajl_gen g, const struct inject_options *o)
     return -1;
   if (o->policy_path && (json_gen_cstring (g, "--policy") < 0 || json_gen_cstring (g, o->policy_path) < 0))
     return -1;
+  if (o->environment && (json_gen_cstring (g, "--environment") < 0 || json_gen_cstring (g, o->environment) < 0))
+    return -1;
   if (json_gen_cstring (g, o->stage) < 0 || yajl_gen_array_close (g) != yajl_gen_status_ok)
     return -1;
   return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;

@@ -3,13 +3,15 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "inject.h"
+#include "request.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char inject_usage[] =
-  "Usage: oci-idmap-hook inject [--stage prestart|createRuntime] [--hook PATH] [--policy FILE] BUNDLE\n"
+  "Usage: oci-idmap-hook inject [--stage prestart|createRuntime] [--hook PATH] [--policy FILE]\n"
+  "                             [--environment LEVEL] BUNDLE\n"
   "       oci-idmap-hook inject --remove BUNDLE\n"
   "\n"
   "Add this hook to BUNDLE/config.json, for runtimes that do not read hooks.d\n"
@@ -21,6 +23,7 @@ static const char inject_usage[] =
   "      --stage STAGE  prestart (default) or createRuntime\n"
   "      --hook PATH    the hook binary to run (default: this binary)\n"
   "      --policy FILE  run the hook with --policy FILE\n"
+  "      --environment LEVEL  run the hook with --environment LEVEL (off, idmap, full)\n"
   "      --remove       take the hook out of every stage instead\n"
   "  -h, --help         show this help and exit\n";
 
@@ -31,6 +34,7 @@ inject_main (int argc, char **argv)
     { "stage", required_argument, NULL, 's' },
     { "hook", required_argument, NULL, 'H' },
     { "policy", required_argument, NULL, 'P' },
+    { "environment", required_argument, NULL, 'E' },
     { "remove", no_argument, NULL, 'r' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -39,6 +43,7 @@ inject_main (int argc, char **argv)
   cleanup_free char *self = NULL;
   hook_error_t *err = NULL;
   bool changed;
+  enum env_trust trust;
   int c;
 
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1)
@@ -52,6 +57,11 @@ inject_main (int argc, char **argv)
         break;
       case 'P':
         opts.policy_path = optarg;
+        break;
+      case 'E':
+        if (env_trust_parse (optarg, &trust) < 0)
+          return usage_failure ("inject", "--environment expects off, idmap or full, not", optarg);
+        opts.environment = optarg;
         break;
       case 'r':
         opts.remove = true;

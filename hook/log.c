@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,12 +15,23 @@ bool log_verbose_enabled = false;
 static int log_fd = -1;
 static char *log_container;
 
+/* Non-blocking and a regular file only: a FIFO planted at PATH would make
+ * every hook, and so every container start, wait for a reader. */
 int
 log_open_file (const char *path, hook_error_t **err)
 {
-  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+  struct stat st;
+
+  if (fd < 0 && errno == ENXIO)
+    return make_error (err, 0, "the log file %s is a FIFO or socket, not a regular file", path);
   if (fd < 0)
     return make_error (err, errno, "open the log file %s", path);
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      close (fd);
+      return make_error (err, 0, "the log file %s is not a regular file", path);
+    }
   if (log_fd >= 0)
     close (log_fd);
   log_fd = fd;

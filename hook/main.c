@@ -32,7 +32,8 @@ static const char usage_text[] =
   "state means poststop whatever STAGE says).\n"
   "\n"
   "A container asks for it with annotations (or, for engines without them,\n"
-  "the environment variables OCI_IDMAP_MOUNTS and OCI_IDMAP_USER):\n"
+  "the environment variables OCI_IDMAP_MOUNTS and OCI_IDMAP_USER, as far as\n"
+  "--environment allows):\n"
   "  oci-idmap-hook/mounts  DEST[=MODE] items separated by ';' or spaces;\n"
   "                         DEST is a bind mount's container path, or '*' for\n"
   "                         every bind mount of a directory.  MODE:\n"
@@ -69,8 +70,13 @@ static const char usage_text[] =
   "      --policy FILE      the administrator's policy (default\n"
   "                         /etc/oci-idmap-hook/policy.json, if it exists;\n"
   "                         rootless: ~/.config/oci-idmap-hook/policy.json)\n"
-  "      --log FILE         also append every message to FILE (crun and podman\n"
-  "                         do not show a hook's stderr)\n"
+  "      --log FILE         also append every message to FILE, a regular file\n"
+  "                         (crun and podman do not show a hook's stderr)\n"
+  "      --environment LEVEL  how far the environment, which the image sets\n"
+  "                         too, may ask (default: the policy's \"environment\",\n"
+  "                         else idmap): off (never), idmap (modes idmap and\n"
+  "                         nsmap only, and OCI_IDMAP_USER only as process.user),\n"
+  "                         full (like annotations; for Docker < 24)\n"
   "  -v, --verbose          say what was done for each mount\n"
   "      --check-sandbox    enter the hook's sandbox, print what is in force,\n"
   "                         then try a system call the hook never makes: the\n"
@@ -158,6 +164,7 @@ main (int argc, char **argv)
     { "log", required_argument, NULL, 'l' },
     { "check-sandbox", no_argument, NULL, 'S' },
     { "policy", required_argument, NULL, 'P' },
+    { "environment", required_argument, NULL, 'E' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
@@ -216,6 +223,11 @@ main (int argc, char **argv)
         return check_sandbox ();
       case 'P':
         opts.policy_path = optarg;
+        break;
+      case 'E':
+        if (env_trust_parse (optarg, &opts.env_trust) < 0)
+          return usage_error ("--environment expects off, idmap or full, not", optarg);
+        opts.env_trust_set = true;
         break;
       case 'h':
         fputs (usage_text, stdout);

@@ -25,17 +25,56 @@ mode_name (enum mount_mode mode)
   return mode_names[mode];
 }
 
+/* The index of the name TEXT (LEN bytes) in NAMES[0..N), or -1. */
+static int
+name_index (const char *const *names, size_t n, const char *text, size_t len)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strlen (names[i]) == len && memcmp (names[i], text, len) == 0)
+      return (int) i;
+  return -1;
+}
+
 int
 mode_parse (const char *text, size_t len, enum mount_mode *mode)
 {
-  for (size_t i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
-    if (strlen (mode_names[i]) == len && memcmp (mode_names[i], text, len) == 0)
-      {
-        *mode = (enum mount_mode) i;
-        return 0;
-      }
-  return -1;
+  int i = name_index (mode_names, MODE_COUNT, text, len);
+  if (i < 0)
+    return -1;
+  *mode = (enum mount_mode) i;
+  return 0;
 }
+
+static const char *const env_trust_names[] = {
+  [ENV_TRUST_IDMAP] = "idmap",
+  [ENV_TRUST_OFF] = "off",
+  [ENV_TRUST_FULL] = "full",
+};
+_Static_assert (sizeof env_trust_names / sizeof env_trust_names[0] == ENV_TRUST_COUNT, "a name for every level");
+
+const char env_trust_list[] = "off, idmap, full";
+
+const char *
+env_trust_name (enum env_trust trust)
+{
+  return env_trust_names[trust];
+}
+
+int
+env_trust_parse (const char *name, enum env_trust *trust)
+{
+  int i = name_index (env_trust_names, ENV_TRUST_COUNT, name, strlen (name));
+  if (i < 0)
+    return -1;
+  *trust = (enum env_trust) i;
+  return 0;
+}
+
+/* What the administrator does to let the environment ask for everything. */
+#define ENV_OPT_IN                                                                                                     \
+  "let the environment ask: \"environment\": \"full\" in the policy file, or the hook's --environment full "      \
+  "(oci-idmap-runtime --idmap-environment full)"
+#define ENV_IS_THE_IMAGES "the container's environment, which its image sets as much as docker run -e does,"
 
 int
 normalize_dest (const char *path, char **out, hook_error_t **err)
@@ -224,14 +263,15 @@ scoped_lookup (const char **pairs, const char *key, const char *name, const char
 /* Pod annotations reach every container of a pod, so "KEY.NAME" (NAME the
  * container's name in the pod, as CRI-O or containerd sets it) comes
  * first, then KEY, from config.json, then from the state; then an env
- * variable. */
+ * variable, unless TRUST is off (*FROM_ENV says it came from there). */
 static const char *
-container_setting (const struct oci_config *cfg, const char **state_annotations, const char *key,
-                   const char *env_name, const char **origin)
+container_setting (const struct oci_config *cfg, const char **state_annotations, const char *key, const char *env_name,
+                   enum env_trust trust, const char **origin, bool *from_env)
 {
   const char *name = annotation (cfg, state_annotations, ANNOTATION_CONTAINER_NAME);
   const char *v;
 
+  *from_env = false;
   if (name == NULL)
     name = annotation (cfg, state_annotations, ANNOTATION_CRI_CONTAINER_NAME);
 
@@ -243,8 +283,12 @@ container_setting (const struct oci_config *cfg, const char **state_annotations,
       *origin = key;
       return v;
     }
+  if (trust == ENV_TRUST_OFF)
+    return NULL;
   *origin = env_name;
-  return env_lookup (cfg->env, env_name);
+  v = env_lookup (cfg->env, env_name);
+  *from_env = v != NULL;
+  return v;
 }
 
 /* A pod's sandbox ("pause") container carries the pod's annotations too,
@@ -264,43 +308,68 @@ is_pod_sandbox (const struct oci_config *cfg, const char **state_annotations)
 }
 
 bool
-request_present (const struct oci_config *cfg, const char **state_annotations)
+request_present (const struct oci_config *cfg, const char **state_annotations, enum env_trust trust)
 {
   const char *origin;
+  bool from_env;
   return !is_pod_sandbox (cfg, state_annotations)
-         && container_setting (cfg, state_annotations, ANNOTATION_MOUNTS, ENV_MOUNTS, &origin) != NULL;
+         && container_setting (cfg, state_annotations, ANNOTATION_MOUNTS, ENV_MOUNTS, trust, &origin, &from_env)
+                != NULL;
+}
+
+static bool
+mode_may_chown (enum mount_mode mode)
+{
+  return mode == MODE_CHOWN || mode == MODE_CHOWN_RESTORE || mode == MODE_AUTO;
 }
 
 int
-request_from_container (const struct oci_config *cfg, const char **state_annotations, struct request *req,
-                        hook_error_t **err)
+request_from_container (const struct oci_config *cfg, const char **state_annotations, enum env_trust trust,
+                        struct request *req, hook_error_t **err)
 {
   const char *origin = NULL;
-  const char *text = container_setting (cfg, state_annotations, ANNOTATION_MOUNTS, ENV_MOUNTS, &origin);
+  bool from_env;
+  const char *text
+      = container_setting (cfg, state_annotations, ANNOTATION_MOUNTS, ENV_MOUNTS, trust, &origin, &from_env);
 
   req->n = 0;
+  req->from_env = from_env;
   if (text == NULL || is_pod_sandbox (cfg, state_annotations))
     return 0;
-  return request_parse_mounts (text, origin, req, err);
+  if (request_parse_mounts (text, origin, req, err) < 0)
+    return -1;
+  for (size_t i = 0; from_env && trust != ENV_TRUST_FULL && i < req->n; i++)
+    if (mode_may_chown (req->items[i].mode))
+      {
+        make_error (err, 0,
+                    "%s: %s=%s: refused: " ENV_IS_THE_IMAGES
+                    " cannot ask for a mode that may change owners on the host",
+                    origin, req->items[i].dest, mode_name (req->items[i].mode));
+        request_free (req);
+        return error_hint (err, "ask with the annotation %s, or " ENV_OPT_IN, ANNOTATION_MOUNTS);
+      }
+  return 0;
 }
 
-int
-target_user_from_container (const struct oci_config *cfg, const char **state_annotations,
-                            struct target_user *user, hook_error_t **err)
+/* config.json's process.user. */
+static int
+process_user (const struct oci_config *cfg, struct target_user *user, hook_error_t **err)
 {
-  const char *origin = NULL;
-  const char *text = container_setting (cfg, state_annotations, ANNOTATION_USER, ENV_USER, &origin);
+  if (!cfg->has_user)
+    return make_error (err, 0, "config.json has no process.user; set %s=UID[:GID]", ANNOTATION_USER);
+  user->uid = cfg->uid;
+  user->gid = cfg->gid;
+  user->origin = "process.user";
+  return 0;
+}
+
+/* The user TEXT names: UID[:GID], or "env" for PUID/PGID. */
+static int
+user_from_text (const struct oci_config *cfg, const char *text, const char *origin, struct target_user *user,
+                hook_error_t **err)
+{
   const char *puid, *pgid;
 
-  if (text == NULL)
-    {
-      if (!cfg->has_user)
-        return make_error (err, 0, "config.json has no process.user; set %s=UID[:GID]", ANNOTATION_USER);
-      user->uid = cfg->uid;
-      user->gid = cfg->gid;
-      user->origin = "process.user";
-      return 0;
-    }
   if (strcmp (text, "env") != 0)
     return parse_user_spec (text, origin, user, err);
 
@@ -316,4 +385,36 @@ target_user_from_container (const struct oci_config *cfg, const char **state_ann
     return make_error (err, 0, "%s=env: PGID=\"%s\" is not a numeric id", origin, pgid);
   user->origin = "PUID/PGID";
   return 0;
+}
+
+int
+target_user_from_container (const struct oci_config *cfg, const char **state_annotations, enum env_trust trust,
+                            struct target_user *user, hook_error_t **err)
+{
+  const char *origin = NULL;
+  bool from_env;
+  const char *text = container_setting (cfg, state_annotations, ANNOTATION_USER, ENV_USER, trust, &origin, &from_env);
+
+  if (text == NULL)
+    return process_user (cfg, user, err);
+  if (user_from_text (cfg, text, origin, user, err) < 0)
+    return -1;
+  if (!from_env || trust == ENV_TRUST_FULL)
+    return 0;
+  /* Only process.user itself, which the engine's --user sets, may be named there. */
+  if (cfg->has_user && cfg->uid == user->uid && cfg->gid == user->gid)
+    {
+      user->origin = "process.user";
+      return 0;
+    }
+  if (cfg->has_user)
+    make_error (err, 0,
+                "%s=%s names %u:%u, not process.user %u:%u: refused: " ENV_IS_THE_IMAGES " cannot pick the target user",
+                origin, text, user->uid, user->gid, cfg->uid, cfg->gid);
+  else
+    make_error (err, 0,
+                "%s=%s: refused: config.json has no process.user, and " ENV_IS_THE_IMAGES
+                " cannot pick the target user",
+                origin, text);
+  return error_hint (err, "run the container as that user, set the annotation %s, or " ENV_OPT_IN, ANNOTATION_USER);
 }

@@ -5,7 +5,8 @@
  *
  * each also as KEY.NAME for the container named NAME in a Kubernetes pod,
  * and the same two values from the container's environment
- * (OCI_IDMAP_MOUNTS, OCI_IDMAP_USER) for engines without annotations. */
+ * (OCI_IDMAP_MOUNTS, OCI_IDMAP_USER) for engines without annotations, as far
+ * as enum env_trust lets the environment ask. */
 #ifndef HOOK_REQUEST_H
 #define HOOK_REQUEST_H
 
@@ -39,6 +40,23 @@ enum mount_mode
   MODE_COUNT,         /* not a mode: the size of every array indexed by one */
 };
 
+/* How far the container's environment is a request channel.  The image sets
+ * it (ENV) as much as the operator does (docker run -e), and config.json
+ * cannot tell them apart, so by default it cannot change owners on the host
+ * nor pick the target user; annotations are the operator's channel. */
+enum env_trust
+{
+  ENV_TRUST_IDMAP, /* the default: modes idmap and nsmap; the user is process.user */
+  ENV_TRUST_OFF,   /* not read at all */
+  ENV_TRUST_FULL,  /* like an annotation (opt-in: Docker < 24's only channel) */
+  ENV_TRUST_COUNT,
+};
+
+/* "off, idmap, full", for messages. */
+extern const char env_trust_list[];
+const char *env_trust_name (enum env_trust trust);
+int env_trust_parse (const char *name, enum env_trust *trust);
+
 struct mount_request
 {
   char *dest; /* normalised absolute container path, or "*" */
@@ -50,6 +68,7 @@ struct request
   struct mount_request items[REQUEST_MAX_ITEMS];
   size_t n;
   const char *origin; /* where the mounts list came from, for messages */
+  bool from_env;      /* it came from the environment */
 };
 
 struct target_user
@@ -87,16 +106,20 @@ bool path_is_under (const char *path, const char *root);
 struct oci_config;
 
 /* Everything the container asked for, from annotations (KEY.NAME before
- * KEY; config.json before STATE_ANNOTATIONS) or its environment.
+ * KEY; config.json before STATE_ANNOTATIONS) or its environment, as far as
+ * TRUST allows (below ENV_TRUST_FULL, a mode that may change owners asked
+ * in the environment is refused).
  * REQ->n == 0: nothing asked, always so for a pod's sandbox container. */
-int request_from_container (const struct oci_config *cfg, const char **state_annotations, struct request *req,
-                            hook_error_t **err);
+int request_from_container (const struct oci_config *cfg, const char **state_annotations, enum env_trust trust,
+                            struct request *req, hook_error_t **err);
 
 /* Whether the container asks at all (valid or not), cheaply. */
-bool request_present (const struct oci_config *cfg, const char **state_annotations);
+bool request_present (const struct oci_config *cfg, const char **state_annotations, enum env_trust trust);
 
-/* The user who must own the mounts: the user annotation, PUID/PGID, or process.user. */
-int target_user_from_container (const struct oci_config *cfg, const char **state_annotations,
+/* The user who must own the mounts: the user annotation, PUID/PGID, or
+ * process.user.  Below ENV_TRUST_FULL, OCI_IDMAP_USER naming another user
+ * than process.user is refused. */
+int target_user_from_container (const struct oci_config *cfg, const char **state_annotations, enum env_trust trust,
                                 struct target_user *user, hook_error_t **err);
 
 #endif

@@ -23,9 +23,11 @@
 #define RUNTIME_ENV "OCI_IDMAP_RUNTIME"
 #define RUNTIME_FLAG "--idmap-runtime"
 #define POLICY_FLAG "--idmap-policy"
+#define ENVIRONMENT_FLAG "--idmap-environment"
 
 static const char shim_usage[] =
-  "Usage: oci-idmap-runtime [" RUNTIME_FLAG " PATH] [" POLICY_FLAG " FILE] [RUNTIME GLOBAL OPTIONS] COMMAND [ARGS]\n"
+  "Usage: oci-idmap-runtime [" RUNTIME_FLAG " PATH] [" POLICY_FLAG " FILE] [" ENVIRONMENT_FLAG " LEVEL]\n"
+  "                         [RUNTIME GLOBAL OPTIONS] COMMAND [ARGS]\n"
   "\n"
   "A runtime shim: called exactly as runc is.  On 'create' and 'run' of a\n"
   "container that asks for oci-idmap-hook (the annotation oci-idmap-hook/mounts,\n"
@@ -38,6 +40,13 @@ static const char shim_usage[] =
   POLICY_FLAG " FILE (or =FILE; taken out too): the administrator's policy; the\n"
   "hook is run with --policy FILE, and when the policy has defaultMounts, it is\n"
   "added to every container, asking or not.\n"
+  "\n"
+  ENVIRONMENT_FLAG " LEVEL (or =LEVEL; taken out too): the hook is run with\n"
+  "--environment LEVEL: off, idmap (the hook's default: OCI_IDMAP_MOUNTS may ask\n"
+  "for idmap and nsmap only, OCI_IDMAP_USER may not name another user than\n"
+  "process.user) or full (the environment asks like an annotation).  The image\n"
+  "sets the environment too: give full only where the engine has no annotations\n"
+  "(Docker < 24) and you trust every image it runs.\n"
   "\n"
   "Register it with Docker as a runtime (dockerd --add-runtime NAME=PATH, or\n"
   "\"runtimes\" in daemon.json, runtimeArgs [\"" RUNTIME_FLAG "=/usr/bin/crun\"]) or give\n"
@@ -97,7 +106,7 @@ find_bundle (int argc, char **argv, int cmd)
 /* Does the container ask for the hook?  Reads config.json once; a config we
  * cannot parse asks only if it names us, and then that is an error. */
 static int
-container_asks (const char *bundle, bool *asks, hook_error_t **err)
+container_asks (const char *bundle, enum env_trust trust, bool *asks, hook_error_t **err)
 {
   cleanup_free char *path = NULL, *text = NULL;
   struct oci_config cfg;
@@ -114,7 +123,7 @@ container_asks (const char *bundle, bool *asks, hook_error_t **err)
     }
   ret = oci_config_parse (text, len, &cfg, err);
   if (ret == 0)
-    *asks = request_present (&cfg, NULL);
+    *asks = request_present (&cfg, NULL, trust);
   else if (strstr (text, ANNOTATION_MOUNTS) == NULL && strstr (text, ENV_MOUNTS) == NULL)
     {
       error_free (err);
@@ -178,9 +187,10 @@ policy_serves_all (const char *policy, bool *all, hook_error_t **err)
 
 /* Add the hook on create/run when asked. */
 static int
-prepare_bundle (int argc, char **argv, int cmd, const char *policy, hook_error_t **err)
+prepare_bundle (int argc, char **argv, int cmd, const char *policy, const char *environment, hook_error_t **err)
 {
-  struct inject_options opts = { .stage = "prestart", .policy_path = policy };
+  struct inject_options opts = { .stage = "prestart", .policy_path = policy, .environment = environment };
+  enum env_trust trust = ENV_TRUST_IDMAP;
   cleanup_free char *self = NULL;
   const char *bundle;
   bool asks = false, changed;
@@ -188,9 +198,11 @@ prepare_bundle (int argc, char **argv, int cmd, const char *policy, hook_error_t
   if (strcmp (argv[cmd], "create") != 0 && strcmp (argv[cmd], "run") != 0)
     return 0;
   bundle = find_bundle (argc, argv, cmd);
+  if (environment && env_trust_parse (environment, &trust) < 0)
+    return make_error (err, 0, ENVIRONMENT_FLAG " \"%s\": expected one of %s", environment, env_trust_list);
   if (policy && policy_serves_all (policy, &asks, err) < 0)
     return -1;
-  if (!asks && container_asks (bundle, &asks, err) < 0)
+  if (!asks && container_asks (bundle, trust, &asks, err) < 0)
     return -1;
   if (!asks)
     return 0;
@@ -264,6 +276,7 @@ runtime_main (int argc, char **argv)
 {
   const char *runtime = take_flag (&argc, argv, RUNTIME_FLAG);
   const char *policy = take_flag (&argc, argv, POLICY_FLAG);
+  const char *environment = take_flag (&argc, argv, ENVIRONMENT_FLAG);
   hook_error_t *err = NULL;
   int cmd = 1;
 
@@ -279,7 +292,7 @@ runtime_main (int argc, char **argv)
       printf ("%s\nThe real runtime's own options: %s --help\n", shim_usage, runtime);
       return 0;
     }
-  if (cmd < argc && prepare_bundle (argc, argv, cmd, policy, &err) < 0)
+  if (cmd < argc && prepare_bundle (argc, argv, cmd, policy, environment, &err) < 0)
     return shim_failure (argv, cmd, &err);
   if (check_not_self (runtime, &err) < 0)
     return shim_failure (argv, cmd < argc ? cmd : argc, &err);

@@ -196,7 +196,7 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
   if (st->pid <= 0)
     return make_error (err, 0, "container state has no pid; register the hook for prestart or createRuntime");
   if (needs_mode (req, MODE_BIT (MODE_IDMAP) | CHOWNING_MODES)
-      && target_user_from_container (cfg, st->annotations, &user, err) < 0)
+      && target_user_from_container (cfg, st->annotations, pol->env_trust, &user, err) < 0)
     return -1;
   /* On the host side: apply_plan enters the container's mount namespace. */
   if (needs_mode (req, CHOWNING_MODES))
@@ -286,6 +286,8 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
       return -1;
     }
   pol.allow_host_root = pol.allow_host_root || opts->allow_host_root;
+  if (opts->env_trust_set)
+    pol.env_trust = opts->env_trust;
   pol.rootless = rl.active;
   if (pol.journal_dir == NULL)
     pol.journal_dir = rootless_journal;
@@ -311,7 +313,7 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
     }
   ret = read_config (st.bundle, &cfg, err);
   if (ret == 0)
-    ret = request_from_container (&cfg, st.annotations, &req, err);
+    ret = request_from_container (&cfg, st.annotations, pol.env_trust, &req, err);
   /* The administrator's default for containers that ask for nothing. */
   if (ret == 0 && req.n == 0 && pol.default_mounts)
     {

@@ -3,6 +3,7 @@
 #define HOOK_STAGE_H
 
 #include "error.h"
+#include "request.h"
 
 #include <stdbool.h>
 
@@ -13,6 +14,8 @@ struct hook_options
   const char *journal_dir; /* NULL: JOURNAL_DEFAULT_DIR */
   bool chown_hard_links;   /* mode chown also changes files with several links */
   unsigned int threads;    /* mode chown's walkers; 0: one per CPU */
+  bool env_trust_set;      /* --environment: replaces the policy's "environment" */
+  enum env_trust env_trust;
 };
 
 /* True for the stages this hook serves: prestart, createRuntime, and

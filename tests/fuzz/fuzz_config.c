@@ -13,12 +13,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   struct target_user user;
 
   if (oci_config_parse (text, size, &cfg, &err) == 0)
-    {
-      if (request_from_container (&cfg, NULL, &req, &err) == 0)
-        request_free (&req);
-      error_free (&err);
-      target_user_from_container (&cfg, NULL, &user, &err);
-    }
+    /* Every level: each takes its own path through the environment. */
+    for (int t = 0; t < ENV_TRUST_COUNT; t++)
+      {
+        if (request_from_container (&cfg, NULL, (enum env_trust) t, &req, &err) == 0)
+          request_free (&req);
+        error_free (&err);
+        target_user_from_container (&cfg, NULL, (enum env_trust) t, &user, &err);
+        error_free (&err);
+      }
   oci_config_free (&cfg);
   error_free (&err);
   free (text);

@@ -165,9 +165,11 @@ assert_owned_by() {
 	[ "$output" = 70:80 ]
 }
 
-@test "engines without annotations: OCI_IDMAP_MOUNTS and OCI_IDMAP_USER in the environment work the same" {
+@test "engines without annotations: OCI_IDMAP_MOUNTS and OCI_IDMAP_USER in the environment work the same, with --environment full" {
 	b=$(hooked_bundle c 0 0)
-	update_config "$b" 'del(.annotations["oci-idmap-hook/mounts"])'
+	# The opt-in: by default OCI_IDMAP_USER may not name another user than process.user.
+	update_config "$b" 'del(.annotations["oci-idmap-hook/mounts"])
+		| .hooks.prestart[0].args |= (.[:-1] + ["--environment", "full"] + .[-1:])'
 	bundle_env "$b" OCI_IDMAP_MOUNTS=/data
 	bundle_env "$b" OCI_IDMAP_USER=999:999
 	bundle_args "$b" stat -c %u:%g /data

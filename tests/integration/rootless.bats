@@ -242,3 +242,20 @@ rl_unshare() {
 	# The hook opened its log as root of the user's namespace: the user.
 	[ "$(stat -c %U "$W/state/hook.log")" = "$RL_USER" ]
 }
+
+@test "rootless: the user's own policy file is read; one that others may write is refused with one line" {
+	mkdir -p "$W/hooks-policy"
+	jq '.hook.args |= (.[:-1] + ["--policy", $p] + .[-1:])' --arg p "$W/policy.json" \
+		"$W/hooks/oci-idmap-hook.json" >"$W/hooks-policy/oci-idmap-hook.json"
+	echo '{"allowedModes": ["idmap"]}' >"$W/policy.json"
+	chown -R "$RL_USER:" "$W/policy.json" "$W/hooks-policy"
+	RL_HOOKS="$W/hooks-policy" rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- true
+	[ "$status" -ne 0 ]
+	grep -qF "/data: refused: mode chown is not in allowedModes of $W/policy.json" "$W/hook.log"
+	# The hook sees the user's file as uid 0's: that is the user, as it should be.
+	chmod 0666 "$W/policy.json"
+	RL_HOOKS="$W/hooks-policy" rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- true
+	[ "$status" -ne 0 ]
+	grep -qF "the policy file $W/policy.json is owned by uid 0 with mode 0666: it must be owned by root and not writable by group or others" "$W/hook.log"
+	[ "$(stat -c %u "$W/data/sub/a")" = "$RL_UID" ]
+}

@@ -3,6 +3,11 @@
 #include "helpers.h"
 #include "tap.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 static int
 parse (const char *json, struct admin_policy *pol, hook_error_t **err)
 {
@@ -119,6 +124,9 @@ test_bad_files (void)
     { "{'allowHostRoot':'yes'}", "must be true or false", "allowHostRoot must be a boolean" },
     { "{'journalDir':'j'}", "must be an absolute path", "a relative journal directory is refused" },
     { "{'defaultMounts':1}", "\"defaultMounts\" must be a string", "defaultMounts must be a string" },
+    { "{'environment':'yes'}", "\"environment\" must be one of off, idmap, full, not \"yes\"",
+      "an unknown environment level is refused" },
+    { "{'environment':true}", "\"environment\" must be a string", "environment must be a string" },
     { "[]", "expected a JSON object", "a policy that is not an object is refused" },
   };
   struct admin_policy pol;
@@ -138,6 +146,81 @@ test_bad_files (void)
   admin_policy_free (&pol);
 }
 
+/* The environment is a request channel as far as "environment" says. */
+static void
+test_environment (void)
+{
+  struct admin_policy pol;
+  hook_error_t *err = NULL;
+  char text[64];
+
+  is_success (parse ("{}", &pol, &err), 0, &err, "an empty policy parses");
+  is_int (pol.env_trust, ENV_TRUST_IDMAP, "by default the environment may ask for idmap and nsmap only");
+  admin_policy_free (&pol);
+  for (int t = 0; t < ENV_TRUST_COUNT; t++)
+    {
+      snprintf (text, sizeof text, "{'environment':'%s'}", env_trust_name ((enum env_trust) t));
+      is_success (parse (text, &pol, &err), 0, &err, "environment %s parses", env_trust_name ((enum env_trust) t));
+      is_int (pol.env_trust, t, "and is read");
+      admin_policy_free (&pol);
+    }
+}
+
+/* A policy file only root can change, and never one that blocks. */
+static void
+test_load_checks (void)
+{
+  char dir[] = "/tmp/test_admin_policy.XXXXXX", path[64], sub[64], subpath[80];
+  struct admin_policy pol;
+  hook_error_t *err = NULL;
+  int fd;
+
+  if (mkdtemp (dir) == NULL)
+    abort ();
+  snprintf (path, sizeof path, "%s/policy.json", dir);
+  if (mkfifo (path, 0600) < 0)
+    abort ();
+  is_error (admin_policy_load (path, true, &pol, &err), -1, &err, "is not a regular file",
+            "a FIFO at the policy path is refused at once");
+  admin_policy_free (&pol);
+  unlink (path);
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0 || write (fd, "{}", 2) != 2)
+    abort ();
+  close (fd);
+  is_success (admin_policy_load (path, true, &pol, &err), 0, &err, "a policy file of ours, mode 0644, is read");
+  admin_policy_free (&pol);
+  chmod (path, 0664);
+  is_error (admin_policy_load (path, true, &pol, &err), -1, &err,
+            "mode 0664: it must be owned by root and not writable by group or others",
+            "a group-writable policy file is refused");
+  admin_policy_free (&pol);
+  chmod (path, 0644);
+  if (geteuid () == 0 && chown (path, 65534, 65534) == 0)
+    is_error (admin_policy_load (path, true, &pol, &err), -1, &err, "is owned by uid 65534",
+              "a policy file owned by another user is refused");
+  else
+    ok (1, "# SKIP chown needs root");
+  admin_policy_free (&pol);
+  unlink (path);
+
+  snprintf (sub, sizeof sub, "%s/open", dir);
+  snprintf (subpath, sizeof subpath, "%s/policy.json", sub);
+  if (mkdir (sub, 0700) < 0 || chmod (sub, 0777) < 0 || (fd = open (subpath, O_WRONLY | O_CREAT, 0644)) < 0
+      || write (fd, "{}", 2) != 2)
+    abort ();
+  close (fd);
+  is_error (admin_policy_load (subpath, false, &pol, &err), -1, &err, "the policy's directory",
+            "a policy in a directory others may write is refused");
+  admin_policy_free (&pol);
+  chmod (sub, 01777);
+  is_success (admin_policy_load (subpath, true, &pol, &err), 0, &err, "a sticky directory is fine");
+  admin_policy_free (&pol);
+  unlink (subpath);
+  rmdir (sub);
+  rmdir (dir);
+}
+
 int
 main (void)
 {
@@ -145,5 +228,7 @@ main (void)
   test_allowed_sources ();
   test_allowed_modes_cover_every_mode ();
   test_bad_files ();
+  test_environment ();
+  test_load_checks ();
   return done_testing ();
 }

@@ -143,47 +143,51 @@ test_from_container (void)
 
   cfg = config ("{'annotations':{'oci-idmap-hook/mounts':'/a','oci-idmap-hook/user':'1:2'},"
                 "'process':{'env':['OCI_IDMAP_MOUNTS=/b','OCI_IDMAP_USER=3:4'],'user':{'uid':5,'gid':6}}}");
-  is_success (request_from_container (&cfg, state_ann, &req, &err), 0, &err, "a request is read from the container");
+  is_success (request_from_container (&cfg, state_ann, ENV_TRUST_FULL, &req, &err), 0, &err,
+              "a request is read from the container");
   ok (req.n == 1 && strcmp (req.items[0].dest, "/a") == 0, "the config annotation beats state and env");
   is_str (req.origin, ANNOTATION_MOUNTS, "the request's origin is the annotation");
   request_free (&req);
-  is_success (target_user_from_container (&cfg, state_ann, &user, &err), 0, &err, "a user is read");
+  is_success (target_user_from_container (&cfg, state_ann, ENV_TRUST_FULL, &user, &err), 0, &err, "a user is read");
   ok (user.uid == 1 && user.gid == 2, "the config user annotation beats state and env");
   oci_config_free (&cfg);
 
   cfg = config ("{'process':{'env':['OCI_IDMAP_MOUNTS=/b;/c=nsmap','OCI_IDMAP_USER=3:4'],'user':{'uid':5}}}");
-  is_success (request_from_container (&cfg, state_ann, &req, &err), 0, &err,
+  is_success (request_from_container (&cfg, state_ann, ENV_TRUST_FULL, &req, &err), 0, &err,
               "a request is read with state annotations");
   ok (req.n == 1 && strcmp (req.items[0].dest, "/s") == 0, "state annotations are used when config has none");
   request_free (&req);
-  is_success (target_user_from_container (&cfg, state_ann, &user, &err), 0, &err, "a user is read from the state");
+  is_success (target_user_from_container (&cfg, state_ann, ENV_TRUST_FULL, &user, &err), 0, &err,
+              "a user is read from the state");
   ok (user.uid == 7 && user.gid == 8, "the state's user annotation beats env");
-  is_success (request_from_container (&cfg, NULL, &req, &err), 0, &err, "a request is read from env");
+  is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err, "a request is read from env");
   ok (req.n == 2 && strcmp (req.items[1].dest, "/c") == 0 && req.items[1].mode == MODE_NSMAP,
       "OCI_IDMAP_MOUNTS is used when there is no annotation");
   is_str (req.origin, ENV_MOUNTS, "the request's origin is the env variable");
   request_free (&req);
-  is_success (target_user_from_container (&cfg, NULL, &user, &err), 0, &err, "a user is read from env");
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), 0, &err, "a user is read from env");
   ok (user.uid == 3 && user.gid == 4, "OCI_IDMAP_USER is used when there is no annotation");
   oci_config_free (&cfg);
 
   cfg = config ("{'process':{'env':['OCI_IDMAP_MOUNTS=/a,/b','OCI_IDMAP_USER=x']}}");
-  is_error (request_from_container (&cfg, NULL, &req, &err), -1, &err, "OCI_IDMAP_MOUNTS: \"/a,/b\"",
+  is_error (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), -1, &err, "OCI_IDMAP_MOUNTS: \"/a,/b\"",
             "a bad env list is rejected, naming the variable");
-  is_error (target_user_from_container (&cfg, NULL, &user, &err), -1, &err, "OCI_IDMAP_USER: \"x\"",
+  is_error (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), -1, &err, "OCI_IDMAP_USER: \"x\"",
             "a bad env user is rejected, naming the variable");
   oci_config_free (&cfg);
 
   cfg = config ("{'process':{'user':{'uid':5,'gid':6}}}");
-  is_success (request_from_container (&cfg, NULL, &req, &err), 0, &err, "a container that asks nothing is fine");
+  is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err,
+              "a container that asks nothing is fine");
   is_int ((long long) req.n, 0, "a container that asks nothing gets an empty request");
-  is_success (target_user_from_container (&cfg, NULL, &user, &err), 0, &err, "process.user is the default user");
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), 0, &err,
+              "process.user is the default user");
   ok (user.uid == 5 && user.gid == 6, "process.user's ids are used");
   is_str (user.origin, "process.user", "the default user's origin is process.user");
   oci_config_free (&cfg);
 
   cfg = config ("{'process':{'env':['HOME=/']}}");
-  is_error (target_user_from_container (&cfg, NULL, &user, &err), -1, &err, "no process.user",
+  is_error (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), -1, &err, "no process.user",
             "no user annotation and no process.user is an error");
   oci_config_free (&cfg);
 }
@@ -207,20 +211,23 @@ test_env_user (void)
   struct oci_config cfg;
 
   cfg = config ("{'annotations':{'oci-idmap-hook/user':'env'},'process':{'env':['PUID=1000','PGID=100']}}");
-  is_success (target_user_from_container (&cfg, NULL, &user, &err), 0, &err, "user env reads PUID and PGID");
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), 0, &err,
+              "user env reads PUID and PGID");
   ok (user.uid == 1000 && user.gid == 100, "PUID and PGID give uid and gid");
   is_str (user.origin, "PUID/PGID", "the user's origin is PUID/PGID");
   oci_config_free (&cfg);
 
   cfg = config ("{'process':{'env':['OCI_IDMAP_USER=env','PUID=33']}}");
-  is_success (target_user_from_container (&cfg, NULL, &user, &err), 0, &err, "OCI_IDMAP_USER=env reads PUID");
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), 0, &err,
+              "OCI_IDMAP_USER=env reads PUID");
   ok (user.uid == 33 && user.gid == 33, "without PGID the gid is PUID");
   oci_config_free (&cfg);
 
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     {
       cfg = config (bad[i].json);
-      is_error (target_user_from_container (&cfg, NULL, &user, &err), -1, &err, bad[i].msg, "%s", bad[i].name);
+      is_error (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), -1, &err, bad[i].msg, "%s",
+                bad[i].name);
       oci_config_free (&cfg);
     }
 }
@@ -242,39 +249,45 @@ test_scoped_keys (void)
   "'process':{'user':{'uid':5,'gid':6}}}"
 
   cfg = config (POD ("db"));
-  is_success (request_from_container (&cfg, NULL, &req, &err), 0, &err, "a scoped request is read");
+  is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err, "a scoped request is read");
   ok (req.n == 1 && strcmp (req.items[0].dest, "/pg") == 0 && req.items[0].mode == MODE_NSMAP,
       "mounts.NAME beats the pod-wide key for the container named NAME");
   is_str (req.origin, "oci-idmap-hook/mounts.db", "the origin names the scoped key");
   request_free (&req);
-  is_success (target_user_from_container (&cfg, NULL, &user, &err), 0, &err, "a scoped user is read");
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), 0, &err, "a scoped user is read");
   ok (user.uid == 999 && user.gid == 99, "user.NAME beats the pod-wide user");
   is_str (user.origin, "oci-idmap-hook/user.db", "the user's origin names the scoped key");
   oci_config_free (&cfg);
 
   cfg = config (POD ("web"));
 #undef POD
-  is_success (request_from_container (&cfg, NULL, &req, &err), 0, &err, "another container's request is read");
+  is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err,
+              "another container's request is read");
   ok (req.n == 1 && strcmp (req.items[0].dest, "/all") == 0, "another container gets the pod-wide key");
   is_str (req.origin, ANNOTATION_MOUNTS, "its origin is the pod-wide key");
   request_free (&req);
-  is_success (target_user_from_container (&cfg, NULL, &user, &err), 0, &err, "another container's user is read");
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), 0, &err,
+              "another container's user is read");
   ok (user.uid == 1 && user.gid == 1, "another container gets the pod-wide user");
   oci_config_free (&cfg);
 
   cfg = config ("{'annotations':{'oci-idmap-hook/mounts.db':'/pg','oci-idmap-hook/mounts.':'/e',"
                 "'oci-idmap-hook/mountsdb':'/n'},'process':{'user':{'uid':5}}}");
-  is_success (request_from_container (&cfg, NULL, &req, &err), 0, &err, "a container without a name is fine");
+  is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err,
+              "a container without a name is fine");
   is_int ((long long) req.n, 0, "a container without a name ignores scoped keys");
-  is_success (request_from_container (&cfg, state_web, &req, &err), 0, &err, "an unnamed scope is fine");
+  is_success (request_from_container (&cfg, state_web, ENV_TRUST_FULL, &req, &err), 0, &err,
+              "an unnamed scope is fine");
   is_int ((long long) req.n, 0, "a container named in the state but matching no key asks nothing");
-  is_success (request_from_container (&cfg, state_db, &req, &err), 0, &err, "a name from the state is used");
+  is_success (request_from_container (&cfg, state_db, ENV_TRUST_FULL, &req, &err), 0, &err,
+              "a name from the state is used");
   ok (req.n == 1 && strcmp (req.items[0].dest, "/pg") == 0, "config.json's scoped key beats the state's");
   request_free (&req);
   oci_config_free (&cfg);
 
   cfg = config ("{'annotations':{'oci-idmap-hook/mounts':'/all'},'process':{'user':{'uid':5}}}");
-  is_success (request_from_container (&cfg, state_db, &req, &err), 0, &err, "a state scoped key is read");
+  is_success (request_from_container (&cfg, state_db, ENV_TRUST_FULL, &req, &err), 0, &err,
+              "a state scoped key is read");
   ok (req.n == 1 && strcmp (req.items[0].dest, "/state") == 0, "the state's scoped key beats a pod-wide key");
   is_str (req.origin, "oci-idmap-hook/mounts.db", "the state's scoped key is the origin");
   request_free (&req);
@@ -282,14 +295,15 @@ test_scoped_keys (void)
 
   cfg = config ("{'annotations':{'io.kubernetes.cri.container-name':'db','oci-idmap-hook/mounts.db':'/pg',"
                 "'oci-idmap-hook/mounts':'/all'}}");
-  is_success (request_from_container (&cfg, NULL, &req, &err), 0, &err, "containerd's container name is read");
+  is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err,
+              "containerd's container name is read");
   ok (req.n == 1 && strcmp (req.items[0].dest, "/pg") == 0, "containerd's container name selects mounts.NAME");
   request_free (&req);
   oci_config_free (&cfg);
 
   cfg = config ("{'annotations':{'io.kubernetes.container.name':'db','oci-idmap-hook/mounts.db':'/a,/b'}}");
-  is_error (request_from_container (&cfg, NULL, &req, &err), -1, &err, "oci-idmap-hook/mounts.db: \"/a,/b\"",
-            "a bad scoped list is rejected, naming the scoped key");
+  is_error (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), -1, &err,
+            "oci-idmap-hook/mounts.db: \"/a,/b\"", "a bad scoped list is rejected, naming the scoped key");
   oci_config_free (&cfg);
 }
 
@@ -304,16 +318,97 @@ test_pod_sandbox (void)
   const char *crio_ctr[] = { ANNOTATION_CRIO_TYPE, "container", NULL };
 
   cfg = config ("{'annotations':{'oci-idmap-hook/mounts':'/data','io.kubernetes.cri.container-type':'sandbox'}}");
-  is_success (request_from_container (&cfg, NULL, &req, &err), 0, &err, "a containerd sandbox is fine");
+  is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err, "a containerd sandbox is fine");
   is_int ((long long) req.n, 0, "a containerd pod sandbox asks for nothing");
   oci_config_free (&cfg);
 
   cfg = config ("{'annotations':{'oci-idmap-hook/mounts':'/data'}}");
-  is_success (request_from_container (&cfg, crio, &req, &err), 0, &err, "a CRI-O sandbox is fine");
+  is_success (request_from_container (&cfg, crio, ENV_TRUST_FULL, &req, &err), 0, &err, "a CRI-O sandbox is fine");
   is_int ((long long) req.n, 0, "a CRI-O pod sandbox asks for nothing");
-  is_success (request_from_container (&cfg, crio_ctr, &req, &err), 0, &err, "a CRI-O container is read");
+  is_success (request_from_container (&cfg, crio_ctr, ENV_TRUST_FULL, &req, &err), 0, &err,
+              "a CRI-O container is read");
   is_int ((long long) req.n, 1, "a CRI-O container of the pod still asks");
   request_free (&req);
+  oci_config_free (&cfg);
+}
+
+/* The environment is the image's as much as the operator's: below "full"
+ * it cannot ask for a mode that may change owners, nor name another user. */
+static void
+test_env_trust (void)
+{
+  static const char *const chowning[] = { "/a=chown", "*=chown", "/a=auto", "/a=chown+restore" };
+  struct request req;
+  struct target_user user;
+  struct oci_config cfg;
+  hook_error_t *err = NULL;
+  enum env_trust trust;
+
+  for (int t = 0; t < ENV_TRUST_COUNT; t++)
+    ok (env_trust_parse (env_trust_name ((enum env_trust) t), &trust) == 0 && (int) trust == t,
+        "the level %s round-trips", env_trust_name ((enum env_trust) t));
+  ok (env_trust_parse ("yes", &trust) < 0 && env_trust_parse ("", &trust) < 0, "an unknown level is refused");
+
+  for (size_t i = 0; i < sizeof chowning / sizeof chowning[0]; i++)
+    {
+      char *json = NULL;
+      if (asprintf (&json, "{'process':{'env':['OCI_IDMAP_MOUNTS=/b %s'],'user':{'uid':5,'gid':6}}}", chowning[i]) < 0)
+        abort ();
+      cfg = config (json);
+      is_error (request_from_container (&cfg, NULL, ENV_TRUST_IDMAP, &req, &err), -1, &err,
+                "cannot ask for a mode that may change owners on the host; ask with the annotation "
+                "oci-idmap-hook/mounts, or let the environment ask: \"environment\": \"full\"",
+                "by default, OCI_IDMAP_MOUNTS=%s is refused", chowning[i]);
+      is_int ((long long) req.n, 0, "and nothing of it is kept");
+      is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err,
+                  "with \"full\", OCI_IDMAP_MOUNTS=%s is read", chowning[i]);
+      request_free (&req);
+      is_success (request_from_container (&cfg, NULL, ENV_TRUST_OFF, &req, &err), 0, &err,
+                  "with \"off\", OCI_IDMAP_MOUNTS=%s is not read", chowning[i]);
+      is_int ((long long) req.n, 0, "and asks for nothing");
+      ok (!request_present (&cfg, NULL, ENV_TRUST_OFF) && request_present (&cfg, NULL, ENV_TRUST_IDMAP),
+          "request_present agrees");
+      oci_config_free (&cfg);
+      free (json);
+    }
+
+  cfg = config ("{'process':{'env':['OCI_IDMAP_MOUNTS=/a /b=nsmap','OCI_IDMAP_USER=5:6'],'user':{'uid':5,'gid':6}}}");
+  is_success (request_from_container (&cfg, NULL, ENV_TRUST_IDMAP, &req, &err), 0, &err,
+              "by default, the environment may ask for idmap and nsmap");
+  ok (req.n == 2 && req.from_env, "the request is marked as the environment's");
+  request_free (&req);
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_IDMAP, &user, &err), 0, &err,
+              "OCI_IDMAP_USER equal to process.user is fine");
+  ok (user.uid == 5 && user.gid == 6, "the user is process.user");
+  is_str (user.origin, "process.user", "and says so");
+  oci_config_free (&cfg);
+
+  cfg = config ("{'annotations':{'oci-idmap-hook/mounts':'/a=chown'},"
+                "'process':{'env':['OCI_IDMAP_USER=1234'],'user':{'uid':5,'gid':6}}}");
+  is_success (request_from_container (&cfg, NULL, ENV_TRUST_IDMAP, &req, &err), 0, &err,
+              "an annotation may ask for chown");
+  ok (req.n == 1 && !req.from_env, "the request is the annotation's");
+  request_free (&req);
+  is_error (target_user_from_container (&cfg, NULL, ENV_TRUST_IDMAP, &user, &err), -1, &err,
+            "OCI_IDMAP_USER=1234 names 1234:1234, not process.user 5:6: refused: the container's environment",
+            "by default, OCI_IDMAP_USER naming another user is refused, whoever asked for the mounts");
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_OFF, &user, &err), 0, &err,
+              "with \"off\", OCI_IDMAP_USER is not read");
+  ok (user.uid == 5 && user.gid == 6, "and the user is process.user");
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), 0, &err,
+              "with \"full\", OCI_IDMAP_USER is read");
+  ok (user.uid == 1234 && user.gid == 1234, "and picks the user");
+  oci_config_free (&cfg);
+
+  cfg = config ("{'process':{'env':['OCI_IDMAP_USER=env','PUID=33']}}");
+  is_error (target_user_from_container (&cfg, NULL, ENV_TRUST_IDMAP, &user, &err), -1, &err,
+            "OCI_IDMAP_USER=env: refused: config.json has no process.user",
+            "by default, OCI_IDMAP_USER=env (PUID) is refused without process.user");
+  oci_config_free (&cfg);
+  cfg = config ("{'annotations':{'oci-idmap-hook/user':'env'},'process':{'env':['PUID=33'],'user':{'uid':0}}}");
+  is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_IDMAP, &user, &err), 0, &err,
+              "the annotation oci-idmap-hook/user=env still reads PUID");
+  ok (user.uid == 33, "PUID is the user");
   oci_config_free (&cfg);
 }
 
@@ -327,5 +422,6 @@ main (void)
   test_env_user ();
   test_scoped_keys ();
   test_pod_sandbox ();
+  test_env_trust ();
   return done_testing ();
 }
