@@ -142,20 +142,27 @@ idmap_submount (int proc_fd, const struct plan *plan, const struct mount_job *jo
   struct statx stx;
   const char *why = NULL;
 
-  if (sub->refusal)
-    {
-      error_free (err);
-      *err = steal_pointer (&sub->refusal);
-      return refused_below (sub, err);
-    }
   /* Reached from the job's mount, or covered by another mount there: then
    * the job's copy does not show it either. */
   sub->target_fd = mount_open_below (job->target_fd, sub->rel, &stx, err);
+  if (sub->target_fd < 0 && (*err)->errnum != ENOENT && (*err)->errnum != ENOTDIR)
+    {
+      if (!job->policy.wildcard)
+        return error_prefix (err, "%s, mounted below it", sub->dest);
+      error_free (err);
+      sub->skip = "cannot be opened from the requested mount";
+      return 0;
+    }
   if (sub->target_fd < 0 || stx.stx_mnt_id != (uint64_t) sub->mi->id)
     {
       error_free (err);
       sub->skip = "covered by another mount";
       return 0;
+    }
+  if (sub->refusal)
+    {
+      *err = steal_pointer (&sub->refusal);
+      return refused_below (sub, err);
     }
   if (mount_option_present (sub->mi->options, "idmapped"))
     {

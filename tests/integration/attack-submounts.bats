@@ -194,3 +194,19 @@ refused() {
 		chown 1234:1235 "$DATA/other"
 	done
 }
+
+@test "a denied mount covered by another one below /data is left as it is; the one on top is served" {
+	before=$(listing "$DENIED"; listing "$OUTSIDE")
+	b=$(sub_bundle c "$DENIED" /data)
+	bundle_bind "$b" "$OTHER" /data/x
+	bundle_args "$b" sh -c 'exec 2>&1; stat -c "%n %u:%g" /data /data/x /data/x/f; ls /data/x'
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 999:999" ]
+	[ "${lines[1]}" = "/data/x 999:999" ]
+	[ "${lines[2]}" = "/data/x/f 999:999" ]
+	[[ "$output" != *conf* ]]
+	grep -qF "/data/x: left as it is, mounted below /data ($DENIED): covered by another mount" "$HOOK_LOG"
+	grep -qF "/data/x: idmapped $OTHER, mounted below /data (ext4)" "$HOOK_LOG"
+	[ "$(listing "$DENIED"; listing "$OUTSIDE")" = "$before" ]
+}
