@@ -165,6 +165,19 @@ refused() {
 	[ "${lines[0]}" = "/data 999:999" ]
 	[ "${lines[1]}" = "/data/x 1234:1234" ]
 	[ "${lines[2]}" = "/data/x/f 999:999" ]
+	# Mode chown for the one below: its own walk, and the outer copy shows it.
+	sub=$(listing "$OTHER")
+	b=$(sub_bundle c-chown "$OTHER" '/data;/data/x=chown' --journal-dir "$JOURNALS")
+	bundle_args "$b" sh -c 'exec 2>&1; stat -c "%n %u:%g" /data /data/x /data/x/f'
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 999:999" ]
+	[ "${lines[1]}" = "/data/x 999:999" ]
+	[ "${lines[2]}" = "/data/x/f 999:999" ]
+	[ "$(host_owner "$OTHER/f")" = 100999:100999 ]
+	[ "$(host_owner "$DATA/sub/a")" = 1000:1000 ]
+	for j in "$JOURNALS"/*; do "$HOOK" restore --journal "$j" >/dev/null; done
+	[ "$(listing "$OTHER")" = "$sub" ]
 	# A denied one asked for by itself is refused by its own rule.
 	: >"$HOOK_LOG"
 	refused runc "$(sub_bundle c-denied "$DENIED" '/data;/data/x')" \
