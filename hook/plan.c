@@ -123,7 +123,10 @@ held_by_inner (const struct plan *plan, const struct mountinfo *mi, const struct
   for (size_t i = 0; i < plan->n; i++)
     {
       const struct mountinfo_entry *k = plan->jobs[i].mi;
-      if (k && k != job->mi && (k == e || mountinfo_is_below (mi, e, k)) && mountinfo_is_below (mi, k, job->mi))
+      /* Mount points first: a mount's are below those of the mounts above it. */
+      if (k && k != job->mi && path_is_under (e->mountpoint, k->mountpoint)
+          && path_is_under (k->mountpoint, job->mi->mountpoint) && (k == e || mountinfo_is_below (mi, e, k))
+          && mountinfo_is_below (mi, k, job->mi))
         return true;
     }
   return false;
@@ -179,7 +182,8 @@ plan_submounts (struct plan *plan, const struct mountinfo *mi, const struct moun
       for (size_t k = 0; k < plan->n; k++)
         {
           struct mount_job *o = &plan->jobs[k];
-          if (o->mi && mountinfo_is_below (mi, job->mi, o->mi)
+          if (o->mi && o != job && path_is_under (job->host_path, o->host_path)
+              && mountinfo_is_below (mi, job->mi, o->mi)
               && (job->outer == NULL || mountinfo_is_below (mi, o->mi, job->outer->mi)))
             job->outer = o;
         }
@@ -191,9 +195,9 @@ plan_submounts (struct plan *plan, const struct mountinfo *mi, const struct moun
       for (size_t k = 0; k < mi->n; k++)
         {
           const struct mountinfo_entry *e = &mi->entries[k];
-          /* A mount point outside the job's is not one the kernel shows below it. */
-          if (!mountinfo_is_below (mi, e, job->mi) || !path_is_under (e->mountpoint, job->host_path)
-              || strcmp (e->mountpoint, job->host_path) == 0 || held_by_inner (plan, mi, job, e))
+          /* Mount points first (cheap): a mount below the job's has one below the job's. */
+          if (!path_is_under (e->mountpoint, job->host_path) || strcmp (e->mountpoint, job->host_path) == 0
+              || !mountinfo_is_below (mi, e, job->mi) || held_by_inner (plan, mi, job, e))
             continue;
           if (add_submount (job, e, host_mi, pol, err) < 0)
             return -1;
