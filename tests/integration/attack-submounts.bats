@@ -101,7 +101,7 @@ refused() {
 }
 
 @test "runc and crun: a submount that passes every check gets its own owner's mapping" {
-	outside=$(listing "$OUTSIDE")
+	outside=$(listing "$DATA"; listing "$DENIED"; listing "$OUTSIDE")
 	for rt in runc crun; do
 		b=$(sub_bundle "c-$rt" "$OTHER" /data)
 		bundle_args "$b" sh -c 'exec 2>&1; stat -c "%n %u:%g" /data /data/x /data/x/f /data/x/g; echo new >/data/x/new-'$rt' && echo WROTE'
@@ -117,7 +117,7 @@ refused() {
 		grep -qF "/data/x: idmapped $OTHER, mounted below /data (ext4): on-disk owner 1234:1234 shows as container user 999:999" "$HOOK_LOG"
 	done
 	[ "$(host_owner "$OTHER/g")" = 1235:1235 ]
-	[ "$(listing "$OUTSIDE")" = "$outside" ]
+	[ "$(listing "$DATA"; listing "$DENIED"; listing "$OUTSIDE")" = "$outside" ]
 }
 
 @test "under '*' a denied submount is left as the runtime made it, and said so" {
@@ -146,6 +146,7 @@ refused() {
 }
 
 @test "both /data and /data/x asked for: each is served by its own request" {
+	before=$(listings)
 	for rt in runc crun; do
 		b=$(sub_bundle "c-$rt" "$OTHER" '/data;/data/x')
 		bundle_args "$b" sh -c 'exec 2>&1; stat -c "%n %u:%g" /data /data/x /data/x/f'
@@ -156,6 +157,7 @@ refused() {
 		[ "${lines[2]}" = "/data/x/f 999:999" ]
 		grep -qF "/data/x: idmapped $OTHER (ext4): on-disk owner 1234:1234 shows as container user 999:999" "$HOOK_LOG"
 	done
+	[ "$(listings)" = "$before" ]
 	# Its own mode too: nsmap shows on-disk ids through the container's mapping.
 	chown 999:999 "$OTHER/f"
 	b=$(sub_bundle c-nsmap "$OTHER" '/data;/data/x=nsmap')
