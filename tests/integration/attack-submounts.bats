@@ -225,3 +225,18 @@ refused() {
 	grep -qF "/data/x: idmapped $OTHER, mounted below /data (ext4)" "$HOOK_LOG"
 	[ "$(listing "$DENIED"; listing "$OUTSIDE")" = "$before" ]
 }
+
+@test "crun: a mount below /data that the runtime idmapped itself keeps the runtime's mapping" {
+	before=$(listings)
+	b=$(sub_bundle c "$OTHER" /data)
+	update_config "$b" '.mounts[-1].options += ["idmap"]'
+	bundle_args "$b" sh -c 'exec 2>&1; stat -c "%n %u:%g" /data /data/x /data/x/f'
+	run_crun "$b"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 999:999" ]
+	# crun's idmap option maps it with the container's own mapping.
+	[ "${lines[1]}" = "/data/x 1234:1234" ]
+	[ "${lines[2]}" = "/data/x/f 1234:1234" ]
+	grep -qF "/data/x: left as it is, mounted below /data ($OTHER): the runtime idmapped it" "$HOOK_LOG"
+	[ "$(listings)" = "$before" ]
+}
