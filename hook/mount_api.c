@@ -19,24 +19,39 @@
 #endif
 
 int
-mount_open_checked (const char *path, int expected_mnt_id, hook_error_t **err)
+mount_open_below (int dir_fd, const char *rel, struct statx *stx, hook_error_t **err)
 {
   struct open_how how = {
     .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
     .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
   };
-  struct statx stx;
-  int fd = (int) syscall (SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  int fd = (int) syscall (SYS_openat2, dir_fd, rel, &how, sizeof how);
 
   if (fd < 0)
-    return make_error (err, errno, "open %s", path);
-  if (statx (fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_MNT_ID, &stx) < 0)
+    return make_error (err, errno, "open %s", rel);
+  if (statx (fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_MNT_ID, stx) < 0)
     {
-      make_error (err, errno, "statx %s", path);
+      make_error (err, errno, "statx %s", rel);
       close (fd);
       return -1;
     }
-  if (!(stx.stx_mask & STATX_MNT_ID) || stx.stx_mnt_id != (uint64_t) expected_mnt_id)
+  if (!(stx->stx_mask & STATX_MNT_ID) || !(stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+    {
+      close (fd);
+      return make_error (err, ENOSYS, "statx %s (mount id and mount root)", rel);
+    }
+  return fd;
+}
+
+int
+mount_open_checked (const char *path, int expected_mnt_id, hook_error_t **err)
+{
+  struct statx stx;
+  int fd = mount_open_below (AT_FDCWD, path, &stx, err);
+
+  if (fd < 0)
+    return -1;
+  if (stx.stx_mnt_id != (uint64_t) expected_mnt_id)
     {
       close (fd);
       return make_error (err, 0, "%s is no longer the mount the runtime made (mount id changed)", path);
@@ -69,14 +84,15 @@ mount_clone (int fd, bool clear_idmap, hook_error_t **err)
 }
 
 int
-mount_set_idmap (int tree_fd, int userns_fd, bool nosuid, hook_error_t **err)
+mount_set_idmap (int mnt_fd, int userns_fd, bool nosuid, hook_error_t **err)
 {
   struct mount_attr attr = {
     .attr_set = MOUNT_ATTR_IDMAP | (nosuid ? MOUNT_ATTR_NOSUID : 0),
     .userns_fd = (uint64_t) userns_fd,
   };
 
-  if (syscall (SYS_mount_setattr, tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+  /* This mount only: each mount below it is judged on its own. */
+  if (syscall (SYS_mount_setattr, mnt_fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
     return make_error (err, errno, "mount_setattr");
   return 0;
 }

@@ -5,6 +5,7 @@
 #include "error.h"
 
 #include <stdbool.h>
+#include <sys/stat.h>
 
 /* Open PATH (a kernel-produced mount point path, in the current mount
  * namespace) without following any symlink, and check that the mount on top
@@ -15,9 +16,15 @@ int mount_open_checked (const char *path, int expected_mnt_id, hook_error_t **er
  * shows on-disk ids even if the original was idmapped (Linux 6.15+). */
 int mount_clone (int fd, bool clear_idmap, hook_error_t **err);
 
-/* Idmap every mount in the detached tree TREE_FD with USERNS_FD's mapping,
- * and with NOSUID make setuid/setgid bits and file capabilities inert. */
-int mount_set_idmap (int tree_fd, int userns_fd, bool nosuid, hook_error_t **err);
+/* Open what REL below DIR_FD leads to (mounts crossed, no symlink
+ * followed) and statx it, mount id and STATX_ATTR_MOUNT_ROOT included.
+ * Returns an O_PATH fd. */
+int mount_open_below (int dir_fd, const char *rel, struct statx *stx, hook_error_t **err);
+
+/* Idmap the one mount MNT_FD (the root of a mount in a detached tree, not
+ * the mounts below it) with USERNS_FD's mapping, and with NOSUID make
+ * setuid/setgid bits and file capabilities inert. */
+int mount_set_idmap (int mnt_fd, int userns_fd, bool nosuid, hook_error_t **err);
 
 /* Make the detached tree TREE_FD (a private copy, never attached) safe to
  * walk as root: nodev, so opening an entry can never open a device. */

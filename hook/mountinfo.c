@@ -167,6 +167,30 @@ mountinfo_find (const struct mountinfo *mi, const char *path)
   return NULL;
 }
 
+const struct mountinfo_entry *
+mountinfo_by_id (const struct mountinfo *mi, int id)
+{
+  for (size_t i = 0; i < mi->n; i++)
+    if (mi->entries[i].id == id)
+      return &mi->entries[i];
+  return NULL;
+}
+
+bool
+mountinfo_is_below (const struct mountinfo *mi, const struct mountinfo_entry *e, const struct mountinfo_entry *top)
+{
+  /* At most N steps up: a table whose parents form a loop ends too. */
+  for (size_t steps = 0; e && steps < mi->n; steps++)
+    {
+      if (e->parent == e->id)
+        return false; /* the root of the tree */
+      e = mountinfo_by_id (mi, e->parent);
+      if (e == top)
+        return true;
+    }
+  return false;
+}
+
 char *
 mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry *e)
 {
@@ -184,6 +208,9 @@ mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry 
   if (best == NULL)
     return NULL;
   rest = e->root + (strcmp (best->root, "/") == 0 ? 0 : strlen (best->root));
+  /* The root of a filesystem mounted at M is M itself, not "M/". */
+  if (strcmp (rest, "/") == 0 && strcmp (best->mountpoint, "/") != 0)
+    rest = "";
   if (asprintf (&out, "%s%s", strcmp (best->mountpoint, "/") == 0 && rest[0] ? "" : best->mountpoint, rest) < 0)
     return NULL;
   return out;

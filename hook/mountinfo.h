@@ -37,6 +37,14 @@ void mountinfo_free (struct mountinfo *mi);
 /* The mount on top of the stack at PATH, or NULL. */
 const struct mountinfo_entry *mountinfo_find (const struct mountinfo *mi, const char *path);
 
+/* The entry of mount id ID, or NULL. */
+const struct mountinfo_entry *mountinfo_by_id (const struct mountinfo *mi, int id);
+
+/* True if mount E lies below mount TOP: TOP is its parent, or its parent's
+ * parent, and so on.  A mount is not below itself. */
+bool mountinfo_is_below (const struct mountinfo *mi, const struct mountinfo_entry *e,
+                         const struct mountinfo_entry *top);
+
 /* Where the source of mount E (a bind mount, from another namespace's table)
  * is in the namespace of HOST: a mount of the same filesystem whose root
  * holds E's root, joined with the rest of E's root.  The kernel resolved

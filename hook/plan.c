@@ -45,18 +45,27 @@ job_exists (const struct plan *plan, const char *dest)
   return false;
 }
 
-/* The administrator's rules on where the source really is.  0: allowed, or
- * skipped under "*"; -1: refused. */
+/* The administrator's rules on where the source of E really is: 0 if
+ * allowed, else -1.  *REAL gets that host path (NULL if unknown). */
+static int
+judge_source (const struct mountinfo_entry *e, const struct mountinfo *host_mi, const struct admin_policy *pol,
+              char **real, hook_error_t **err)
+{
+  *real = mountinfo_host_path (host_mi, e);
+  if (*real == NULL)
+    return make_error (err, 0, "cannot tell where its source %s is on the host (device %u:%u)", e->root, e->major,
+                       e->minor);
+  return admin_policy_check_source (pol, *real, err);
+}
+
+/* 0: allowed, or skipped under "*"; -1: refused. */
 static int
 check_source (struct mount_job *job, const struct mountinfo *host_mi, const struct admin_policy *pol,
               hook_error_t **err)
 {
-  cleanup_free char *real = mountinfo_host_path (host_mi, job->mi);
+  cleanup_free char *real = NULL;
 
-  if (real == NULL)
-    make_error (err, 0, "cannot tell where its source %s is on the host (device %u:%u)", job->mi->root,
-                job->mi->major, job->mi->minor);
-  else if (admin_policy_check_source (pol, real, err) == 0)
+  if (judge_source (job->mi, host_mi, pol, &real, err) == 0)
     return 0;
   if (job->policy.wildcard)
     {
@@ -104,6 +113,97 @@ add_job (struct plan *plan, const char *dest, const struct oci_mount *m, enum mo
       return error_hint (err, "the destination may be a symlink inside the image; name the real path");
     }
   return check_source (job, host_mi, pol, err);
+}
+
+/* Does a job other than JOB hold E: is its mount E, or above E, and below JOB's? */
+static bool
+held_by_inner (const struct plan *plan, const struct mountinfo *mi, const struct mount_job *job,
+               const struct mountinfo_entry *e)
+{
+  for (size_t i = 0; i < plan->n; i++)
+    {
+      const struct mountinfo_entry *k = plan->jobs[i].mi;
+      /* Mount points first: a mount's are below those of the mounts above it. */
+      if (k && k != job->mi && path_is_under (e->mountpoint, k->mountpoint)
+          && path_is_under (k->mountpoint, job->mi->mountpoint) && (k == e || mountinfo_is_below (mi, e, k))
+          && mountinfo_is_below (mi, k, job->mi))
+        return true;
+    }
+  return false;
+}
+
+/* E is below JOB's mount: the policy judges its source now, its owner is
+ * judged when the job is carried out. */
+static int
+add_submount (struct mount_job *job, const struct mountinfo_entry *e, const struct mountinfo *host_mi,
+              const struct admin_policy *pol, hook_error_t **err)
+{
+  struct submount *sub = &job->subs[job->n_subs];
+  const char *rel = e->mountpoint + strlen (job->host_path);
+  hook_error_t *why = NULL;
+
+  rel += rel[0] == '/';
+  memset (sub, 0, sizeof *sub);
+  sub->target_fd = sub->tree_fd = sub->userns_fd = -1;
+  sub->mi = e;
+  if (asprintf (&sub->dest, "%s%s%s", job->dest, strcmp (job->dest, "/") ? "/" : "", rel) < 0)
+    {
+      sub->dest = NULL;
+      return make_error (err, ENOMEM, "%s", e->mountpoint);
+    }
+  sub->rel = sub->dest + strlen (sub->dest) - strlen (rel);
+  job->n_subs++;
+  if (judge_source (e, host_mi, pol, &sub->source, &why) < 0)
+    {
+      if (job->policy.wildcard)
+        {
+          sub->skip = "refused by the administrator's policy";
+          error_free (&why);
+        }
+      else
+        sub->refusal = why;
+    }
+  if (sub->source == NULL && (sub->source = strdup (e->root)) == NULL)
+    return make_error (err, ENOMEM, "%s", e->mountpoint);
+  return 0;
+}
+
+/* The mounts below each job's mount that no job nearer to them holds, and
+ * each job's nearest job above it. */
+static int
+plan_submounts (struct plan *plan, const struct mountinfo *mi, const struct mountinfo *host_mi,
+                const struct admin_policy *pol, hook_error_t **err)
+{
+  for (size_t i = 0; i < plan->n; i++)
+    {
+      struct mount_job *job = &plan->jobs[i];
+      if (job->mi == NULL)
+        continue;
+      for (size_t k = 0; k < plan->n; k++)
+        {
+          struct mount_job *o = &plan->jobs[k];
+          if (o->mi && o != job && path_is_under (job->host_path, o->host_path)
+              && mountinfo_is_below (mi, job->mi, o->mi)
+              && (job->outer == NULL || mountinfo_is_below (mi, o->mi, job->outer->mi)))
+            job->outer = o;
+        }
+      if (job->skip)
+        continue;
+      job->subs = calloc (mi->n + 1, sizeof *job->subs);
+      if (job->subs == NULL)
+        return make_error (err, ENOMEM, "plan");
+      for (size_t k = 0; k < mi->n; k++)
+        {
+          const struct mountinfo_entry *e = &mi->entries[k];
+          /* Mount points first (cheap): a mount below the job's has one below the job's. */
+          if (!path_is_under (e->mountpoint, job->host_path) || strcmp (e->mountpoint, job->host_path) == 0
+              || !mountinfo_is_below (mi, e, job->mi) || held_by_inner (plan, mi, job, e))
+            continue;
+          if (add_submount (job, e, host_mi, pol, err) < 0)
+            return -1;
+        }
+    }
+  return 0;
 }
 
 int
@@ -158,7 +258,7 @@ plan_build (const struct request *req, const struct oci_config *cfg, const char 
       if (add_job (plan, dest, m, all->mode, true, rootfs, mi, host_mi, pol, err) < 0)
         return -1;
     }
-  return 0;
+  return plan_submounts (plan, mi, host_mi, pol, err);
 }
 
 void
@@ -178,6 +278,19 @@ plan_free (struct plan *plan)
         close (job->userns_fd);
       if (job->journal_fd >= 0)
         close (job->journal_fd);
+      for (size_t k = 0; k < job->n_subs; k++)
+        {
+          free (job->subs[k].dest);
+          free (job->subs[k].source);
+          error_free (&job->subs[k].refusal);
+          if (job->subs[k].target_fd >= 0)
+            close (job->subs[k].target_fd);
+          if (job->subs[k].tree_fd >= 0)
+            close (job->subs[k].tree_fd);
+          if (job->subs[k].userns_fd >= 0)
+            close (job->subs[k].userns_fd);
+        }
+      free (job->subs);
     }
   free (plan->jobs);
   plan->jobs = NULL;

@@ -13,6 +13,25 @@
 
 #include <stdint.h>
 
+/* A mount below a job's mount, which the job's copy carries (open_tree
+ * copies the whole tree): judged and idmapped on its own, as a request for
+ * it with the job's mode would be, or left as the runtime made it. */
+struct submount
+{
+  const struct mountinfo_entry *mi; /* the runtime's mount */
+  char *dest;                       /* its container path */
+  const char *rel;                  /* its path below the job's mount (in dest) */
+  char *source;                     /* where its source is on the host, or its root there */
+  hook_error_t *refusal;            /* why the administrator's policy refuses it, or NULL */
+
+  /* Filled in while the job is carried out: the runtime's mount, and the
+   * copy that goes on top of the job's copy of it. */
+  int target_fd, tree_fd, userns_fd;
+  const char *skip; /* why it is left as the runtime made it, or NULL */
+  uint32_t owner_uid, owner_gid;
+  struct idmap uids, gids;
+};
+
 struct mount_job
 {
   char *dest;                    /* normalised container path */
@@ -30,6 +49,13 @@ struct mount_job
   bool chown;            /* change owners on disk (mode chown, or auto's fallback) */
   char *journal_path;    /* the chown's journal, once it exists */
   int journal_fd;        /* ... and an fd of it, for an undo */
+
+  /* The mounts below this one that no other job's mount holds; and the job
+   * of the nearest mount above this one, whose copy may cover it. */
+  struct submount *subs;
+  size_t n_subs;
+  struct mount_job *outer;
+  bool attached; /* its copy is attached */
 };
 
 struct plan
@@ -40,7 +66,7 @@ struct plan
 
 /* ROOTFS is the canonical host path of the container's root filesystem, MI
  * the container's mount table and HOST_MI ours (where each source really is,
- * for POL's rules). */
+ * for POL's rules: a job's mount and every mount below it). */
 int plan_build (const struct request *req, const struct oci_config *cfg, const char *rootfs,
                 const struct mountinfo *mi, const struct mountinfo *host_mi, const struct admin_policy *pol,
                 struct plan *plan, hook_error_t **err);

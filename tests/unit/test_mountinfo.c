@@ -139,6 +139,66 @@ test_find (void)
 }
 
 static void
+test_below (void)
+{
+  struct mountinfo mi;
+  hook_error_t *err = NULL;
+
+  parse ("21 21 8:1 / / rw - ext4 /dev/sda1 rw\n"
+         "30 21 8:1 /srv/data /r/data rw - ext4 /dev/sda1 rw\n"
+         "31 30 8:1 /etc/app /r/data/x rw - ext4 /dev/sda1 rw\n"
+         "32 31 0:7 / /r/data/x/t rw - tmpfs tmpfs rw\n"
+         "40 21 8:1 /srv/o /r/other rw - ext4 /dev/sda1 rw\n"
+         "50 51 8:1 / /loop/a rw - ext4 /dev/sda1 rw\n"
+         "51 50 8:1 / /loop/b rw - ext4 /dev/sda1 rw\n",
+         &mi, &err);
+  error_free (&err);
+  ok (mountinfo_by_id (&mi, 31) == &mi.entries[2], "a mount is found by its id");
+  ok (mountinfo_by_id (&mi, 99) == NULL, "an unknown id is not found");
+  ok (mountinfo_is_below (&mi, &mi.entries[2], &mi.entries[1]), "a child is below its parent");
+  ok (mountinfo_is_below (&mi, &mi.entries[3], &mi.entries[1]), "a grandchild is below its grandparent");
+  ok (mountinfo_is_below (&mi, &mi.entries[3], &mi.entries[0]), "every mount is below a self-parented root");
+  ok (!mountinfo_is_below (&mi, &mi.entries[1], &mi.entries[1]), "a mount is not below itself");
+  ok (!mountinfo_is_below (&mi, &mi.entries[1], &mi.entries[2]), "a parent is not below its child");
+  ok (!mountinfo_is_below (&mi, &mi.entries[4], &mi.entries[1]), "a sibling's mount is not below");
+  ok (!mountinfo_is_below (&mi, &mi.entries[0], &mi.entries[1]), "the root is below nothing");
+  ok (!mountinfo_is_below (&mi, &mi.entries[5], &mi.entries[1]), "parents that form a loop end the search");
+  mountinfo_free (&mi);
+}
+
+static void
+test_host_path (void)
+{
+  struct mountinfo host, mi;
+  hook_error_t *err = NULL;
+  char *p;
+
+  parse ("20 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+         "21 20 0:7 / /srv/t rw - tmpfs tmpfs rw\n"
+         "22 20 8:2 /vol /mnt/v rw - ext4 /dev/sdb rw\n",
+         &host, &err);
+  parse ("1 0 8:1 /etc/app /r/a rw - ext4 /dev/sda1 rw\n"
+         "2 0 0:7 / /r/b rw - tmpfs tmpfs rw\n"
+         "3 0 0:7 /sub /r/c rw - tmpfs tmpfs rw\n"
+         "4 0 8:2 /vol/x /r/d rw - ext4 /dev/sdb rw\n"
+         "5 0 0:9 / /r/e rw - tmpfs tmpfs rw\n",
+         &mi, &err);
+  error_free (&err);
+  is_str (p = mountinfo_host_path (&host, &mi.entries[0]), "/etc/app", "a bind of the root filesystem is its root");
+  free (p);
+  is_str (p = mountinfo_host_path (&host, &mi.entries[1]), "/srv/t",
+          "a filesystem's root mounted at M is M, with no trailing slash");
+  free (p);
+  is_str (p = mountinfo_host_path (&host, &mi.entries[2]), "/srv/t/sub", "a directory in it is below M");
+  free (p);
+  is_str (p = mountinfo_host_path (&host, &mi.entries[3]), "/mnt/v/x", "a bind of a host bind's directory");
+  free (p);
+  ok (mountinfo_host_path (&host, &mi.entries[4]) == NULL, "a filesystem the host does not show has no host path");
+  mountinfo_free (&host);
+  mountinfo_free (&mi);
+}
+
+static void
 test_option_present (void)
 {
   static const struct
@@ -169,6 +229,8 @@ main (void)
   test_parse ();
   test_malformed ();
   test_find ();
+  test_below ();
+  test_host_path ();
   test_option_present ();
   return done_testing ();
 }

@@ -344,6 +344,108 @@ test_plan (void)
   admin_policy_free (&f.pol);
 }
 
+/* The mounts below a job's: /data/x from /etc (denied) with a tmpfs the
+ * host does not show below it, /data/ok (allowed) and /data/run (denied)
+ * that the host mounted below the source, /other beside them. */
+static const char sub_config_json[] = "{'mounts':["
+                                      "{'destination':'/data','type':'bind','source':'/srv/data'},"
+                                      "{'destination':'/data/x','type':'bind','source':'/srv/x'},"
+                                      "{'destination':'/other','type':'bind','source':'/srv/o'}]}";
+
+static const char sub_mountinfo_text[] = "1 1 8:1 /r /r rw - ext4 /dev/sda1 rw\n"
+                                         "2 1 8:1 /srv/data /r/data rw - ext4 /dev/sda1 rw\n"
+                                         "3 2 8:1 /etc/app /r/data/x rw - ext4 /dev/sda1 rw\n"
+                                         "4 3 0:7 / /r/data/x/t rw - tmpfs tmpfs rw\n"
+                                         "5 2 8:1 /srv/ok /r/data/ok rw - ext4 /dev/sda1 rw\n"
+                                         "6 2 8:1 /run/s /r/data/run rw - ext4 /dev/sda1 rw\n"
+                                         "7 1 8:1 /srv/o /r/other rw - ext4 /dev/sda1 rw\n";
+
+/* "DEST(REL)<SOURCE>:what" per submount of JOB: ok, skip or the refusal's start. */
+static const char *
+subs (const struct mount_job *job)
+{
+  static char buf[1024];
+  size_t o = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < job->n_subs && o < sizeof buf; i++)
+    {
+      const struct submount *sub = &job->subs[i];
+      const char *what = sub->refusal ? sub->refusal->msg : sub->skip ? sub->skip : "ok";
+      o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.24s", i ? " " : "", sub->dest, sub->rel,
+                             sub->source, what);
+    }
+  return buf;
+}
+
+static void
+test_submounts (void)
+{
+  struct fixture f;
+  hook_error_t *err = NULL;
+  cleanup_free char *json = json_q (sub_config_json);
+
+  memset (&f, 0, sizeof f);
+  if (oci_config_parse (json, strlen (json), &f.cfg, &err) < 0)
+    diag ("bad test config: %s", err->msg);
+  f.mi.text = strdup (sub_mountinfo_text);
+  if (err == NULL && mountinfo_parse (f.mi.text, &f.mi, &err) < 0)
+    diag ("bad test mountinfo: %s", err->msg);
+  f.host.text = strdup (host_mountinfo_text);
+  if (err == NULL && mountinfo_parse (f.host.text, &f.host, &err) < 0)
+    diag ("bad test host mountinfo: %s", err->msg);
+  if (err == NULL)
+    admin_policy_load ("/nonexistent/policy.json", false, &f.pol, &err);
+  error_free (&err);
+
+  is_success (build (&f, "/data", &err), 0, &err, "a plan with refused mounts below a job is built");
+  is_int ((long long) f.plan.n, 1, "the mounts below a job are not jobs");
+  if (f.plan.n == 1)
+    {
+      is_str (subs (&f.plan.jobs[0]),
+              "/data/x(x)</etc/app>:the source /etc/app is u /data/x/t(x/t)</>:cannot tell where its so "
+              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source /run/s is und",
+              "every mount below a requested one is judged where its source really is, however deep");
+      like (f.plan.jobs[0].subs[0].refusal ? f.plan.jobs[0].subs[0].refusal->msg : "",
+            "the source /etc/app is under /etc (built-in deny list)", "a refusal names the source and the rule");
+      ok (f.plan.jobs[0].outer == NULL, "a job with no job above it has no outer job");
+    }
+  unbuild (&f);
+
+  is_success (build (&f, "*", &err), 0, &err, "under '*' the plan is built");
+  is_str (jobs (&f.plan), "/data=idmap*@2:/srv/data /data/x=idmap*@skip:/srv/x /other=idmap*@7:/srv/o",
+          "under '*' a denied config mount below another is a skipped job of its own");
+  if (f.plan.n == 3)
+    {
+      is_str (subs (&f.plan.jobs[0]),
+              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:refused by the administr",
+              "under '*' a denied mount below a job is skipped; those of a job below it are that job's");
+      ok (f.plan.jobs[1].outer == &f.plan.jobs[0], "a job below another has it as its outer job");
+      ok (f.plan.jobs[1].n_subs == 0, "a skipped job has no submounts to judge");
+      ok (f.plan.jobs[2].outer == NULL && f.plan.jobs[2].n_subs == 0, "a mount beside a job is not below it");
+    }
+  unbuild (&f);
+
+  is_error (build (&f, "/data;/data/x=nsmap", &err), -1, &err,
+            "/data/x: refused: the source /etc/app is under /etc (built-in deny list)",
+            "a mount below a job, asked for itself, is judged by its own request");
+  unbuild (&f);
+
+  f.pol.allowed_sources[0] = strdup ("/srv");
+  f.pol.n_allowed = 1;
+  is_success (build (&f, "/other;/data", &err), 0, &err, "a plan under allowedSources is built");
+  if (f.plan.n == 2)
+    is_str (subs (&f.plan.jobs[1]),
+            "/data/x(x)</etc/app>:the source /etc/app is n /data/x/t(x/t)</>:cannot tell where its so "
+            "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source /run/s is not",
+            "allowedSources judges the mounts below a job too");
+  unbuild (&f);
+
+  oci_config_free (&f.cfg);
+  mountinfo_free (&f.mi);
+  mountinfo_free (&f.host);
+  admin_policy_free (&f.pol);
+}
+
 /* Rootless podman's namespace: no idmap, 0 is the user, nobody is others'. */
 static void
 test_rootless (void)
@@ -429,6 +531,7 @@ main (void)
   test_other_modes ();
   test_chown_modes ();
   test_plan ();
+  test_submounts ();
   test_rootless ();
   test_host_root_by_host_ids ();
   return done_testing ();
