@@ -188,25 +188,37 @@ policy_name (const struct admin_policy *pol)
 int
 admin_policy_check_source (const struct admin_policy *pol, const char *real_path, hook_error_t **err)
 {
+  return admin_policy_check_source_paths (pol, &real_path, 1, err);
+}
+
+int
+admin_policy_check_source_paths (const struct admin_policy *pol, const char *const *paths, size_t n,
+                                 hook_error_t **err)
+{
   const char *allowed_by = NULL;
   char denied[64];
 
-  if (strcmp (real_path, "/") == 0)
-    return make_error (err, 0, "the host's root directory is never served (built-in deny list)");
-  for (size_t i = 0; i < pol->n_allowed && allowed_by == NULL; i++)
-    if (path_is_under (real_path, pol->allowed_sources[i]))
-      allowed_by = pol->allowed_sources[i];
+  for (size_t p = 0; p < n; p++)
+    if (strcmp (paths[p], "/") == 0)
+      return make_error (err, 0, "the host's root directory is never served (built-in deny list)");
+  /* One name the administrator allowed is enough ... */
+  for (size_t p = 0; p < n && allowed_by == NULL; p++)
+    for (size_t i = 0; i < pol->n_allowed && allowed_by == NULL; i++)
+      if (path_is_under (paths[p], pol->allowed_sources[i]))
+        allowed_by = pol->allowed_sources[i];
   if (pol->n_allowed > 0 && allowed_by == NULL)
-    return make_error (err, 0, "the source %s is not under any of allowedSources in %s", real_path, policy_name (pol));
-  for (size_t i = 0; i < sizeof denied_roots / sizeof denied_roots[0]; i++)
-    /* A denied tree is served only where the admin listed a path inside it. */
-    if (under_denied (real_path, denied_roots[i], denied, sizeof denied)
-        && (allowed_by == NULL || !path_is_under (allowed_by, denied)))
-      {
-        make_error (err, 0, "the source %s is under %s (built-in deny list)", real_path, denied);
-        return error_hint (err, "list it in allowedSources of %s to allow it", pol->path ? pol->path
-                                                                                      : ADMIN_POLICY_DEFAULT_PATH);
-      }
+    return make_error (err, 0, "the source %s is not under any of allowedSources in %s", paths[0], policy_name (pol));
+  /* ... but a denied tree is denied under every name it has, and served
+   * only where the admin listed a path inside it. */
+  for (size_t p = 0; p < n; p++)
+    for (size_t i = 0; i < sizeof denied_roots / sizeof denied_roots[0]; i++)
+      if (under_denied (paths[p], denied_roots[i], denied, sizeof denied)
+          && (allowed_by == NULL || !path_is_under (allowed_by, denied)))
+        {
+          make_error (err, 0, "the source %s is under %s (built-in deny list)", paths[p], denied);
+          return error_hint (err, "list it in allowedSources of %s to allow it",
+                             pol->path ? pol->path : ADMIN_POLICY_DEFAULT_PATH);
+        }
   return 0;
 }
 

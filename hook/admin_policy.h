@@ -63,6 +63,12 @@ void admin_policy_free (struct admin_policy *pol);
  * kernel resolved it) be served?  0 if so; else -1 with an error naming the rule. */
 int admin_policy_check_source (const struct admin_policy *pol, const char *real_path, hook_error_t **err);
 
+/* The same for a source that the host shows at each of the N PATHS (the
+ * first the one to name): one of them under allowedSources is enough, but
+ * none may be in the deny list. */
+int admin_policy_check_source_paths (const struct admin_policy *pol, const char *const *paths, size_t n,
+                                     hook_error_t **err);
+
 /* May a container ask for MODE?  0 if so; else -1 naming the rule. */
 int admin_policy_check_mode (const struct admin_policy *pol, enum mount_mode mode, hook_error_t **err);
 

@@ -192,28 +192,36 @@ mountinfo_is_below (const struct mountinfo *mi, const struct mountinfo_entry *e,
 }
 
 char *
-mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry *e)
+mountinfo_host_path_via (const struct mountinfo *host, size_t i, const struct mountinfo_entry *e)
 {
-  const struct mountinfo_entry *best = NULL;
+  const struct mountinfo_entry *h = &host->entries[i];
   const char *rest;
   char *out = NULL;
+
+  if (h->major != e->major || h->minor != e->minor || !path_is_under (e->root, h->root))
+    return NULL;
+  rest = e->root + (strcmp (h->root, "/") == 0 ? 0 : strlen (h->root));
+  /* The root of a filesystem mounted at M is M itself, not "M/". */
+  if (strcmp (rest, "/") == 0 && strcmp (h->mountpoint, "/") != 0)
+    rest = "";
+  if (asprintf (&out, "%s%s", strcmp (h->mountpoint, "/") == 0 && rest[0] ? "" : h->mountpoint, rest) < 0)
+    return NULL;
+  return out;
+}
+
+char *
+mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry *e)
+{
+  size_t best = host->n;
 
   for (size_t i = 0; i < host->n; i++)
     {
       const struct mountinfo_entry *h = &host->entries[i];
       if (h->major == e->major && h->minor == e->minor && path_is_under (e->root, h->root)
-          && (best == NULL || strlen (h->root) > strlen (best->root)))
-        best = h;
+          && (best == host->n || strlen (h->root) > strlen (host->entries[best].root)))
+        best = i;
     }
-  if (best == NULL)
-    return NULL;
-  rest = e->root + (strcmp (best->root, "/") == 0 ? 0 : strlen (best->root));
-  /* The root of a filesystem mounted at M is M itself, not "M/". */
-  if (strcmp (rest, "/") == 0 && strcmp (best->mountpoint, "/") != 0)
-    rest = "";
-  if (asprintf (&out, "%s%s", strcmp (best->mountpoint, "/") == 0 && rest[0] ? "" : best->mountpoint, rest) < 0)
-    return NULL;
-  return out;
+  return best == host->n ? NULL : mountinfo_host_path_via (host, best, e);
 }
 
 bool

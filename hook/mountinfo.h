@@ -52,6 +52,12 @@ bool mountinfo_is_below (const struct mountinfo *mi, const struct mountinfo_entr
  * A malloc'd string, or NULL if HOST shows no such mount. */
 char *mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry *e);
 
+/* The same source may be visible at several host paths (the filesystem's
+ * own mount and every bind of a directory above it): the path through
+ * HOST's I-th entry, or NULL when that entry does not show E's source.
+ * Malloc'd. */
+char *mountinfo_host_path_via (const struct mountinfo *host, size_t i, const struct mountinfo_entry *e);
+
 /* True if the comma-separated OPTIONS contain OPT. */
 bool mount_option_present (const char *options, const char *opt);
 

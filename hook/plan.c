@@ -46,16 +46,37 @@ job_exists (const struct plan *plan, const char *dest)
 }
 
 /* The administrator's rules on where the source of E really is: 0 if
- * allowed, else -1.  *REAL gets that host path (NULL if unknown). */
+ * allowed, else -1.  *REAL gets that host path (NULL if unknown).  The
+ * host may show the same tree at several paths (a denied tree bound again
+ * below an allowed one): the rules see every one of them. */
 static int
 judge_source (const struct mountinfo_entry *e, const struct mountinfo *host_mi, const struct admin_policy *pol,
               char **real, hook_error_t **err)
 {
+  cleanup_free char **aliases = NULL;
+  size_t n = 0;
+  int ret;
+
   *real = mountinfo_host_path (host_mi, e);
   if (*real == NULL)
     return make_error (err, 0, "cannot tell where its source %s is on the host (device %u:%u)", e->root, e->major,
                        e->minor);
-  return admin_policy_check_source (pol, *real, err);
+  aliases = calloc (host_mi->n + 1, sizeof *aliases);
+  if (aliases == NULL)
+    return make_error (err, ENOMEM, "%s", *real);
+  aliases[n++] = *real;
+  for (size_t i = 0; i < host_mi->n; i++)
+    {
+      char *alias = mountinfo_host_path_via (host_mi, i, e);
+      if (alias && strcmp (alias, *real) != 0)
+        aliases[n++] = alias;
+      else
+        free (alias);
+    }
+  ret = admin_policy_check_source_paths (pol, (const char *const *) aliases, n, err);
+  for (size_t i = 1; i < n; i++)
+    free (aliases[i]);
+  return ret;
 }
 
 /* 0: allowed, or skipped under "*"; -1: refused. */

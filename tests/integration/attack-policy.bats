@@ -59,3 +59,30 @@ policy_chown_bundle() {
 	[ "$(host_owner "$DATA/sub/deep/b")" = 1000:1000 ]
 	[ "$(host_owner "$DATA/other")" = 1234:1235 ]
 }
+
+@test "a denied tree bound again below an allowed path on the host is still denied under that name" {
+	denied=$(mktemp -d /run/oih-test.XXXXXX)
+	chown 1000:1000 "$denied"
+	alias="$BATS_TEST_TMPDIR/alias"
+	mkdir "$alias"
+	mount --bind "$denied" "$alias"
+	echo "{\"allowedSources\": [\"$BATS_TEST_TMPDIR\"]}" >"$POLICY"
+	denied_before=$(listing "$denied")
+	outside_before=$(listing "$OUTSIDE")
+	b=$(make_bundle c)
+	bundle_userns "$b" 0:100000:65536
+	bundle_user "$b" 999 999
+	bundle_bind "$b" "$alias" /data
+	bundle_hook "$b" prestart "$HOOK" --policy "$POLICY" prestart
+	bundle_annotation "$b" oci-idmap-hook/mounts /data
+	bundle_args "$b" sh -c 'exec 2>&1; stat -c %u:%g /data; echo STARTED'
+	run_runc "$b"
+	umount "$alias"
+	denied_after=$(listing "$denied")
+	rmdir "$denied"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *STARTED* ]]
+	[[ "$output" == *"/data: refused: the source $denied is under /run (built-in deny list)"* ]]
+	[ "$denied_after" = "$denied_before" ]
+	[ "$(listing "$OUTSIDE")" = "$outside_before" ]
+}

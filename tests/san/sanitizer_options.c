@@ -6,7 +6,8 @@
  * - detect_leaks=0: LeakSanitizer stops the process with ptrace at exit, a
  *   system call the hook's seccomp filter refuses (the unit tests, which run
  *   without the filter, keep leak checks).
- * - use_sigaltstack=0: no extra sigaltstack call in every walker thread.
+ * - use_sigaltstack=0, color=never: no sigaltstack call in every walker
+ *   thread, no terminal ioctl in the middle of a report.
  * - exitcode=86: a sanitizer's report ends the hook with a status no code
  *   path of its own uses, so a failed start says which it was.
  * - log_path: the report also lands in a file that tests/run-integration
@@ -17,11 +18,11 @@ const char *__ubsan_default_options (void);
 const char *
 __asan_default_options (void)
 {
-  return "detect_leaks=0:use_sigaltstack=0:exitcode=86:log_path=/tmp/oci-idmap-hook-sanitizer";
+  return "detect_leaks=0:use_sigaltstack=0:color=never:exitcode=86:log_path=/tmp/oci-idmap-hook-sanitizer";
 }
 
 const char *
 __ubsan_default_options (void)
 {
-  return "print_stacktrace=1:halt_on_error=1:exitcode=86:log_path=/tmp/oci-idmap-hook-sanitizer";
+  return "print_stacktrace=1:halt_on_error=1:color=never:exitcode=86:log_path=/tmp/oci-idmap-hook-sanitizer";
 }

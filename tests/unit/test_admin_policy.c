@@ -109,6 +109,30 @@ test_allowed_modes_cover_every_mode (void)
     }
 }
 
+/* A tree the host shows at several paths is judged at all of them. */
+static void
+test_source_aliases (void)
+{
+  struct admin_policy pol;
+  hook_error_t *err = NULL;
+  const char *bound_denied[] = { "/srv/etc", "/etc" };
+  const char *rootfs_twice[] = { "/srv/x", "/host/srv/x" };
+  const char *allowed_inside[] = { "/run/media/usb", "/srv/usb" };
+
+  is_success (parse ("{'allowedSources':['/srv','/run/media']}", &pol, &err), 0, &err, "a policy parses");
+  is_error (admin_policy_check_source_paths (&pol, bound_denied, 2, &err), -1, &err,
+            "the source /etc is under /etc (built-in deny list)", "a denied tree bound below an allowed one is refused");
+  is_success (admin_policy_check_source_paths (&pol, rootfs_twice, 2, &err), 0, &err,
+              "one name under allowedSources is enough when no name is denied");
+  is_success (admin_policy_check_source_paths (&pol, allowed_inside, 2, &err), 0, &err,
+              "a path listed inside a denied tree is served under both its names");
+  admin_policy_free (&pol);
+  is_success (parse ("{}", &pol, &err), 0, &err, "the defaults parse");
+  is_error (admin_policy_check_source_paths (&pol, bound_denied, 2, &err), -1, &err, "under /etc",
+            "without allowedSources a denied name still refuses");
+  admin_policy_free (&pol);
+}
+
 static void
 test_bad_files (void)
 {
@@ -227,6 +251,7 @@ main (void)
   test_deny_list ();
   test_allowed_sources ();
   test_allowed_modes_cover_every_mode ();
+  test_source_aliases ();
   test_bad_files ();
   test_environment ();
   test_load_checks ();
