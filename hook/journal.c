@@ -24,26 +24,41 @@ plain_char (unsigned char c)
          || c == '-';
 }
 
+/* Append S escaped to OUT (when not NULL); returns the bytes it takes.
+ * One rule for both the size and the bytes, so that they cannot disagree. */
+static size_t
+escape_part (const char *s, char *out)
+{
+  size_t n = 0;
+
+  for (; *s; s++)
+    if (plain_char ((unsigned char) *s))
+      {
+        if (out)
+          out[n] = *s;
+        n++;
+      }
+    else
+      {
+        if (out)
+          snprintf (out + n, 4, "%%%02X", (unsigned char) *s);
+        n += 3;
+      }
+  return n;
+}
+
 char *
 journal_file_name (const char *container, const char *dest)
 {
-  size_t n = strlen (container) + 3 * strlen (dest) + sizeof "@.journal";
-  char *name = malloc (n), *o = name;
+  size_t c = escape_part (container, NULL), d = escape_part (dest, NULL);
+  char *name = malloc (c + d + sizeof "@.journal");
 
   if (name == NULL)
     return NULL;
-  for (const char *s = container; *s; s++)
-    if (plain_char ((unsigned char) *s))
-      *o++ = *s;
-    else
-      o += sprintf (o, "%%%02X", (unsigned char) *s);
-  *o++ = '@';
-  for (const char *s = dest; *s; s++)
-    if (plain_char ((unsigned char) *s))
-      *o++ = *s;
-    else
-      o += sprintf (o, "%%%02X", (unsigned char) *s);
-  strcpy (o, ".journal");
+  escape_part (container, name);
+  name[c] = '@';
+  escape_part (dest, name + c + 1);
+  strcpy (name + c + 1 + d, ".journal");
   return name;
 }
 

@@ -68,7 +68,7 @@ struct journal_record
   unsigned char cap[JOURNAL_MAX_CAP];
 };
 
-/* "ID@DEST.journal" with DEST escaped (%XX outside [A-Za-z0-9._-]); malloc'd. */
+/* "ID@DEST.journal" with ID and DEST escaped (%XX outside [A-Za-z0-9._-]); malloc'd. */
 char *journal_file_name (const char *container, const char *dest);
 
 /* Header text; malloc'd, NUL-terminated, ends with the blank line. */

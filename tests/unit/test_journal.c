@@ -15,6 +15,13 @@ test_names (void)
 
   is_str (a, "abc-123@%2Fvar%2Flib%2Fpg%20data.journal", "a journal name escapes '/' and spaces");
   ok (b && c && strcmp (b, c) != 0, "/a_b and /a/b get different journals (%s, %s)", b, c);
+  {
+    /* runc accepts '+' in ids: each escaped byte of the id takes three. */
+    cleanup_free char *d = journal_file_name ("ci+build+1+2+3", "/d");
+    cleanup_free char *e = journal_file_name ("+++++++++++++++++++++++++++++++++", "");
+    is_str (d, "ci%2Bbuild%2B1%2B2%2B3@%2Fd.journal", "a container id's escaped bytes fit its journal name");
+    ok (e && strlen (e) == 33 * 3 + sizeof "@.journal" - 1, "an id of escaped bytes only fits too");
+  }
 }
 
 static void
