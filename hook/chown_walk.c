@@ -872,9 +872,10 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
   /* Without its own sync thread the journal still works: whoever waits syncs. */
   if (journal && journal_syncer_start (journal, threads, err) < 0)
     error_free (err);
-  for (unsigned int i = 1; i < threads; i++)
-    if (pthread_create (&tids[i], NULL, worker_main, &workers[i]) == 0)
-      started++;
+  /* Threads 1..STARTED run: after a failed start, none beyond it (the
+   * ones running share the queue; the rest of the workers never run). */
+  for (unsigned int i = 1; i < threads && pthread_create (&tids[i], NULL, worker_main, &workers[i]) == 0; i++)
+    started++;
   worker_main (&workers[0]);
   for (unsigned int i = 1; i <= started; i++)
     pthread_join (tids[i], NULL);

@@ -5,12 +5,14 @@
  * of a directory, its look at a name, its open and its check.  A race that
  * a real attacker wins once in a million tries happens here every time.
  * It also defines fdatasync and fchown, to check that no owner changes
- * before its journal record was synced.  Needs root (it changes owners). */
+ * before its journal record was synced, and pthread_create, to fail one
+ * thread's start.  Needs root (it changes owners). */
 #define _GNU_SOURCE
 #include "../../hook/chown_walk.h"
 #include "helpers.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -161,6 +163,21 @@ fchown (int fd, uid_t uid, gid_t gid)
     }
   pthread_mutex_unlock (&watch.lock);
   return (int) syscall (SYS_fchown, fd, uid, gid);
+}
+
+/* The CALL-th pthread_create from now on fails (0: none does). */
+static int fail_create_call;
+
+int
+pthread_create (pthread_t *tid, const pthread_attr_t *attr, void *(*fn) (void *), void *arg)
+{
+  static int (*real) (pthread_t *, const pthread_attr_t *, void *(*) (void *), void *);
+
+  if (real == NULL)
+    *(void **) &real = dlsym (RTLD_NEXT, "pthread_create");
+  if (fail_create_call > 0 && --fail_create_call == 0)
+    return EAGAIN;
+  return real (tid, attr, fn, arg);
 }
 
 static char *
@@ -560,6 +577,27 @@ test_records_durable_first (void)
     diag ("could not remove %s", jdir);
 }
 
+/* The second of three worker threads fails to start: the walk goes on
+ * with the ones that run and waits for exactly those. */
+static void
+test_thread_start_fails (void)
+{
+  struct chown_spec spec = { .to_uid = TO_UID, .to_gid = TO_GID, .threads = 4 };
+  struct chown_report rep;
+  hook_error_t *err = NULL;
+  cleanup_close int fd = -1;
+
+  fresh_tree ();
+  fd = open (top, O_PATH | O_DIRECTORY);
+  fail_create_call = 2;
+  is_success (chown_walk (fd, &spec, NULL, &rep, &err), 0, &err, "a walk whose second thread fails to start");
+  ok (fail_create_call == 0, "the start failed");
+  fail_create_call = 0;
+  is_int ((long long) rep.changed, 22, "every entry changes all the same");
+  ok (owner_of (in_top ("d/f19")) == TO_UID, "the last file too");
+  chown_report_free (&rep);
+}
+
 int
 main (void)
 {
@@ -580,6 +618,7 @@ main (void)
   test_special_files ();
   test_vanished ();
   test_records_durable_first ();
+  test_thread_start_fails ();
   {
     char cmd[200];
     snprintf (cmd, sizeof cmd, "rm -rf %s %s", top, outside);
