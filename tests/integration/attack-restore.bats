@@ -85,6 +85,24 @@ rewrite_at_poststop() {
 	rewrite_at_poststop run_crun
 }
 
+@test "--allow-host-root: a setuid-root file the container rewrote comes back root's, not setuid" {
+	printf '#!/bin/sh\necho admin\n' >"$DATA/su"
+	printf '#!/bin/sh\necho admin\n' >"$DATA/keep-su"
+	chown 0:0 "$DATA/su" "$DATA/keep-su"
+	chmod 4755 "$DATA/su" "$DATA/keep-su"
+	before=$(listing "$DATA")
+	b=$(chown_bundle c chown+restore)
+	update_config "$b" '.hooks[][].args |= (.[:1] + ["--allow-host-root"] + .[1:])'
+	bundle_args "$b" sh -c 'exec 2>&1; printf "#!/bin/sh\nid\n" >/data/su && stat -c "%n %u:%g %a" /data/su /data/keep-su'
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data/su 999:999 755" ]
+	[ "${lines[1]}" = "/data/keep-su 999:999 4755" ]
+	diff <(echo "$before" | sed 's|^\./su 0:0 4755 f$|./su 0:0 755 f|') <(listing "$DATA")
+	diff <(echo "$OUTSIDE_BEFORE") <(listing "$OUTSIDE")
+	grep -q '/data: .*; 1 setuid/setgid or capability files given back without that privilege' "$HOOK_LOG"
+}
+
 @test "restore --journal gives rewritten privileged files their owner only, and says how many" {
 	privileged_tree
 	b=$(chown_bundle c chown)
