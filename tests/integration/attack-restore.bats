@@ -98,7 +98,7 @@ rewrite_at_poststop() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "/data/su 999:999 755" ]
 	[ "${lines[1]}" = "/data/keep-su 999:999 4755" ]
-	diff <(echo "$before" | sed 's|^\./su 0:0 4755 f$|./su 0:0 755 f|') <(listing "$DATA")
+	diff <(echo "${before/.\/su 0:0 4755 f/.\/su 0:0 755 f}") <(listing "$DATA")
 	diff <(echo "$OUTSIDE_BEFORE") <(listing "$OUTSIDE")
 	grep -q '/data: .*; 1 setuid/setgid or capability files given back without that privilege' "$HOOK_LOG"
 }
