@@ -124,6 +124,43 @@ rewrite_at_poststop() {
 	tree_as_expected
 }
 
+# as_old_journal FILE: rewrite FILE as the hook wrote journals before
+# content digests (records with flags 0 and no digest).
+as_old_journal() {
+	python3 - "$1" <<-'EOF'
+		import sys
+		data = open(sys.argv[1], "rb").read()
+		body = data.index(b"\n\n") + 2
+		out, pos = bytearray(data[:body]), body
+		while pos < len(data):
+		    size = 20 + data[pos] + data[pos + 1]
+		    digest = 40 if data[pos + 2] & 1 else 0
+		    out += data[pos:pos + 2] + b"\0" + data[pos + 3:pos + size]
+		    pos += size + digest
+		open(sys.argv[1], "wb").write(out)
+	EOF
+}
+
+@test "a journal from before content digests is restored, but gives no setuid, setgid or capability back, and says why" {
+	privileged_tree
+	b=$(chown_bundle c chown)
+	bundle_args "$b" true
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	journal=$(echo "$JOURNALS"/*@%2Fdata.journal)
+	size=$(stat -c %s "$journal")
+	as_old_journal "$journal"
+	# Five privileged files: five digests (and their sizes) fewer.
+	[ "$(stat -c %s "$journal")" -eq $((size - 5 * 40)) ]
+	run "$HOOK" restore --journal "$journal"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"; 5 setuid/setgid or capability files given back without that privilege (the journal predates content digests);"* ]]
+	# Even those the container left alone: nothing proves their content.
+	chmod 0755 "$EXPECT/keep-suid"
+	setcap -r "$EXPECT/keep-capped"
+	tree_as_expected
+}
+
 @test "files the container made setuid and setgid (in a setgid directory too) are given to the source owner without those bits, counted" {
 	b=$(chown_bundle c chown+restore)
 	bundle_args "$b" sh -c 'exec 2>&1
