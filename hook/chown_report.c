@@ -19,6 +19,7 @@ chown_report_merge (struct chown_report *to, const struct chown_report *from)
   to->submounts += from->submounts;
   to->swapped += from->swapped;
   to->vanished += from->vanished;
+  to->privilege_cleared += from->privilege_cleared;
   to->no_btime |= from->no_btime;
 }
 

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "chown_walk.h"
 #include "cleanup.h"
+#include "sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -225,6 +226,24 @@ descend (struct worker *wk, int fd, const char *dir, const char *name)
   return 0;
 }
 
+/* A file the container created, now the source owner's: without setuid,
+ * setgid or capabilities, or the container would have made a privileged
+ * program of that owner (of root, with --allow-host-root).  chown(2)
+ * clears most of it but keeps setgid without group-exec: clear it all
+ * explicitly, whatever the filesystem does. */
+static int
+strip_privilege (struct worker *wk, const struct pending *p, const char *path)
+{
+  if (S_ISDIR (p->mode) || !(S_ISREG (p->mode) && ((p->mode & 06000) || p->cap_len)))
+    return 0;
+  if ((p->mode & 06000) && fchmod (p->fd, p->mode & 01777) < 0)
+    return entry_error (wk, errno, "clear the setuid/setgid bits of", "", path);
+  if (p->cap_len && fremovexattr (p->fd, CAP_XATTR) < 0 && errno != ENODATA)
+    return entry_error (wk, errno, "clear the file capabilities of", "", path);
+  wk->rep.privilege_cleared++;
+  return 0;
+}
+
 /* Make the changes of batch B, whose records are durable; after a stop
  * (or with FAILED set), only close its fds. */
 static int
@@ -240,10 +259,13 @@ apply_batch (struct worker *wk, struct batch *b, bool failed)
       if (ret == 0
           && (p->path_fd ? fchownat (p->fd, "", p->uid, p->gid, AT_EMPTY_PATH) : fchown (p->fd, p->uid, p->gid)) < 0)
         ret = entry_error (wk, errno, "chown", "", path);
+      if (ret == 0 && wk->w->spec->only_new)
+        ret = strip_privilege (wk, p, path);
       /* chown(2) clears setuid/setgid on non-directories and drops file capabilities. */
-      if (ret == 0 && S_ISREG (p->mode) && (p->mode & 06000) && fchmod (p->fd, p->mode & 07777) < 0)
+      else if (ret == 0 && S_ISREG (p->mode) && (p->mode & 06000) && fchmod (p->fd, p->mode & 07777) < 0)
         ret = entry_error (wk, errno, "put back the setuid/setgid bits of", "", path);
-      if (ret == 0 && p->cap_len && fsetxattr (p->fd, CAP_XATTR, b->rec + p->cap_off, p->cap_len, 0) < 0)
+      if (ret == 0 && !wk->w->spec->only_new && p->cap_len
+          && fsetxattr (p->fd, CAP_XATTR, b->rec + p->cap_off, p->cap_len, 0) < 0)
         ret = entry_error (wk, errno, "put back the file capabilities of", "", path);
       if (ret == 0)
         wk->rep.changed++;
@@ -366,6 +388,16 @@ add_change (struct worker *wk, int fd, bool path_fd, const struct statx *stx, ui
           return entry_error (wk, errno, "read the file capabilities of", dir, name);
         }
       r.cap_len = n > 0 ? (unsigned int) n : 0;
+    }
+  /* Restore gives privilege back only to this very content: see restore.c. */
+  if (wk->w->journal && journal_record_privileged (&r))
+    {
+      if (sha256_fd (fd, r.digest, &r.size) < 0)
+        {
+          close (fd);
+          return entry_error (wk, errno, "read (for the journal's digest) the privileged file", dir, name);
+        }
+      r.has_digest = true;
     }
   if (wk->w->journal)
     {
@@ -872,9 +904,10 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
   /* Without its own sync thread the journal still works: whoever waits syncs. */
   if (journal && journal_syncer_start (journal, threads, err) < 0)
     error_free (err);
-  for (unsigned int i = 1; i < threads; i++)
-    if (pthread_create (&tids[i], NULL, worker_main, &workers[i]) == 0)
-      started++;
+  /* Threads 1..STARTED run: after a failed start, none beyond it (the
+   * ones running share the queue; the rest of the workers never run). */
+  for (unsigned int i = 1; i < threads && pthread_create (&tids[i], NULL, worker_main, &workers[i]) == 0; i++)
+    started++;
   worker_main (&workers[0]);
   for (unsigned int i = 1; i <= started; i++)
     pthread_join (tids[i], NULL);

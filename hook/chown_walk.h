@@ -9,9 +9,10 @@
  * and a few bytes per level (no recursion, one read buffer per thread).  A non-directory changes only if one statx of
  * its name showed that very inode with a single link: an fd's own link
  * count cannot prove that (the link it was opened through may be gone).  chown(2) drops setuid/setgid bits and file
- * capabilities: they are put back right after.  With a journal, the
- * original owner, mode and capability of each entry are appended and synced
- * before it changes.  Parallel over a bounded queue of directory fds. */
+ * capabilities: they are put back right after (not with only_new: files
+ * the container made get none).  With a journal, the
+ * original owner, mode and capability of each entry (and the content's
+ * digest of a privileged file) are appended and synced before it changes.  Parallel over a bounded queue of directory fds. */
 #ifndef HOOK_CHOWN_WALK_H
 #define HOOK_CHOWN_WALK_H
 
@@ -55,6 +56,7 @@ struct chown_spec
 struct chown_report
 {
   uint64_t entries, changed, host_root, foreign, hard_links, devices, submounts, swapped, vanished;
+  uint64_t privilege_cleared; /* only_new: setuid/setgid/capabilities taken off */
   bool no_btime; /* only_new, and the filesystem does not record birth times */
   /* The first few paths (relative to the root) of what was left alone. */
   char *hard_link_paths[CHOWN_REPORT_PATHS], *submount_paths[CHOWN_REPORT_PATHS];

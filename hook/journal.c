@@ -24,26 +24,41 @@ plain_char (unsigned char c)
          || c == '-';
 }
 
+/* Append S escaped to OUT (when not NULL); returns the bytes it takes.
+ * One rule for both the size and the bytes, so that they cannot disagree. */
+static size_t
+escape_part (const char *s, char *out)
+{
+  size_t n = 0;
+
+  for (; *s; s++)
+    if (plain_char ((unsigned char) *s))
+      {
+        if (out)
+          out[n] = *s;
+        n++;
+      }
+    else
+      {
+        if (out)
+          snprintf (out + n, 4, "%%%02X", (unsigned char) *s);
+        n += 3;
+      }
+  return n;
+}
+
 char *
 journal_file_name (const char *container, const char *dest)
 {
-  size_t n = strlen (container) + 3 * strlen (dest) + sizeof "@.journal";
-  char *name = malloc (n), *o = name;
+  size_t c = escape_part (container, NULL), d = escape_part (dest, NULL);
+  char *name = malloc (c + d + sizeof "@.journal");
 
   if (name == NULL)
     return NULL;
-  for (const char *s = container; *s; s++)
-    if (plain_char ((unsigned char) *s))
-      *o++ = *s;
-    else
-      o += sprintf (o, "%%%02X", (unsigned char) *s);
-  *o++ = '@';
-  for (const char *s = dest; *s; s++)
-    if (plain_char ((unsigned char) *s))
-      *o++ = *s;
-    else
-      o += sprintf (o, "%%%02X", (unsigned char) *s);
-  strcpy (o, ".journal");
+  escape_part (container, name);
+  name[c] = '@';
+  escape_part (dest, name + c + 1);
+  strcpy (name + c + 1 + d, ".journal");
   return name;
 }
 
@@ -191,19 +206,41 @@ get32 (const unsigned char *p)
   return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
+static void
+put64 (unsigned char *p, uint64_t v)
+{
+  put32 (p, (uint32_t) v);
+  put32 (p + 4, (uint32_t) (v >> 32));
+}
+
+bool
+journal_record_privileged (const struct journal_record *r)
+{
+  return S_ISREG (r->mode) && ((r->mode & (S_ISUID | S_ISGID)) || r->cap_len > 0);
+}
+
 size_t
 journal_record_encode (const struct journal_record *r, unsigned char *buf)
 {
+  size_t pos = JOURNAL_RECORD_HEAD + r->handle_bytes + r->cap_len;
+
   buf[0] = (unsigned char) r->handle_bytes;
   buf[1] = (unsigned char) r->cap_len;
-  buf[2] = buf[3] = 0;
+  buf[2] = r->has_digest ? JOURNAL_REC_DIGEST : 0;
+  buf[3] = 0;
   put32 (buf + 4, (uint32_t) r->handle_type);
   put32 (buf + 8, r->uid);
   put32 (buf + 12, r->gid);
   put32 (buf + 16, r->mode);
   memcpy (buf + JOURNAL_RECORD_HEAD, r->handle, r->handle_bytes);
   memcpy (buf + JOURNAL_RECORD_HEAD + r->handle_bytes, r->cap, r->cap_len);
-  return JOURNAL_RECORD_HEAD + r->handle_bytes + r->cap_len;
+  if (r->has_digest)
+    {
+      put64 (buf + pos, r->size);
+      memcpy (buf + pos + 8, r->digest, SHA256_BYTES);
+      pos += JOURNAL_DIGEST_BYTES;
+    }
+  return pos;
 }
 
 long
@@ -215,11 +252,12 @@ journal_record_decode (const unsigned char *buf, size_t avail, struct journal_re
     return 0;
   r->handle_bytes = buf[0];
   r->cap_len = buf[1];
-  if (r->handle_bytes == 0 || r->handle_bytes > JOURNAL_MAX_HANDLE || r->cap_len > JOURNAL_MAX_CAP || buf[2]
-      || buf[3])
+  if (r->handle_bytes == 0 || r->handle_bytes > JOURNAL_MAX_HANDLE || r->cap_len > JOURNAL_MAX_CAP
+      || (buf[2] & ~JOURNAL_REC_DIGEST) || buf[3])
     return -1;
+  r->has_digest = buf[2] & JOURNAL_REC_DIGEST;
   size = JOURNAL_RECORD_HEAD + r->handle_bytes + r->cap_len;
-  if (avail < size)
+  if (avail < size + (r->has_digest ? JOURNAL_DIGEST_BYTES : 0))
     return 0;
   r->handle_type = (int) get32 (buf + 4);
   r->uid = get32 (buf + 8);
@@ -227,6 +265,13 @@ journal_record_decode (const unsigned char *buf, size_t avail, struct journal_re
   r->mode = get32 (buf + 16);
   memcpy (r->handle, buf + JOURNAL_RECORD_HEAD, r->handle_bytes);
   memcpy (r->cap, buf + JOURNAL_RECORD_HEAD + r->handle_bytes, r->cap_len);
+  r->size = 0;
+  if (r->has_digest)
+    {
+      r->size = (uint64_t) get32 (buf + size) | (uint64_t) get32 (buf + size + 4) << 32;
+      memcpy (r->digest, buf + size + 8, SHA256_BYTES);
+      size += JOURNAL_DIGEST_BYTES;
+    }
   return (long) size;
 }
 

@@ -4,17 +4,23 @@
  * header (what was changed, where, to what), a blank line, then binary
  * records, one per inode whose owner is about to change:
  *
- *   u8 handle_bytes, u8 cap_len, u16 zero, i32 handle_type,
+ *   u8 handle_bytes, u8 cap_len, u8 flags, u8 zero, i32 handle_type,
  *   u32 uid, u32 gid, u32 mode (with the file type bits),
- *   handle_bytes bytes of file handle, cap_len bytes of security.capability
+ *   handle_bytes bytes of file handle, cap_len bytes of security.capability,
+ *   with flag JOURNAL_REC_DIGEST: u64 size and the SHA-256 of the content
  *
- * all little-endian.  A file handle names one inode exactly (inode number
+ * all little-endian.  The digest is taken for regular files that carry
+ * privilege (setuid, setgid or a capability) before they change: restore
+ * gives the privilege back only to the same content (see restore.h).
+ * Journals from before it have flags 0: their privileges are never given
+ * back.  A file handle names one inode exactly (inode number
  * and generation), whatever path it has by the time of the restore.  A
  * record cut short by a kill is ignored, and cut off before appending. */
 #ifndef HOOK_JOURNAL_H
 #define HOOK_JOURNAL_H
 
 #include "error.h"
+#include "sha256.h"
 
 #include <fcntl.h> /* struct file_handle (_GNU_SOURCE) */
 #include <pthread.h>
@@ -27,7 +33,9 @@
 #define JOURNAL_MAX_HANDLE 64
 #define JOURNAL_MAX_CAP 64
 #define JOURNAL_RECORD_HEAD 20
-#define JOURNAL_RECORD_MAX (JOURNAL_RECORD_HEAD + JOURNAL_MAX_HANDLE + JOURNAL_MAX_CAP)
+#define JOURNAL_DIGEST_BYTES (8 + SHA256_BYTES)
+#define JOURNAL_RECORD_MAX (JOURNAL_RECORD_HEAD + JOURNAL_MAX_HANDLE + JOURNAL_MAX_CAP + JOURNAL_DIGEST_BYTES)
+#define JOURNAL_REC_DIGEST 0x01
 
 /* A file handle of the size journals keep. */
 struct journal_handle
@@ -66,9 +74,16 @@ struct journal_record
   uint32_t uid, gid, mode;
   unsigned char handle[JOURNAL_MAX_HANDLE];
   unsigned char cap[JOURNAL_MAX_CAP];
+  bool has_digest; /* the content when recorded: SIZE bytes with DIGEST */
+  uint64_t size;
+  unsigned char digest[SHA256_BYTES];
 };
 
-/* "ID@DEST.journal" with DEST escaped (%XX outside [A-Za-z0-9._-]); malloc'd. */
+/* Whether record R is of a file whose owner's privilege it holds
+ * (setuid/setgid on a non-directory, or a capability). */
+bool journal_record_privileged (const struct journal_record *r);
+
+/* "ID@DEST.journal" with ID and DEST escaped (%XX outside [A-Za-z0-9._-]); malloc'd. */
 char *journal_file_name (const char *container, const char *dest);
 
 /* Header text; malloc'd, NUL-terminated, ends with the blank line. */

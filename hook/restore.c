@@ -6,6 +6,7 @@
 #include "log.h"
 #include "mount_api.h"
 #include "rootless.h"
+#include "sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -79,19 +80,56 @@ restore_record (int mount_fd, const struct journal_record *r, struct restore_rep
     }
   if (fd < 0)
     return make_error (err, errno, "open a journaled file by its handle");
-  return restore_apply (fd, r, err);
+  return restore_apply (fd, r, rep, err);
+}
+
+/* Whether FD holds the content record R was written for.  The proof is
+ * the content itself: a SHA-256 of every byte, and the size, taken by the
+ * walk before the file changed hands.  Timestamps prove nothing (the
+ * container, as the owner, sets mtime with utimensat; ctime is too coarse
+ * on filesystems without multigrain timestamps to tell a write in the same
+ * tick from none), and neither do the bits still being set (a writer with
+ * CAP_FSETID keeps them).  The rare privileged files are read whole, once
+ * at the walk and once (twice) here. */
+static int
+same_content (int fd, const struct journal_record *r, bool *same, hook_error_t **err)
+{
+  unsigned char d[SHA256_BYTES];
+  uint64_t size;
+
+  *same = false;
+  if (!r->has_digest)
+    return 0;
+  if (sha256_fd (fd, d, &size) < 0)
+    return make_error (err, errno, "read a journaled privileged file (to compare its content)");
+  *same = size == r->size && memcmp (d, r->digest, SHA256_BYTES) == 0;
+  return 0;
+}
+
+/* Take privilege off FD again: the content changed under the restore. */
+static int
+disarm (int fd, const struct journal_record *r, hook_error_t **err)
+{
+  if (fchmod (fd, r->mode & 01777) < 0)
+    return make_error (err, errno, "clear the setuid/setgid bits of a journaled file");
+  if (fremovexattr (fd, CAP_XATTR) < 0 && errno != ENODATA)
+    return make_error (err, errno, "clear the file capabilities of a journaled file");
+  return 0;
 }
 
 int
-restore_apply (int fd, const struct journal_record *r, hook_error_t **err)
+restore_apply (int fd, const struct journal_record *r, struct restore_report *rep, hook_error_t **err)
 {
   struct stat st;
-  bool chowned = false, changed = false;
+  bool chowned = false, changed = false, privileged = journal_record_privileged (r), rearm = true;
+  uint32_t mode = r->mode & 07777;
 
   if (fstat (fd, &st) < 0)
     return make_error (err, errno, "stat a journaled file");
   if ((st.st_mode & S_IFMT) != (r->mode & S_IFMT))
     return 0; /* not what was journaled: leave it */
+  /* The owner first: from here on, a write by anyone the container could
+   * still be clears what is put back (they have no CAP_FSETID over it). */
   if (st.st_uid != r->uid || st.st_gid != r->gid)
     {
       if (fchownat (fd, "", r->uid, r->gid, AT_EMPTY_PATH) < 0)
@@ -99,16 +137,33 @@ restore_apply (int fd, const struct journal_record *r, hook_error_t **err)
                            r->gid);
       chowned = changed = true;
     }
+  if (privileged && same_content (fd, r, &rearm, err) < 0)
+    return -1;
+  if (privileged && !rearm)
+    {
+      /* The owner comes back, the privilege does not. */
+      mode &= 01777;
+      rep->withheld++;
+      rep->withheld_undigested += !r->has_digest;
+      if (fstat (fd, &st) < 0)
+        return make_error (err, errno, "stat a journaled file");
+    }
   /* chown(2) has just dropped setuid/setgid and capabilities: put them back. */
   if ((S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
-      && ((st.st_mode & 07777) != (r->mode & 07777) || (chowned && (r->mode & 06000))))
+      && ((st.st_mode & 07777) != mode || (chowned && (mode & 06000))))
     {
-      if (fchmod (fd, r->mode & 07777) < 0)
-        return make_error (err, errno, "chmod inode %llu back to %o", (unsigned long long) st.st_ino,
-                           r->mode & 07777);
+      if (fchmod (fd, mode) < 0)
+        return make_error (err, errno, "chmod inode %llu back to %o", (unsigned long long) st.st_ino, mode);
       changed = true;
     }
-  if (r->cap_len && S_ISREG (st.st_mode))
+  if (S_ISREG (st.st_mode) && privileged && !rearm)
+    {
+      if (fremovexattr (fd, CAP_XATTR) == 0)
+        changed = true;
+      else if (errno != ENODATA && errno != ENOTSUP)
+        return make_error (err, errno, "clear the file capabilities of inode %llu", (unsigned long long) st.st_ino);
+    }
+  else if (r->cap_len && S_ISREG (st.st_mode))
     {
       unsigned char cur[JOURNAL_MAX_CAP];
       ssize_t n = fgetxattr (fd, CAP_XATTR, cur, sizeof cur);
@@ -118,6 +173,20 @@ restore_apply (int fd, const struct journal_record *r, hook_error_t **err)
             return make_error (err, errno, "put back the file capabilities of inode %llu",
                                (unsigned long long) st.st_ino);
           changed = true;
+        }
+    }
+  if (privileged && rearm && changed)
+    {
+      /* A write between the comparison and the re-arming left the bits
+       * to be set on other content: compare again, now that a write
+       * would clear them. */
+      if (same_content (fd, r, &rearm, err) < 0)
+        return -1;
+      if (!rearm)
+        {
+          rep->withheld++;
+          if (disarm (fd, r, err) < 0)
+            return -1;
         }
     }
   return changed;
@@ -219,11 +288,27 @@ char *
 restore_summary (const struct restore_report *rep)
 {
   cleanup_free char *left = chown_report_leftovers (&rep->new_files);
+  cleanup_free char *withheld = NULL, *cleared = NULL;
   char *s = NULL;
 
-  if (asprintf (&s, "%llu of %llu journaled entries put back, %llu gone since; %llu files created since given back%s%s%s",
+  if (rep->withheld
+      && asprintf (&withheld, "; %llu setuid/setgid or capability files given back without that privilege (%s)",
+                   (unsigned long long) rep->withheld,
+                   rep->withheld_undigested == rep->withheld ? "the journal predates content digests"
+                   : rep->withheld_undigested             ? "content changed since the chown, or a journal from before "
+                                                            "content digests"
+                                                          : "content changed since the chown")
+             < 0)
+    withheld = NULL;
+  if (rep->new_files.privilege_cleared
+      && asprintf (&cleared, " (%llu without their setuid/setgid bits or capabilities)",
+                   (unsigned long long) rep->new_files.privilege_cleared)
+             < 0)
+    cleared = NULL;
+  if (asprintf (&s, "%llu of %llu journaled entries put back, %llu gone since%s; %llu files created since given back%s%s%s%s",
                 (unsigned long long) rep->restored, (unsigned long long) rep->records,
-                (unsigned long long) rep->vanished, (unsigned long long) rep->new_files.changed,
+                (unsigned long long) rep->vanished, withheld ? withheld : "",
+                (unsigned long long) rep->new_files.changed, cleared ? cleared : "",
                 rep->new_files.no_btime ? " (none: the filesystem records no birth times)" : "",
                 left && left[0] ? "; " : "", left ? left : "")
       < 0)
@@ -285,8 +370,15 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
           ret = restore_parsed (&jf, path, -1, true, &rep, err);
           if (ret == 0)
             {
-              cleanup_free char *sum = restore_summary (&rep);
-              log_verbose ("%s: %s: %s", jf.h.dest, path, sum ? sum : "restored");
+              cleanup_free char *sum = restore_summary (&rep), *line = NULL;
+              /* Privilege withheld or taken off is said even without --verbose. */
+              if (rep.withheld || rep.new_files.privilege_cleared)
+                {
+                  if (asprintf (&line, "%s: %s: %s", jf.h.dest, path, sum ? sum : "restored") > 0)
+                    log_line (line);
+                }
+              else
+                log_verbose ("%s: %s: %s", jf.h.dest, path, sum ? sum : "restored");
               count++;
               if (only_poststop && unlinkat (dir_fd, e->d_name, 0) < 0)
                 ret = make_error (err, errno, "remove %s", path);
@@ -308,8 +400,12 @@ static const char restore_usage[] =
   "and the file capabilities of every entry its journal records (found by\n"
   "file handle, whatever path it has now), then give the files created\n"
   "since the change, still owned by the container user, to the source's\n"
-  "original owner.  Safe to run again; works on the journal of a hook that\n"
-  "was killed in the middle.  The journal is kept.\n"
+  "original owner, without setuid/setgid bits or capabilities.  Setuid,\n"
+  "setgid and capabilities come back only to a file whose content is what\n"
+  "the journal's digest recorded (never from a journal without digests);\n"
+  "the summary counts the files given back without them.  Safe to run\n"
+  "again; works on the journal of a hook that was killed in the middle.\n"
+  "The journal is kept.\n"
   "\n"
   "Options:\n"
   "      --journal FILE   the journal of one mount\n"

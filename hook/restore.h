@@ -12,6 +12,10 @@
 struct restore_report
 {
   uint64_t records, restored, vanished;
+  /* Privileged files (setuid, setgid, capability) given back their owner
+   * without the privilege: content changed since the walk, or (undigested)
+   * a journal from before content digests. */
+  uint64_t withheld, withheld_undigested;
   bool new_files_walked;
   struct chown_report new_files; /* entries created after the chown */
 };

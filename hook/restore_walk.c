@@ -62,7 +62,7 @@ visit (struct rwalk *rw, int fd, hook_error_t **err)
   k->done = true;
   if (journal_record_decode (rw->jf->data + k->off, rw->jf->len - k->off, &r) <= 0)
     return make_error (err, 0, "malformed record at offset %zu", k->off);
-  changed = restore_apply (fd, &r, err);
+  changed = restore_apply (fd, &r, rw->rep, err);
   if (changed < 0)
     return -1;
   rw->rep->restored += (uint64_t) changed;

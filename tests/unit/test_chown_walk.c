@@ -5,12 +5,14 @@
  * of a directory, its look at a name, its open and its check.  A race that
  * a real attacker wins once in a million tries happens here every time.
  * It also defines fdatasync and fchown, to check that no owner changes
- * before its journal record was synced.  Needs root (it changes owners). */
+ * before its journal record was synced, and pthread_create, to fail one
+ * thread's start.  Needs root (it changes owners). */
 #define _GNU_SOURCE
 #include "../../hook/chown_walk.h"
 #include "helpers.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -161,6 +164,21 @@ fchown (int fd, uid_t uid, gid_t gid)
     }
   pthread_mutex_unlock (&watch.lock);
   return (int) syscall (SYS_fchown, fd, uid, gid);
+}
+
+/* The CALL-th pthread_create from now on fails (0: none does). */
+static int fail_create_call;
+
+int
+pthread_create (pthread_t *tid, const pthread_attr_t *attr, void *(*fn) (void *), void *arg)
+{
+  static int (*real) (pthread_t *, const pthread_attr_t *, void *(*) (void *), void *);
+
+  if (real == NULL)
+    *(void **) &real = dlsym (RTLD_NEXT, "pthread_create");
+  if (fail_create_call > 0 && --fail_create_call == 0)
+    return EAGAIN;
+  return real (tid, attr, fn, arg);
 }
 
 static char *
@@ -560,6 +578,61 @@ test_records_durable_first (void)
     diag ("could not remove %s", jdir);
 }
 
+/* Giving files the container made back (only_new): a setuid/setgid file
+ * with a capability becomes the source owner's without any of them. */
+static void
+test_new_files_lose_privilege (void)
+{
+  struct chown_spec spec = { .to_uid = 1000, .to_gid = 1000, .allow_host_root = true, .only_new = true,
+                             .from_uid = TO_UID, .from_gid = TO_GID, .born_after = 0, .threads = 1 };
+  static const unsigned char cap[20] = { 0x01, 0, 0, 0x02, 0, 0x20 };
+  struct chown_report rep;
+  hook_error_t *err = NULL;
+  cleanup_close int fd = -1;
+  struct stat st;
+  int f;
+
+  fresh_tree ();
+  f = open (in_top ("d/new"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (f < 0 || fchown (f, TO_UID, TO_GID) < 0 || fchmod (f, 06755) < 0
+      || fsetxattr (f, "security.capability", cap, sizeof cap, 0) < 0)
+    abort ();
+  close (f);
+  if (mkdir (in_top ("d/sgid-dir"), 02775) < 0 || chown (in_top ("d/sgid-dir"), TO_UID, TO_GID) < 0
+      || chmod (in_top ("d/sgid-dir"), 02775) < 0)
+    abort ();
+  fd = open (top, O_PATH | O_DIRECTORY);
+  is_success (chown_walk (fd, &spec, NULL, &rep, &err), 0, &err, "files the container made are given back");
+  ok (stat (in_top ("d/new"), &st) == 0 && st.st_uid == 1000 && st.st_gid == 1000 && (st.st_mode & 07777) == 0755
+          && getxattr (in_top ("d/new"), "security.capability", NULL, 0) < 0,
+      "a setuid/setgid file with a capability: to the source owner, without them (%o)", st.st_mode & 07777);
+  ok (stat (in_top ("d/sgid-dir"), &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 02775,
+      "a setgid directory keeps its bit (inheritance, not privilege)");
+  is_int ((long long) rep.privilege_cleared, 1, "one file lost its privilege, counted");
+  chown_report_free (&rep);
+}
+
+/* The second of three worker threads fails to start: the walk goes on
+ * with the ones that run and waits for exactly those. */
+static void
+test_thread_start_fails (void)
+{
+  struct chown_spec spec = { .to_uid = TO_UID, .to_gid = TO_GID, .threads = 4 };
+  struct chown_report rep;
+  hook_error_t *err = NULL;
+  cleanup_close int fd = -1;
+
+  fresh_tree ();
+  fd = open (top, O_PATH | O_DIRECTORY);
+  fail_create_call = 2;
+  is_success (chown_walk (fd, &spec, NULL, &rep, &err), 0, &err, "a walk whose second thread fails to start");
+  ok (fail_create_call == 0, "the start failed");
+  fail_create_call = 0;
+  is_int ((long long) rep.changed, 22, "every entry changes all the same");
+  ok (owner_of (in_top ("d/f19")) == TO_UID, "the last file too");
+  chown_report_free (&rep);
+}
+
 int
 main (void)
 {
@@ -580,6 +653,8 @@ main (void)
   test_special_files ();
   test_vanished ();
   test_records_durable_first ();
+  test_thread_start_fails ();
+  test_new_files_lose_privilege ();
   {
     char cmd[200];
     snprintf (cmd, sizeof cmd, "rm -rf %s %s", top, outside);

@@ -1,10 +1,13 @@
 /* hook/journal.c: the header and record formats, round trips and torn tails. */
 #define _GNU_SOURCE
 #include "../../hook/journal.h"
+#include "../../hook/restore_walk.h"
 #include "helpers.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 static void
 test_names (void)
@@ -15,6 +18,13 @@ test_names (void)
 
   is_str (a, "abc-123@%2Fvar%2Flib%2Fpg%20data.journal", "a journal name escapes '/' and spaces");
   ok (b && c && strcmp (b, c) != 0, "/a_b and /a/b get different journals (%s, %s)", b, c);
+  {
+    /* runc accepts '+' in ids: each escaped byte of the id takes three. */
+    cleanup_free char *d = journal_file_name ("ci+build+1+2+3", "/d");
+    cleanup_free char *e = journal_file_name ("+++++++++++++++++++++++++++++++++", "");
+    is_str (d, "ci%2Bbuild%2B1%2B2%2B3@%2Fd.journal", "a container id's escaped bytes fit its journal name");
+    ok (e && strlen (e) == 33 * 3 + sizeof "@.journal" - 1, "an id of escaped bytes only fits too");
+  }
 }
 
 static void
@@ -114,8 +124,39 @@ test_records (void)
   buf[0] = 0;
   is_int (journal_record_decode (buf, n1, &back), -1, "a zero-length handle is malformed");
   buf[0] = 12;
-  buf[2] = 1;
-  is_int (journal_record_decode (buf, n1, &back), -1, "non-zero reserved bytes are malformed");
+  buf[2] = 2;
+  is_int (journal_record_decode (buf, n1, &back), -1, "an unknown flag is malformed");
+  buf[2] = 0;
+  buf[3] = 1;
+  is_int (journal_record_decode (buf, n1, &back), -1, "a non-zero reserved byte is malformed");
+  buf[3] = 0;
+  is_int (journal_record_decode (buf, n1, &back), (long long) n1, "a record without flags (an old journal) decodes");
+  ok (!back.has_digest && journal_record_privileged (&back), "as privileged, without a digest");
+
+  /* A setuid file with capabilities: its content's size and digest too. */
+  r.has_digest = true;
+  r.size = 0x123456789aull;
+  for (unsigned int i = 0; i < SHA256_BYTES; i++)
+    r.digest[i] = (unsigned char) (0xa0 + i);
+  n1 = journal_record_encode (&r, buf);
+  is_int ((long long) n1, JOURNAL_RECORD_HEAD + 12 + 20 + 8 + SHA256_BYTES, "a digest adds its size and 32 bytes");
+  memset (&back, 0, sizeof back);
+  is_int (journal_record_decode (buf, n1, &back), (long long) n1, "a record with a digest decodes whole");
+  ok (back.has_digest && back.size == r.size && memcmp (back.digest, r.digest, SHA256_BYTES) == 0
+          && back.cap_len == 20 && memcmp (back.cap, r.cap, 20) == 0,
+      "its digest, size and capability round-trip");
+  for (size_t cut = 0; cut < n1; cut++)
+    if (journal_record_decode (buf, cut, &back) != 0)
+      {
+        ok (0, "a record with a digest cut at %zu bytes is not whole", cut);
+        break;
+      }
+  ok (1, "a record with a digest cut anywhere reads as not whole");
+  ok (!journal_record_privileged (&plain), "a plain directory is not privileged");
+  plain.mode = 042755;
+  ok (!journal_record_privileged (&plain), "nor a setgid directory (its bit is inheritance, not privilege)");
+  plain.mode = 0102755;
+  ok (journal_record_privileged (&plain), "a setgid file is");
 }
 
 /* One record written and made durable, as a walker does in two steps. */
@@ -237,6 +278,105 @@ test_files (void)
     ok (system (rm) == 0, "clean up");
 }
 
+/* A v2 security.capability granting cap_net_raw, effective. */
+static const unsigned char net_raw_cap[20] = { 0x01, 0, 0, 0x02, 0, 0x20, 0, 0 };
+
+/* PATH as the walk found it (1000:1000, MODE, with the capability when
+ * CAP) and recorded it (with a digest when DIGEST), then handed to the
+ * container (4242:4242).  Returns an fd of it and fills R. */
+static int
+journaled_privileged (const char *path, mode_t mode, bool cap, bool digest, struct journal_record *r)
+{
+  int fd = open (path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  struct stat st;
+
+  if (fd < 0 || write (fd, "#!/bin/sh\necho admin\n", 22) != 22 || fchown (fd, 1000, 1000) < 0
+      || fchmod (fd, mode) < 0 || (cap && fsetxattr (fd, "security.capability", net_raw_cap, 20, 0) < 0)
+      || fstat (fd, &st) < 0)
+    abort ();
+  *r = (struct journal_record){ .uid = 1000, .gid = 1000, .mode = st.st_mode, .cap_len = cap ? 20 : 0 };
+  memcpy (r->cap, net_raw_cap, 20);
+  if (digest && sha256_fd (fd, r->digest, &r->size) < 0)
+    abort ();
+  r->has_digest = digest;
+  if (fchown (fd, 4242, 4242) < 0 || fchmod (fd, mode) < 0)
+    abort ();
+  return fd;
+}
+
+static bool
+has_cap (int fd)
+{
+  return fgetxattr (fd, "security.capability", NULL, 0) > 0;
+}
+
+/* restore_apply gives setuid/setgid and capabilities back only to the
+ * content the walk recorded. */
+static void
+test_restore_privilege (void)
+{
+  char dir[] = "/tmp/test_restore.XXXXXX", path[64];
+  struct journal_record r;
+  struct restore_report rep;
+  hook_error_t *err = NULL;
+  struct stat st;
+  int fd;
+
+  if (geteuid () != 0)
+    {
+      diag ("skipped: changing owners needs root");
+      return;
+    }
+  if (mkdtemp (dir) == NULL)
+    abort ();
+  snprintf (path, sizeof path, "%s/f", dir);
+
+  memset (&rep, 0, sizeof rep);
+  fd = journaled_privileged (path, 04755, true, true, &r);
+  is_success (restore_apply (fd, &r, &rep, &err), 1, &err, "an untouched setuid file with a capability is restored");
+  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 04755 && has_cap (fd) && !rep.withheld,
+      "owner, setuid bit and capability come back (%o)", st.st_mode & 07777);
+  close (fd);
+
+  /* The container rewrites it in place and sets its mtime back. */
+  memset (&rep, 0, sizeof rep);
+  fd = journaled_privileged (path, 06755, true, true, &r);
+  if (pwrite (fd, "#!/bin/sh\necho owned", 21, 0) != 21
+      || futimens (fd, (struct timespec[]){ { 0, UTIME_OMIT }, { 1000000000, 0 } }) < 0)
+    abort ();
+  is_success (restore_apply (fd, &r, &rep, &err), 1, &err, "a rewritten setuid file is restored");
+  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && st.st_gid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd),
+      "its owner comes back, its setuid/setgid bits and capability do not (%o)", st.st_mode & 07777);
+  ok (rep.withheld == 1 && rep.withheld_undigested == 0, "and it is counted");
+  close (fd);
+
+  /* Setgid without group-exec survives chown(2): still not given back. */
+  memset (&rep, 0, sizeof rep);
+  fd = journaled_privileged (path, 02745, false, true, &r);
+  if (pwrite (fd, "x", 1, 0) != 1)
+    abort ();
+  is_success (restore_apply (fd, &r, &rep, &err), 1, &err, "a rewritten setgid file is restored");
+  ok (fstat (fd, &st) == 0 && (st.st_mode & 07777) == 0745 && rep.withheld == 1, "without its setgid bit (%o)",
+      st.st_mode & 07777);
+  close (fd);
+
+  /* A journal from before digests: nothing proves the content. */
+  memset (&rep, 0, sizeof rep);
+  fd = journaled_privileged (path, 04755, true, false, &r);
+  is_success (restore_apply (fd, &r, &rep, &err), 1, &err, "a record without a digest is restored");
+  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd)
+          && rep.withheld == 1 && rep.withheld_undigested == 1,
+      "without its privilege, counted as undigested");
+  close (fd);
+  {
+    cleanup_free char *sum = restore_summary (&rep);
+    like (sum, "1 setuid/setgid or capability files given back without that privilege (the journal predates",
+          "the summary says so");
+  }
+  unlink (path);
+  rmdir (dir);
+}
+
 int
 main (void)
 {
@@ -244,5 +384,6 @@ main (void)
   test_header ();
   test_records ();
   test_files ();
+  test_restore_privilege ();
   return done_testing ();
 }
