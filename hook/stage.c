@@ -253,79 +253,77 @@ enter_sandbox (hook_error_t **err)
   return 0;
 }
 
+/* The administrator's policy (the rootless user's own under a rootless
+ * engine), with what the hook knows of where it runs.  RL and
+ * *ROOTLESS_JOURNAL, which POL may point to, belong to the caller. */
+static int
+load_policy (const struct hook_options *opts, struct rootless *rl, char **rootless_journal, struct admin_policy *pol,
+             hook_error_t **err)
+{
+  cleanup_free char *rootless_policy = NULL;
 
+  if (rootless_detect (rl, err) < 0)
+    return -1;
+  if (rl->active)
+    {
+      rootless_policy = rootless_path (rl, ROOTLESS_POLICY_PATH);
+      *rootless_journal = rootless_path (rl, ROOTLESS_JOURNAL_DIR);
+      log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl->host_uid, rl->home ? rl->home : "?");
+    }
+  if (admin_policy_load (opts->policy_path       ? opts->policy_path
+                         : rootless_policy ? rootless_policy
+                                           : ADMIN_POLICY_DEFAULT_PATH,
+                         opts->policy_path != NULL, pol, err)
+      < 0)
+    return -1;
+  pol->allow_host_root = pol->allow_host_root || opts->allow_host_root;
+  pol->rootless = rl->active;
+  if (pol->journal_dir == NULL)
+    pol->journal_dir = *rootless_journal;
+  pol->overflow_uid = rl->overflow_uid;
+  pol->overflow_gid = rl->overflow_gid;
+  pol->host_root_uid = rl->host_root_uid;
+  pol->host_root_gid = rl->host_root_gid;
+  return 0;
+}
+
+/* Every owned struct starts zeroed and is freed by its cleanup attribute,
+ * so that each outcome is one return. */
 int
 run_stage (const char *stage, int state_fd, const struct hook_options *opts, hook_error_t **err)
 {
-  struct oci_state st;
-  struct oci_config cfg;
-  struct request req = { .n = 0 };
-  struct admin_policy pol;
-  struct rootless rl;
-  cleanup_free char *text = NULL, *origin = NULL, *rootless_policy = NULL, *rootless_journal = NULL;
+  cleanup_oci_state struct oci_state st = { 0 };
+  cleanup_oci_config struct oci_config cfg = { 0 };
+  cleanup_request struct request req = { .n = 0 };
+  cleanup_admin_policy struct admin_policy pol = { 0 };
+  cleanup_rootless struct rootless rl = { 0 };
+  cleanup_free char *text = NULL, *origin = NULL, *rootless_journal = NULL;
   size_t len;
-  int ret;
 
-  (void) stage;
-  if (enter_sandbox (err) < 0 || rootless_detect (&rl, err) < 0)
+  if (enter_sandbox (err) < 0 || load_policy (opts, &rl, &rootless_journal, &pol, err) < 0)
     return -1;
-  if (rl.active)
-    {
-      rootless_policy = rootless_path (&rl, ROOTLESS_POLICY_PATH);
-      rootless_journal = rootless_path (&rl, ROOTLESS_JOURNAL_DIR);
-      log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl.host_uid, rl.home ? rl.home : "?");
-    }
-  ret = admin_policy_load (opts->policy_path       ? opts->policy_path
-                           : rootless_policy ? rootless_policy
-                                             : ADMIN_POLICY_DEFAULT_PATH,
-                           opts->policy_path != NULL, &pol, err);
-  rootless_free (&rl);
-  if (ret < 0)
-    {
-      admin_policy_free (&pol);
-      return -1;
-    }
-  pol.allow_host_root = pol.allow_host_root || opts->allow_host_root;
-  pol.rootless = rl.active;
-  if (pol.journal_dir == NULL)
-    pol.journal_dir = rootless_journal;
-  pol.overflow_uid = rl.overflow_uid;
-  pol.overflow_gid = rl.overflow_gid;
-  pol.host_root_uid = rl.host_root_uid;
-  pol.host_root_gid = rl.host_root_gid;
-  if (read_all_capped (state_fd, OCI_STATE_MAX_BYTES, "container state on stdin", &text, &len, err) < 0)
+  if (read_all_capped (state_fd, OCI_STATE_MAX_BYTES, "container state on stdin", &text, &len, err) < 0
+      || oci_state_parse (text, len, &st, err) < 0)
     return -1;
-  if (oci_state_parse (text, len, &st, err) < 0)
-    {
-      oci_state_free (&st);
-      admin_policy_free (&pol);
-      return -1;
-    }
   log_set_container (st.id);
   if (strcmp (stage, "poststop") == 0 || (st.status && strcmp (st.status, "stopped") == 0))
-    {
-      ret = restore_at_poststop (&st, opts, &pol, err);
-      oci_state_free (&st);
-      admin_policy_free (&pol);
-      return ret;
-    }
-  ret = read_config (st.bundle, &cfg, err);
-  if (ret == 0)
-    ret = request_from_container (&cfg, st.annotations, &req, err);
+    return restore_at_poststop (&st, opts, &pol, err);
+  if (read_config (st.bundle, &cfg, err) < 0)
+    return -1;
+  if (request_from_container (&cfg, st.annotations, &req, err) < 0)
+    return -1;
   /* The administrator's default for containers that ask for nothing. */
-  if (ret == 0 && req.n == 0 && pol.default_mounts)
+  if (req.n == 0 && pol.default_mounts)
     {
       if (asprintf (&origin, "defaultMounts of %s", pol.path) < 0)
         origin = NULL;
-      ret = request_parse_mounts (pol.default_mounts, origin ? origin : "defaultMounts", &req, err);
+      if (request_parse_mounts (pol.default_mounts, origin ? origin : "defaultMounts", &req, err) < 0)
+        return -1;
     }
-  if (ret == 0 && req.n > 0)
-    ret = fix_mounts (&st, &cfg, &req, opts, &pol, err);
-  else if (ret == 0)
-    log_verbose ("container %s asks for nothing", st.id);
-  request_free (&req);
-  oci_config_free (&cfg);
-  oci_state_free (&st);
-  admin_policy_free (&pol);
-  return ret;
+  if (req.n == 0)
+    {
+      log_verbose ("container %s asks for nothing", st.id);
+      return 0;
+    }
+  return fix_mounts (&st, &cfg, &req, opts, &pol, err);
 }
