@@ -6,6 +6,7 @@
 #include "apply.h"
 #include "chown_job.h"
 #include "cleanup.h"
+#include "container_proc.h"
 #include "journal.h"
 #include "log.h"
 #include "mountinfo.h"
@@ -42,68 +43,26 @@ read_config (const char *bundle, struct oci_config *cfg, hook_error_t **err)
 }
 
 static int
-read_proc_map (int proc_fd, pid_t pid, const char *name, struct idmap *map, hook_error_t **err)
+read_proc_map (const struct container_proc *cp, const char *name, struct idmap *map, hook_error_t **err)
 {
-  char path[64];
+  char where[64];
   cleanup_free char *text = NULL;
-  cleanup_close int fd = -1;
+  cleanup_close int fd = container_proc_openat (cp, name, err);
   size_t len;
 
-  snprintf (path, sizeof path, "%d/%s", (int) pid, name);
-  fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return make_error (err, errno, "open /proc/%s", path);
-  if (read_all_capped (fd, 65536, path, &text, &len, err) < 0)
     return -1;
-  return idmap_parse_proc (map, text, path, err);
-}
-
-/* 1 if PID's namespace of kind NS ("user", "mnt") is ours, 0 if not, -1 if
- * PID cannot be looked at (it is gone). */
-static int
-same_namespace (int proc_fd, pid_t pid, const char *ns)
-{
-  char mine[32], path[64];
-  struct stat ours, theirs;
-
-  snprintf (mine, sizeof mine, "self/ns/%s", ns);
-  snprintf (path, sizeof path, "%d/ns/%s", (int) pid, ns);
-  if (fstatat (proc_fd, mine, &ours, 0) < 0 || fstatat (proc_fd, path, &theirs, 0) < 0)
+  snprintf (where, sizeof where, "/proc/%d/%s", (int) cp->pid, name);
+  if (read_all_capped (fd, 65536, where, &text, &len, err) < 0)
     return -1;
-  return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
-}
-
-static bool
-same_user_namespace (int proc_fd, pid_t pid)
-{
-  return same_namespace (proc_fd, pid, "user") == 1;
-}
-
-/* The state's pid must be a container's init that is still there: a
- * process in our own mount namespace is not one (a dead init's pid may have
- * been reused by anything). */
-static int
-check_container_process (int proc_fd, pid_t pid, hook_error_t **err)
-{
-  switch (same_namespace (proc_fd, pid, "mnt"))
-    {
-    case -1:
-      make_error (err, errno, "the container's process %d is gone", (int) pid);
-      return error_hint (err, "the container's init died before the hook ran");
-    case 1:
-      make_error (err, 0, "process %d shares the hook's mount namespace, so it is not the container's init",
-                  (int) pid);
-      return error_hint (err, "the container's init may have died and its pid been reused");
-    default:
-      return 0;
-    }
+  return idmap_parse_proc (map, text, where, err);
 }
 
 /* The container's mapping: config.json's when it creates the namespace,
  * the kernel's when it joins one; none when it shares ours. */
 static int
-resolve_container_ids (const struct oci_config *cfg, int proc_fd, pid_t pid, struct container_ids *ids,
-                       hook_error_t **err)
+resolve_container_ids (const struct oci_config *cfg, int proc_fd, const struct container_proc *cp,
+                       struct container_ids *ids, hook_error_t **err)
 {
   if (cfg->has_userns && cfg->userns_path == NULL && cfg->has_mappings)
     {
@@ -111,16 +70,37 @@ resolve_container_ids (const struct oci_config *cfg, int proc_fd, pid_t pid, str
       ids->gids = cfg->gid_map;
       return 0;
     }
-  if (same_user_namespace (proc_fd, pid))
+  switch (container_proc_same_namespace (proc_fd, cp, "user", err))
     {
+    case -1:
+      return -1;
+    case 1:
       idmap_identity (&ids->uids);
       idmap_identity (&ids->gids);
       return 0;
+    default:
+      break;
     }
-  if (read_proc_map (proc_fd, pid, "uid_map", &ids->uids, err) < 0
-      || read_proc_map (proc_fd, pid, "gid_map", &ids->gids, err) < 0)
+  if (read_proc_map (cp, "uid_map", &ids->uids, err) < 0 || read_proc_map (cp, "gid_map", &ids->gids, err) < 0)
     return -1;
   return 0;
+}
+
+/* The mount tables: the container's, by its /proc directory, and ours
+ * (before entering the container's: where each source is on the host). */
+static int
+read_mount_tables (int proc_fd, const struct container_proc *cp, struct mountinfo *mi, struct mountinfo *host_mi,
+                   hook_error_t **err)
+{
+  cleanup_close int fd = container_proc_openat (cp, "mountinfo", err);
+  cleanup_close int host_fd = -1;
+
+  if (fd < 0 || mountinfo_read (fd, mi, err) < 0)
+    return -1;
+  host_fd = openat (proc_fd, "self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (host_fd < 0)
+    return make_error (err, errno, "open /proc/self/mountinfo");
+  return mountinfo_read (host_fd, host_mi, err);
 }
 
 /* The rootfs as the kernel names it in mountinfo.  The path comes from the
@@ -189,12 +169,19 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
   struct plan plan = { 0 };
   struct chown_options co = { .journal_dir_fd = -1, .journal_dir = journal_dir (opts, pol), .container = st->id,
                               .hard_links = opts->chown_hard_links, .threads = opts->threads };
+  cleanup_container_proc struct container_proc cp = CONTAINER_PROC_NONE;
   cleanup_free char *rootfs = NULL;
   cleanup_close int proc_fd = -1, dir_fd = -1;
   int ret = -1;
 
   if (st->pid <= 0)
     return make_error (err, 0, "container state has no pid; register the hook for prestart or createRuntime");
+  proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0)
+    return make_error (err, errno, "open /proc");
+  /* Held from here on, by pidfd: the number is not looked up again. */
+  if (container_proc_open (proc_fd, st->pid, &cp, err) < 0)
+    return -1;
   if (needs_mode (req, MODE_BIT (MODE_IDMAP) | CHOWNING_MODES)
       && target_user_from_container (cfg, st->annotations, &user, err) < 0)
     return -1;
@@ -207,16 +194,11 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
     }
   if (narrow_sandbox (req, err) < 0)
     return -1;
-  proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (proc_fd < 0)
-    return make_error (err, errno, "open /proc");
-  if (check_container_process (proc_fd, st->pid, err) < 0 || resolve_container_ids (cfg, proc_fd, st->pid, &ids, err) < 0
-      || resolve_rootfs (st, cfg, &rootfs, err) < 0)
+  if (resolve_container_ids (cfg, proc_fd, &cp, &ids, err) < 0 || resolve_rootfs (st, cfg, &rootfs, err) < 0)
     return -1;
-  /* Ours before entering the container's: where each source is on the host. */
-  if (mountinfo_read (proc_fd, st->pid, &mi, err) == 0 && mountinfo_read (proc_fd, getpid (), &host_mi, err) == 0
+  if (read_mount_tables (proc_fd, &cp, &mi, &host_mi, err) == 0
       && plan_build (req, cfg, rootfs, &mi, &host_mi, pol, &plan, err) == 0)
-    ret = apply_plan (proc_fd, st->pid, &plan, &ids, &user, &co, err);
+    ret = apply_plan (proc_fd, &cp, &plan, &ids, &user, &co, err);
   plan_free (&plan);
   mountinfo_free (&mi);
   mountinfo_free (&host_mi);
