@@ -9,6 +9,8 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,10 +55,39 @@ container_proc_same_namespace (int proc_fd, const struct container_proc *cp, con
   return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
 
+/* The pidfd's process as the /proc at PROC_FD numbers it, which need not
+ * be the hook's pid namespace: what the kernel says in the pidfd's fdinfo
+ * ("Pid:", -1 once it has exited, 0 if that /proc does not show it). */
+static int
+proc_pid (int proc_fd, const struct container_proc *cp, long *out, hook_error_t **err)
+{
+  char name[64], buf[512], *p, *end;
+  cleanup_close int fd = -1;
+  ssize_t n;
+
+  snprintf (name, sizeof name, "self/fdinfo/%d", cp->pidfd);
+  fd = openat (proc_fd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return make_error (err, errno, "open /proc/%s", name);
+  n = read (fd, buf, sizeof buf - 1);
+  if (n < 0)
+    return make_error (err, errno, "read /proc/%s", name);
+  buf[n] = '\0';
+  p = strstr (buf, "\nPid:\t");
+  if (p == NULL)
+    return make_error (err, 0, "/proc/%s has no Pid line", name);
+  errno = 0;
+  *out = strtol (p + 6, &end, 10);
+  if (errno != 0 || end == p + 6 || *end != '\n')
+    return make_error (err, 0, "/proc/%s: cannot parse its Pid line", name);
+  return 0;
+}
+
 int
 container_proc_open (int proc_fd, pid_t pid, struct container_proc *cp, hook_error_t **err)
 {
   char name[32];
+  long seen;
 
   cp->pid = pid;
   cp->pidfd = pidfd_open (pid, 0);
@@ -67,10 +98,16 @@ container_proc_open (int proc_fd, pid_t pid, struct container_proc *cp, hook_err
     }
   if (cp->pidfd < 0)
     return make_error (err, errno, "pidfd_open of the container's process %d", (int) pid);
-  snprintf (name, sizeof name, "%d", (int) pid);
+  if (proc_pid (proc_fd, cp, &seen, err) < 0)
+    return -1;
+  if (seen < 0)
+    return gone (cp, "before the hook could hold it", err);
+  if (seen == 0)
+    return make_error (err, 0, "the container's process %d is not in the pid namespace of /proc", (int) pid);
+  snprintf (name, sizeof name, "%ld", seen);
   cp->dir_fd = openat (proc_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   /* Alive after the open: then the directory is of the process the pidfd
-   * holds, for its number was not free in between. */
+   * holds, for the number that fdinfo gave was not free in between. */
   if (exited (cp))
     return gone (cp, "before the hook could hold it", err);
   if (cp->dir_fd < 0)

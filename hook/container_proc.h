@@ -1,7 +1,9 @@
 /* The container's init, held from the first look at it to the setns, so
  * that a pid that dies and is reused while the hook runs is never read
  * nor entered: a pidfd, and an fd of its /proc/PID directory opened while
- * the pidfd still showed it alive.
+ * the pidfd still showed it alive.  PID there is the number the pidfd's
+ * fdinfo gives, which is the one that /proc uses even when the hook runs in
+ * another pid namespace than the one it was mounted for.
  *
  * Kernel facts this rests on (checked on 6.18): a /proc/PID directory fd
  * stays bound to the process it was opened for; once that process is

@@ -114,6 +114,40 @@ exists_by_number (pid_t pid)
   return access (path, R_OK) == 0;
 }
 
+
+/* In a pid namespace of its own, with the host's /proc at PROC_FD, as a
+ * hook in a container with the host's /proc mounted would be: is the
+ * process held the one the hook's own pid names?  Exit status 0 if so. */
+static int __attribute__ ((noreturn))
+hold_from_child_pid_namespace (int proc_fd)
+{
+  struct container_proc cp = CONTAINER_PROC_NONE;
+  hook_error_t *err = NULL;
+  char status[4096], want[32];
+  pid_t pid, a;
+  ssize_t n;
+  int fd, st;
+
+  if (unshare (CLONE_NEWPID) < 0)
+    _exit (3);
+  pid = fork ();
+  if (pid != 0)
+    _exit (pid > 0 && waitpid (pid, &st, 0) == pid && WIFEXITED (st) ? WEXITSTATUS (st) : 3);
+  a = spawn (0, false); /* pid 2 here, another number in /proc */
+  if (container_proc_open (proc_fd, a, &cp, &err) < 0)
+    {
+      fprintf (stderr, "# %s\n", err->msg);
+      _exit (1);
+    }
+  /* Its status names its pid in each namespace, ours last. */
+  fd = container_proc_openat (&cp, "status", &err);
+  n = fd < 0 ? -1 : read (fd, status, sizeof status - 1);
+  status[n < 0 ? 0 : n] = '\0';
+  snprintf (want, sizeof want, "\t%d\n", (int) a);
+  reap (a);
+  _exit (strstr (status, "NSpid:\t") && strstr (strstr (status, "NSpid:\t"), want) ? 0 : 2);
+}
+
 int
 main (void)
 {
@@ -222,5 +256,10 @@ main (void)
     is_error (container_proc_open (proc_fd, a, &cp, &err), -1, &err, want, "a pid that is gone: refused");
     container_proc_close (&cp);
   }
+  if (fork () == 0)
+    hold_from_child_pid_namespace (proc_fd);
+  ok (wait (&rc) > 0 && WIFEXITED (rc) && WEXITSTATUS (rc) == 0,
+      "a hook in a pid namespace of its own, with the host's /proc, holds the process its pid names (by fdinfo), not "
+      "the host's process of that number");
   return done_testing ();
 }
