@@ -58,6 +58,7 @@ int admin_policy_parse (const char *text, size_t len, const char *where, struct 
                         hook_error_t **err);
 
 void admin_policy_free (struct admin_policy *pol);
+#define cleanup_admin_policy __attribute__ ((cleanup (admin_policy_free))) /* on a zeroed struct */
 
 /* May a mount whose source is the host path REAL_PATH (canonical, as the
  * kernel resolved it) be served?  0 if so; else -1 with an error naming the rule. */

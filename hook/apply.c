@@ -2,33 +2,18 @@
 #include "apply.h"
 #include "chown_job.h"
 #include "cleanup.h"
+#include "container_proc.h"
 #include "log.h"
 #include "mount_api.h"
 #include "userns.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int
-enter_mount_namespace (int proc_fd, pid_t pid, hook_error_t **err)
-{
-  char path[64];
-  cleanup_close int fd = -1;
-
-  snprintf (path, sizeof path, "%d/ns/mnt", (int) pid);
-  fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error (err, errno, "open /proc/%s", path);
-  if (setns (fd, CLONE_NEWNS) < 0)
-    return make_error (err, errno, "enter the container's mount namespace (setns /proc/%s)", path);
-  return 0;
-}
 
 /* What a refusal of JOB says it could not do. */
 static const char *
@@ -410,12 +395,12 @@ by_depth (const void *a, const void *b)
 }
 
 int
-apply_plan (int proc_fd, pid_t pid, struct plan *plan, const struct container_ids *ids,
+apply_plan (int proc_fd, const struct container_proc *cp, struct plan *plan, const struct container_ids *ids,
             const struct target_user *user, const struct chown_options *co, hook_error_t **err)
 {
   cleanup_free struct mount_job **order = NULL;
 
-  if (enter_mount_namespace (proc_fd, pid, err) < 0)
+  if (container_proc_enter_mount_namespace (cp, err) < 0)
     return -1;
 
   for (size_t i = 0; i < plan->n; i++)

@@ -12,9 +12,11 @@
 #include <sys/types.h>
 
 struct chown_options;
+struct container_proc;
 
-/* CO: what mode chown needs (NULL when no mount asks for it). */
-int apply_plan (int proc_fd, pid_t pid, struct plan *plan, const struct container_ids *ids,
+/* In the mount namespace of CP (container_proc.h).  PROC_FD: the host's
+ * /proc.  CO: what mode chown needs (NULL when no mount asks for it). */
+int apply_plan (int proc_fd, const struct container_proc *cp, struct plan *plan, const struct container_ids *ids,
                 const struct target_user *user, const struct chown_options *co, hook_error_t **err);
 
 #endif

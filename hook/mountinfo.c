@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,17 +124,11 @@ mountinfo_parse (char *text, struct mountinfo *mi, hook_error_t **err)
 }
 
 int
-mountinfo_read (int proc_fd, int pid, struct mountinfo *mi, hook_error_t **err)
+mountinfo_read (int fd, struct mountinfo *mi, hook_error_t **err)
 {
-  char path[64];
-  cleanup_close int fd = -1;
   size_t len;
 
   memset (mi, 0, sizeof *mi);
-  snprintf (path, sizeof path, "%d/mountinfo", pid);
-  fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error (err, errno, "open /proc/%s", path);
   if (read_all_capped (fd, MOUNTINFO_MAX_BYTES, "mountinfo", &mi->text, &len, err) < 0)
     return -1;
   return mountinfo_parse (mi->text, mi, err);

@@ -29,8 +29,9 @@ struct mountinfo
 
 int mountinfo_parse (char *text, struct mountinfo *mi, hook_error_t **err);
 
-/* Read /proc/PID/mountinfo through PROC_FD, an fd of /proc. */
-int mountinfo_read (int proc_fd, int pid, struct mountinfo *mi, hook_error_t **err);
+/* Read FD, open on a /proc/PID/mountinfo (opened by the caller, who knows
+ * whose it is: see container_proc.h). */
+int mountinfo_read (int fd, struct mountinfo *mi, hook_error_t **err);
 
 void mountinfo_free (struct mountinfo *mi);
 

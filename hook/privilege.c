@@ -46,6 +46,8 @@ static const int allowed_syscalls[] = {
   SCMP_SYS (setns), SCMP_SYS (open_tree), SCMP_SYS (mount_setattr), SCMP_SYS (move_mount),
   SCMP_SYS (capget), SCMP_SYS (capset), SCMP_SYS (geteuid), SCMP_SYS (getuid), SCMP_SYS (sched_getaffinity),
   SCMP_SYS (sched_yield), SCMP_SYS (set_tid_address), SCMP_SYS (nanosleep), SCMP_SYS (clock_nanosleep),
+  /* the container's init held by pidfd (poll: has it exited?; ppoll where there is no poll) */
+  SCMP_SYS (pidfd_open), SCMP_SYS (poll), SCMP_SYS (ppoll),
   /* mode chown: the walk, the journal, restore at poststop */
   SCMP_SYS (fchownat), SCMP_SYS (fchown), SCMP_SYS (fchmod), SCMP_SYS (fchmodat), SCMP_SYS (fgetxattr),
   SCMP_SYS (fsetxattr), SCMP_SYS (fremovexattr), SCMP_SYS (fdatasync), SCMP_SYS (fsync), SCMP_SYS (mkdir),

@@ -88,6 +88,7 @@ extern const char mode_list[];
 /* Parse the mounts list.  ORIGIN names its source in errors. */
 int request_parse_mounts (const char *text, const char *origin, struct request *req, hook_error_t **err);
 void request_free (struct request *req);
+#define cleanup_request __attribute__ ((cleanup (request_free))) /* on a zeroed struct */
 
 /* A decimal id in 0 .. 2^32 - 2 spanning exactly [S, S+LEN). */
 int parse_numeric_id (const char *s, size_t len, uint32_t *out);

@@ -31,6 +31,7 @@ struct rootless
 int rootless_detect (struct rootless *r, hook_error_t **err);
 
 void rootless_free (struct rootless *r);
+#define cleanup_rootless __attribute__ ((cleanup (rootless_free))) /* on a zeroed struct */
 
 /* Rootless: can UID:GID be given away here (are they in the namespace)? */
 int rootless_check_ids (uint32_t uid, uint32_t gid, hook_error_t **err);

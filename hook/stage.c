@@ -6,6 +6,7 @@
 #include "apply.h"
 #include "chown_job.h"
 #include "cleanup.h"
+#include "container_proc.h"
 #include "journal.h"
 #include "log.h"
 #include "mountinfo.h"
@@ -42,68 +43,26 @@ read_config (const char *bundle, struct oci_config *cfg, hook_error_t **err)
 }
 
 static int
-read_proc_map (int proc_fd, pid_t pid, const char *name, struct idmap *map, hook_error_t **err)
+read_proc_map (const struct container_proc *cp, const char *name, struct idmap *map, hook_error_t **err)
 {
-  char path[64];
+  char where[64];
   cleanup_free char *text = NULL;
-  cleanup_close int fd = -1;
+  cleanup_close int fd = container_proc_openat (cp, name, err);
   size_t len;
 
-  snprintf (path, sizeof path, "%d/%s", (int) pid, name);
-  fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return make_error (err, errno, "open /proc/%s", path);
-  if (read_all_capped (fd, 65536, path, &text, &len, err) < 0)
     return -1;
-  return idmap_parse_proc (map, text, path, err);
-}
-
-/* 1 if PID's namespace of kind NS ("user", "mnt") is ours, 0 if not, -1 if
- * PID cannot be looked at (it is gone). */
-static int
-same_namespace (int proc_fd, pid_t pid, const char *ns)
-{
-  char mine[32], path[64];
-  struct stat ours, theirs;
-
-  snprintf (mine, sizeof mine, "self/ns/%s", ns);
-  snprintf (path, sizeof path, "%d/ns/%s", (int) pid, ns);
-  if (fstatat (proc_fd, mine, &ours, 0) < 0 || fstatat (proc_fd, path, &theirs, 0) < 0)
+  snprintf (where, sizeof where, "/proc/%d/%s", (int) cp->pid, name);
+  if (read_all_capped (fd, 65536, where, &text, &len, err) < 0)
     return -1;
-  return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
-}
-
-static bool
-same_user_namespace (int proc_fd, pid_t pid)
-{
-  return same_namespace (proc_fd, pid, "user") == 1;
-}
-
-/* The state's pid must be a container's init that is still there: a
- * process in our own mount namespace is not one (a dead init's pid may have
- * been reused by anything). */
-static int
-check_container_process (int proc_fd, pid_t pid, hook_error_t **err)
-{
-  switch (same_namespace (proc_fd, pid, "mnt"))
-    {
-    case -1:
-      make_error (err, errno, "the container's process %d is gone", (int) pid);
-      return error_hint (err, "the container's init died before the hook ran");
-    case 1:
-      make_error (err, 0, "process %d shares the hook's mount namespace, so it is not the container's init",
-                  (int) pid);
-      return error_hint (err, "the container's init may have died and its pid been reused");
-    default:
-      return 0;
-    }
+  return idmap_parse_proc (map, text, where, err);
 }
 
 /* The container's mapping: config.json's when it creates the namespace,
  * the kernel's when it joins one; none when it shares ours. */
 static int
-resolve_container_ids (const struct oci_config *cfg, int proc_fd, pid_t pid, struct container_ids *ids,
-                       hook_error_t **err)
+resolve_container_ids (const struct oci_config *cfg, int proc_fd, const struct container_proc *cp,
+                       struct container_ids *ids, hook_error_t **err)
 {
   if (cfg->has_userns && cfg->userns_path == NULL && cfg->has_mappings)
     {
@@ -111,16 +70,37 @@ resolve_container_ids (const struct oci_config *cfg, int proc_fd, pid_t pid, str
       ids->gids = cfg->gid_map;
       return 0;
     }
-  if (same_user_namespace (proc_fd, pid))
+  switch (container_proc_same_namespace (proc_fd, cp, "user", err))
     {
+    case -1:
+      return -1;
+    case 1:
       idmap_identity (&ids->uids);
       idmap_identity (&ids->gids);
       return 0;
+    default:
+      break;
     }
-  if (read_proc_map (proc_fd, pid, "uid_map", &ids->uids, err) < 0
-      || read_proc_map (proc_fd, pid, "gid_map", &ids->gids, err) < 0)
+  if (read_proc_map (cp, "uid_map", &ids->uids, err) < 0 || read_proc_map (cp, "gid_map", &ids->gids, err) < 0)
     return -1;
   return 0;
+}
+
+/* The mount tables: the container's, by its /proc directory, and ours
+ * (before entering the container's: where each source is on the host). */
+static int
+read_mount_tables (int proc_fd, const struct container_proc *cp, struct mountinfo *mi, struct mountinfo *host_mi,
+                   hook_error_t **err)
+{
+  cleanup_close int fd = container_proc_openat (cp, "mountinfo", err);
+  cleanup_close int host_fd = -1;
+
+  if (fd < 0 || mountinfo_read (fd, mi, err) < 0)
+    return -1;
+  host_fd = openat (proc_fd, "self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (host_fd < 0)
+    return make_error (err, errno, "open /proc/self/mountinfo");
+  return mountinfo_read (host_fd, host_mi, err);
 }
 
 /* The rootfs as the kernel names it in mountinfo.  The path comes from the
@@ -189,12 +169,19 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
   struct plan plan = { 0 };
   struct chown_options co = { .journal_dir_fd = -1, .journal_dir = journal_dir (opts, pol), .container = st->id,
                               .hard_links = opts->chown_hard_links, .threads = opts->threads };
+  cleanup_container_proc struct container_proc cp = CONTAINER_PROC_NONE;
   cleanup_free char *rootfs = NULL;
   cleanup_close int proc_fd = -1, dir_fd = -1;
   int ret = -1;
 
   if (st->pid <= 0)
     return make_error (err, 0, "container state has no pid; register the hook for prestart or createRuntime");
+  proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0)
+    return make_error (err, errno, "open /proc");
+  /* Held from here on, by pidfd: the number is not looked up again. */
+  if (container_proc_open (proc_fd, st->pid, &cp, err) < 0)
+    return -1;
   if (needs_mode (req, MODE_BIT (MODE_IDMAP) | CHOWNING_MODES)
       && target_user_from_container (cfg, st->annotations, pol->env_trust, &user, err) < 0)
     return -1;
@@ -207,16 +194,11 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
     }
   if (narrow_sandbox (req, err) < 0)
     return -1;
-  proc_fd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (proc_fd < 0)
-    return make_error (err, errno, "open /proc");
-  if (check_container_process (proc_fd, st->pid, err) < 0 || resolve_container_ids (cfg, proc_fd, st->pid, &ids, err) < 0
-      || resolve_rootfs (st, cfg, &rootfs, err) < 0)
+  if (resolve_container_ids (cfg, proc_fd, &cp, &ids, err) < 0 || resolve_rootfs (st, cfg, &rootfs, err) < 0)
     return -1;
-  /* Ours before entering the container's: where each source is on the host. */
-  if (mountinfo_read (proc_fd, st->pid, &mi, err) == 0 && mountinfo_read (proc_fd, getpid (), &host_mi, err) == 0
+  if (read_mount_tables (proc_fd, &cp, &mi, &host_mi, err) == 0
       && plan_build (req, cfg, rootfs, &mi, &host_mi, pol, &plan, err) == 0)
-    ret = apply_plan (proc_fd, st->pid, &plan, &ids, &user, &co, err);
+    ret = apply_plan (proc_fd, &cp, &plan, &ids, &user, &co, err);
   plan_free (&plan);
   mountinfo_free (&mi);
   mountinfo_free (&host_mi);
@@ -253,81 +235,79 @@ enter_sandbox (hook_error_t **err)
   return 0;
 }
 
+/* The administrator's policy (the rootless user's own under a rootless
+ * engine), with what the hook knows of where it runs.  RL and
+ * *ROOTLESS_JOURNAL, which POL may point to, belong to the caller. */
+static int
+load_policy (const struct hook_options *opts, struct rootless *rl, char **rootless_journal, struct admin_policy *pol,
+             hook_error_t **err)
+{
+  cleanup_free char *rootless_policy = NULL;
 
+  if (rootless_detect (rl, err) < 0)
+    return -1;
+  if (rl->active)
+    {
+      rootless_policy = rootless_path (rl, ROOTLESS_POLICY_PATH);
+      *rootless_journal = rootless_path (rl, ROOTLESS_JOURNAL_DIR);
+      log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl->host_uid, rl->home ? rl->home : "?");
+    }
+  if (admin_policy_load (opts->policy_path       ? opts->policy_path
+                         : rootless_policy ? rootless_policy
+                                           : ADMIN_POLICY_DEFAULT_PATH,
+                         opts->policy_path != NULL, pol, err)
+      < 0)
+    return -1;
+  pol->allow_host_root = pol->allow_host_root || opts->allow_host_root;
+  if (opts->env_trust_set)
+    pol->env_trust = opts->env_trust;
+  pol->rootless = rl->active;
+  if (pol->journal_dir == NULL)
+    pol->journal_dir = *rootless_journal;
+  pol->overflow_uid = rl->overflow_uid;
+  pol->overflow_gid = rl->overflow_gid;
+  pol->host_root_uid = rl->host_root_uid;
+  pol->host_root_gid = rl->host_root_gid;
+  return 0;
+}
+
+/* Every owned struct starts zeroed and is freed by its cleanup attribute,
+ * so that each outcome is one return. */
 int
 run_stage (const char *stage, int state_fd, const struct hook_options *opts, hook_error_t **err)
 {
-  struct oci_state st;
-  struct oci_config cfg;
-  struct request req = { .n = 0 };
-  struct admin_policy pol;
-  struct rootless rl;
-  cleanup_free char *text = NULL, *origin = NULL, *rootless_policy = NULL, *rootless_journal = NULL;
+  cleanup_oci_state struct oci_state st = { 0 };
+  cleanup_oci_config struct oci_config cfg = { 0 };
+  cleanup_request struct request req = { .n = 0 };
+  cleanup_admin_policy struct admin_policy pol = { 0 };
+  cleanup_rootless struct rootless rl = { 0 };
+  cleanup_free char *text = NULL, *origin = NULL, *rootless_journal = NULL;
   size_t len;
-  int ret;
 
-  (void) stage;
-  if (enter_sandbox (err) < 0 || rootless_detect (&rl, err) < 0)
+  if (enter_sandbox (err) < 0 || load_policy (opts, &rl, &rootless_journal, &pol, err) < 0)
     return -1;
-  if (rl.active)
-    {
-      rootless_policy = rootless_path (&rl, ROOTLESS_POLICY_PATH);
-      rootless_journal = rootless_path (&rl, ROOTLESS_JOURNAL_DIR);
-      log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl.host_uid, rl.home ? rl.home : "?");
-    }
-  ret = admin_policy_load (opts->policy_path       ? opts->policy_path
-                           : rootless_policy ? rootless_policy
-                                             : ADMIN_POLICY_DEFAULT_PATH,
-                           opts->policy_path != NULL, &pol, err);
-  rootless_free (&rl);
-  if (ret < 0)
-    {
-      admin_policy_free (&pol);
-      return -1;
-    }
-  pol.allow_host_root = pol.allow_host_root || opts->allow_host_root;
-  if (opts->env_trust_set)
-    pol.env_trust = opts->env_trust;
-  pol.rootless = rl.active;
-  if (pol.journal_dir == NULL)
-    pol.journal_dir = rootless_journal;
-  pol.overflow_uid = rl.overflow_uid;
-  pol.overflow_gid = rl.overflow_gid;
-  pol.host_root_uid = rl.host_root_uid;
-  pol.host_root_gid = rl.host_root_gid;
-  if (read_all_capped (state_fd, OCI_STATE_MAX_BYTES, "container state on stdin", &text, &len, err) < 0)
+  if (read_all_capped (state_fd, OCI_STATE_MAX_BYTES, "container state on stdin", &text, &len, err) < 0
+      || oci_state_parse (text, len, &st, err) < 0)
     return -1;
-  if (oci_state_parse (text, len, &st, err) < 0)
-    {
-      oci_state_free (&st);
-      admin_policy_free (&pol);
-      return -1;
-    }
   log_set_container (st.id);
   if (strcmp (stage, "poststop") == 0 || (st.status && strcmp (st.status, "stopped") == 0))
-    {
-      ret = restore_at_poststop (&st, opts, &pol, err);
-      oci_state_free (&st);
-      admin_policy_free (&pol);
-      return ret;
-    }
-  ret = read_config (st.bundle, &cfg, err);
-  if (ret == 0)
-    ret = request_from_container (&cfg, st.annotations, pol.env_trust, &req, err);
+    return restore_at_poststop (&st, opts, &pol, err);
+  if (read_config (st.bundle, &cfg, err) < 0)
+    return -1;
+  if (request_from_container (&cfg, st.annotations, pol.env_trust, &req, err) < 0)
+    return -1;
   /* The administrator's default for containers that ask for nothing. */
-  if (ret == 0 && req.n == 0 && pol.default_mounts)
+  if (req.n == 0 && pol.default_mounts)
     {
       if (asprintf (&origin, "defaultMounts of %s", pol.path) < 0)
         origin = NULL;
-      ret = request_parse_mounts (pol.default_mounts, origin ? origin : "defaultMounts", &req, err);
+      if (request_parse_mounts (pol.default_mounts, origin ? origin : "defaultMounts", &req, err) < 0)
+        return -1;
     }
-  if (ret == 0 && req.n > 0)
-    ret = fix_mounts (&st, &cfg, &req, opts, &pol, err);
-  else if (ret == 0)
-    log_verbose ("container %s asks for nothing", st.id);
-  request_free (&req);
-  oci_config_free (&cfg);
-  oci_state_free (&st);
-  admin_policy_free (&pol);
-  return ret;
+  if (req.n == 0)
+    {
+      log_verbose ("container %s asks for nothing", st.id);
+      return 0;
+    }
+  return fix_mounts (&st, &cfg, &req, opts, &pol, err);
 }

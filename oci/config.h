@@ -62,6 +62,7 @@ bool oci_mount_runtime_maps (const struct oci_mount *m, const struct idmap *ns_u
 int oci_config_read (const char *bundle, char **path, char **text, size_t *len, struct stat *st,
                      hook_error_t **err);
 void oci_config_free (struct oci_config *cfg);
+#define cleanup_oci_config __attribute__ ((cleanup (oci_config_free))) /* on a zeroed struct */
 
 /* Value of NAME in a "K=V" environment array, or NULL. */
 const char *env_lookup (const char **env, const char *name);

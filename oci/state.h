@@ -24,6 +24,7 @@ struct oci_state
 
 int oci_state_parse (const char *text, size_t len, struct oci_state *st, hook_error_t **err);
 void oci_state_free (struct oci_state *st);
+#define cleanup_oci_state __attribute__ ((cleanup (oci_state_free))) /* on a zeroed struct */
 
 /* Value of KEY in a NULL-terminated key/value array, or NULL. */
 const char *pairs_lookup (const char **pairs, const char *key);

@@ -95,7 +95,7 @@ run_hook_on() {
 	wait "$pid"
 	run_hook_on "$b" "$pid"
 	[ "$status" -eq 1 ]
-	[ "$output" = "oci-idmap-hook: the container's process $pid is gone: No such file or directory; the container's init died before the hook ran" ]
+	[ "$output" = "oci-idmap-hook: the container's process $pid is gone: No such process; the container's init died before the hook ran" ]
 	assert_nothing_changed
 }
 
