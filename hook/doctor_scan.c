@@ -29,14 +29,14 @@ struct walker
   int depth;
 };
 
-/* The container path of NAME in the current directory; malloc'd. */
+/* The container path of NAME in the current directory, raw (the report
+ * escapes it); malloc'd. */
 static char *
 path_of (const struct walker *w, const char *name)
 {
   char *s = NULL;
   if (asprintf (&s, "%.*s/%s", (int)w->len, w->path, name) < 0)
     abort ();
-  doctor_printable (s);
   return s;
 }
 
