@@ -192,3 +192,19 @@ rootfs_bundle() {
 	[[ "$output" == *"--untrusted is for a BUNDLE"* ]]
 	assert_nothing_changed
 }
+
+@test "runtime shim: an annotation key with ESC gives a valid JSON line in the engine's --log, escaped" {
+	b=$(make_bundle c)
+	update_config "$b" '.annotations = {"oci-idmap-hook/mounts": "/data", "x\u001b[8m\u009b": 1}'
+	log="$BATS_TEST_TMPDIR/runtime.log"
+	# The shim next to the hook under test (HOOK_UNDER_TEST).
+	run "${HOOK%/*}/oci-idmap-runtime" --log "$log" --log-format json create --bundle "$b" shim-esc
+	echo "$output"
+	cat "$log"
+	[ "$status" -ne 0 ]
+	[ "$(wc -l <"$log")" -eq 1 ]
+	python3 -c 'import json,sys; json.loads(sys.stdin.buffer.read().decode("utf-8", "strict"))' <"$log"
+	assert_no_controls "$log"
+	[ "$(jq -r .msg "$log")" = 'oci-idmap-runtime: config.json annotations: value of "x\x1b[8m\xc2\x9b" must be a string' ]
+	assert_nothing_changed
+}
