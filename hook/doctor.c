@@ -6,6 +6,7 @@
 #include "../oci/json.h"
 #include "cleanup.h"
 #include "commands.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -492,6 +493,7 @@ command_doctor (int argc, char **argv)
   const char *user = NULL;
   bool json = false, by_flags = false, untrusted = false;
   cleanup_close int root_fd = -1;
+  cleanup_free char *safe = NULL;
   int c, ret = 2;
 
   optind = 1;
@@ -596,7 +598,7 @@ command_doctor (int argc, char **argv)
   return ret;
 
 usage:
-  fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name, err->msg);
+  fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name, (safe = text_escape (err->msg)));
   error_free (&err);
   doctor_free (&d);
   return 2;

@@ -1,7 +1,7 @@
 /* hook/escape.c: which bytes are printable text, and the \xNN escape of the rest. */
 #define _GNU_SOURCE
-#include "../../hook/escape.h"
 #include "../../hook/cleanup.h"
+#include "../../hook/escape.h"
 #include "tap.h"
 
 #include <stdlib.h>
@@ -35,7 +35,9 @@ test_invalid (void)
     { "\x1b[8m", "ESC" },
     { "\x7f", "DEL" },
     { "\xc2\x80", "U+0080 (C1)" },
-    { "\xc2\x9b" "31m", "U+009B, the 8-bit CSI" },
+    { "\xc2\x9b"
+      "31m",
+      "U+009B, the 8-bit CSI" },
     { "\xc2\x9f", "U+009F (C1)" },
     { "\xc0\xaf", "an overlong '/' (c0 af)" },
     { "\xc1\xbf", "an overlong (c1 bf)" },
@@ -82,9 +84,16 @@ test_escape (void)
     { "\xc0\xaf", "\\xc0\\xaf" },
     { "\xed\xa0\x80", "\\xed\\xa0\\x80" },
     { "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },
-    { "\xc2\x9b" "2J", "\\xc2\\x9b2J" },
-    { "\xe2\x80\xae" "txt.exe", "\\xe2\\x80\\xaetxt.exe" },
-    { "\xe2\x82" "A", "\\xe2\\x82" "A" },
+    { "\xc2\x9b"
+      "2J",
+      "\\xc2\\x9b2J" },
+    { "\xe2\x80\xae"
+      "txt.exe",
+      "\\xe2\\x80\\xaetxt.exe" },
+    { "\xe2\x82"
+      "A",
+      "\\xe2\\x82"
+      "A" },
     { "\xff\xfe", "\\xff\\xfe" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
@@ -105,10 +114,10 @@ test_bounded (void)
 
   used = text_escape_to (out, sizeof out, "ab\ncd", 5);
   is_str (out, "ab\\x0ac", "an escape that fits is written whole");
-  is_int ((long long) used, 4, "and the consumed count says where it stopped");
+  is_int ((long long)used, 4, "and the consumed count says where it stopped");
   used = text_escape_to (out, sizeof out, "abcd\x1b", 5);
   is_str (out, "abcd", "an escape that does not fit is left out, not cut");
-  is_int ((long long) used, 4, "and not counted");
+  is_int ((long long)used, 4, "and not counted");
   used = text_escape_to (out, sizeof out, "abcde\xe2\x82\xac", 8);
   is_str (out, "abcde", "a character that does not fit is left out, not cut");
   used = text_escape_to (out, 1, "abc", 3);
