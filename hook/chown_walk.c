@@ -96,44 +96,9 @@ struct worker
  * levels deep, and every pending change remembers its path. */
 #define MESSAGE_PATH_MAX 400
 
-/* Append NAME to OUT (of CAP bytes, at *LEN) with every byte that is not
- * printable ASCII or part of valid UTF-8, and every backslash, as \xNN:
- * a name with a newline or a terminal escape stays one harmless line. */
-static void
-escape_name (char *out, size_t cap, size_t *len, const char *name)
-{
-  const unsigned char *p = (const unsigned char *) name;
-
-  while (*p && *len + 5 < cap)
-    {
-      size_t n = 1;
-      if (*p >= 0xc2 && *p <= 0xf4)
-        {
-          size_t want = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
-          while (n < want && (p[n] & 0xc0) == 0x80)
-            n++;
-          if (n != want)
-            n = 0; /* not a whole sequence: escape the lead byte */
-        }
-      else if (*p < 0x20 || *p >= 0x7f || *p == '\\')
-        n = 0;
-      if (n == 0)
-        {
-          *len += (size_t) snprintf (out + *len, cap - *len, "\\x%02x", *p);
-          p++;
-          continue;
-        }
-      if (*len + n >= cap)
-        break;
-      memcpy (out + *len, p, n);
-      *len += n;
-      p += n;
-    }
-  out[*len] = '\0';
-}
-
-/* "DIR/NAME" for messages: NAME escaped, only the last MESSAGE_PATH_MAX
- * bytes kept ("..." before them).  DIR is such a path already. */
+/* "DIR/NAME" for messages: only the last MESSAGE_PATH_MAX bytes kept
+ * ("..." before them).  DIR is such a path already.  Raw bytes: log_line
+ * escapes every line it prints (hook/escape.h), once. */
 static char *
 join_path (const char *dir, const char *name)
 {
@@ -150,7 +115,9 @@ join_path (const char *dir, const char *name)
     {
       if (len > 0)
         buf[len++] = '/';
-      escape_name (buf, sizeof buf, &len, name);
+      size_t n = strnlen (name, sizeof buf - len - 1);
+      memcpy (buf + len, name, n);
+      len += n;
     }
   buf[len] = '\0';
   if (len > MESSAGE_PATH_MAX + 3)

@@ -6,19 +6,22 @@
 #include "../oci/json.h"
 #include "cleanup.h"
 #include "commands.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* clang-format off */
 static const char doctor_usage[] =
-  "Usage: oci-idmap-hook doctor [--json] BUNDLE\n"
+  "Usage: oci-idmap-hook doctor [--json] [--untrusted] BUNDLE\n"
   "       oci-idmap-hook doctor [--json] --rootfs DIR [--uidmap C:H:N]... [--gidmap C:H:N]...\n"
   "                             [--user UID[:GID]] [--mount SRC:DEST[:OPTIONS]]...\n"
   "\n"
@@ -27,6 +30,13 @@ static const char doctor_usage[] =
   "and the annotation that fixes it, and which files of the root filesystem are\n"
   "owned by ids outside the mapping.  Reads only; follows no symlink out of the\n"
   "root filesystem.\n"
+  "\n"
+  "The doctor runs with your rights on the host paths the bundle names: it\n"
+  "stats each mount source and lists the whole root.path, which config.json may\n"
+  "point anywhere (/root, a symlink to /).  For a bundle you did not write, use\n"
+  "      --untrusted           read root.path only below the bundle directory,\n"
+  "                            through no symlink (refused otherwise); mount\n"
+  "                            sources are still stat'ed, never listed\n"
   "\n"
   "BUNDLE is an OCI bundle: its config.json gives the mapping, the user (as the\n"
   "hook reads it: oci-idmap-hook/user, PUID/PGID, process.user), the bind mounts\n"
@@ -44,7 +54,8 @@ static const char doctor_usage[] =
   "                            a bind mount of host SRC at DEST (repeatable);\n"
   "                            OPTIONS, separated by ',': ro, and idmap or nsmap\n"
   "                            to ask the hook for it in that mode\n"
-  "      --json                print one JSON document instead of text\n"
+  "      --json                print one JSON document instead of text (its\n"
+  "                            strings escaped as in the text: \\xNN)\n"
   "  -h, --help                show this help and exit\n"
   "\n"
   "      --policy FILE         the administrator's policy the hook runs with\n"
@@ -342,9 +353,27 @@ check_registration (struct doctor *d)
       }
 }
 
+/* --untrusted: ROOT (root.path) below the bundle, through no symlink, so
+ * that a bundle cannot make the doctor list a host directory it names. */
+static int
+open_confined_rootfs (int bundle_fd, const char *root, const char *bundle, hook_error_t **err)
+{
+  struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+  int fd = (int) syscall (SYS_openat2, bundle_fd, root, &how, sizeof how);
+
+  if (fd >= 0)
+    return fd;
+  make_error (err, errno, "--untrusted: open root.path %s below the bundle %s", root, bundle);
+  if (errno == EXDEV || errno == ELOOP)
+    error_hint (err, "it leaves the bundle or goes through a symlink; give a root.path inside the bundle "
+                     "directory, or drop --untrusted for a bundle you trust");
+  return -1;
+}
+
 /* Facts from BUNDLE/config.json.  Returns the rootfs fd, or -1 with *ERR. */
 static int
-facts_from_bundle (struct doctor *d, const char *bundle, struct oci_config *cfg, hook_error_t **err)
+facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct oci_config *cfg, hook_error_t **err)
 {
   cleanup_close int bundle_fd = open (bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   cleanup_free char *text = NULL, *path = NULL;
@@ -381,6 +410,8 @@ facts_from_bundle (struct doctor *d, const char *bundle, struct oci_config *cfg,
   check_registration (d);
   if (d->rootfs == NULL)
     return make_error (err, 0, "%s/config.json has no root.path", bundle);
+  if (untrusted)
+    return open_confined_rootfs (bundle_fd, d->rootfs, bundle, err);
   /* The engine's path: opened as written, then walked by fd. */
   root_fd = openat (bundle_fd, d->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
@@ -451,7 +482,7 @@ command_doctor (int argc, char **argv)
     { "rootfs", required_argument, NULL, 'r' }, { "uidmap", required_argument, NULL, 'u' },
     { "gidmap", required_argument, NULL, 'g' }, { "user", required_argument, NULL, 'U' },
     { "mount", required_argument, NULL, 'm' },  { "group-add", required_argument, NULL, 'G' },
-    { "json", no_argument, NULL, 'j' },
+    { "json", no_argument, NULL, 'j' },        { "untrusted", no_argument, NULL, 'T' },
     { "policy", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -461,14 +492,15 @@ command_doctor (int argc, char **argv)
   struct idmap uids = { 0 }, gids = { 0 };
   hook_error_t *err = NULL;
   const char *user = NULL;
-  bool json = false, by_flags = false;
+  bool json = false, by_flags = false, untrusted = false;
   cleanup_close int root_fd = -1;
+  cleanup_free char *safe = NULL;
   int c, ret = 2;
 
   optind = 1;
   while ((c = getopt_long (argc, argv, "+h", longopts, NULL)) != -1)
     {
-      by_flags |= c != 'j' && c != 'h' && c != 'P';
+      by_flags |= c != 'j' && c != 'h' && c != 'P' && c != 'T';
       switch (c)
         {
         case 'r':
@@ -493,6 +525,9 @@ command_doctor (int argc, char **argv)
         case 'j':
           json = true;
           break;
+        case 'T':
+          untrusted = true;
+          break;
         case 'P':
           policy = optarg;
           break;
@@ -512,6 +547,11 @@ command_doctor (int argc, char **argv)
                                                    : "give a BUNDLE, or --rootfs DIR with "
                                                      "the mapping, user and mounts",
                                  argc - optind > 1 ? argv[optind + 1] : NULL);
+    }
+  if (untrusted && by_flags)
+    {
+      doctor_free (&d);
+      return doctor_usage_error ("--untrusted is for a BUNDLE: --rootfs and --mount name your own paths", NULL);
     }
   if (admin_policy_load (policy ? policy : ADMIN_POLICY_DEFAULT_PATH, policy != NULL, &d.admin, &err) < 0)
     {
@@ -546,7 +586,7 @@ command_doctor (int argc, char **argv)
         make_error (&err, errno, "open the root filesystem %s", d.rootfs);
     }
   else
-    root_fd = facts_from_bundle (&d, argv[optind], &cfg, &err);
+    root_fd = facts_from_bundle (&d, argv[optind], untrusted, &cfg, &err);
   if (root_fd < 0)
     {
       error_report (&err);
@@ -559,7 +599,7 @@ command_doctor (int argc, char **argv)
   return ret;
 
 usage:
-  fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name, err->msg);
+  fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name, (safe = text_escape (err->msg)));
   error_free (&err);
   doctor_free (&d);
   return 2;

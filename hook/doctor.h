@@ -100,11 +100,6 @@ unsigned doctor_access_for (const struct doctor_view *view, mode_t mode, const s
 /* "rwx", "r-x", ... for ACCESS; BUF has room for 4 bytes. */
 const char *doctor_access_text (unsigned access, char buf[4]);
 
-/* Replace control characters and bytes that are not UTF-8 with '?' in
- * place, so that a file name can neither split a report line nor make the
- * JSON invalid. */
-void doctor_printable (char *s);
-
 /* Ids found on disk, grouped with a count and the first paths of each.
  * Fixed size: a tree with more distinct ids counts the rest in other_*. */
 #define ID_TABLE_MAX 64

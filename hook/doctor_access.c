@@ -59,40 +59,6 @@ doctor_access_text (unsigned access, char buf[4])
   return buf;
 }
 
-void
-doctor_printable (char *s)
-{
-  unsigned char *p = (unsigned char *)s;
-
-  while (*p)
-    {
-      size_t n, k;
-      if (*p < 0x80)
-        {
-          if (*p < 0x20 || *p == 0x7f)
-            *p = '?';
-          p++;
-          continue;
-        }
-      if (*p >= 0xc2 && *p <= 0xdf)
-        n = 1;
-      else if ((*p & 0xf0) == 0xe0)
-        n = 2;
-      else if (*p >= 0xf0 && *p <= 0xf4)
-        n = 3;
-      else
-        n = 0;
-      for (k = 1; n && k <= n && (p[k] & 0xc0) == 0x80; k++)
-        ;
-      if (n == 0 || k <= n)
-        {
-          *p++ = '?';
-          continue;
-        }
-      p += n + 1;
-    }
-}
-
 char **
 id_table_count (struct id_table *t, uint32_t id)
 {

@@ -4,9 +4,12 @@
 #include "cleanup.h"
 #include "../oci/json_write.h"
 #include "doctor.h"
+#include "escape.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <yajl/yajl_gen.h>
@@ -23,47 +26,71 @@ file_type (mode_t mode)
   return "other";
 }
 
+/* One line of the text report, escaped as a whole (hook/escape.h): the
+ * strings from the bundle (paths, annotations, file names) can neither end
+ * the line, forge another one nor reach the terminal as a control.  Our own
+ * text is printable and has no backslash, so it is printed as it is. */
+static void say (FILE *out, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
 static void
-print_view (FILE *out, const struct doctor *d, const struct doctor_view *v)
+say (FILE *out, const char *fmt, ...)
 {
-  char acc[4];
-  fprintf (out, "%u:%u%s", v->uid, v->gid, v->uid_unmapped || v->gid_unmapped ? " (unmapped: nobody)" : "");
+  cleanup_free char *line = NULL, *safe = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  if (vasprintf (&line, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  safe = text_escape (line);
+  fprintf (out, "%s\n", safe);
+}
+
+/* "UID:GID ..., user U can rwx"; malloc'd. */
+static char *
+view_text (const struct doctor *d, const struct doctor_view *v)
+{
+  char acc[4], who[64] = "", *s = NULL;
+
   if (d->user_known)
-    fprintf (out, ", user %u can %s", d->user.uid, doctor_access_text (v->access, acc));
-  fputc ('\n', out);
+    snprintf (who, sizeof who, ", user %u can %s", d->user.uid, doctor_access_text (v->access, acc));
+  if (asprintf (&s, "%u:%u%s%s", v->uid, v->gid, v->uid_unmapped || v->gid_unmapped ? " (unmapped: nobody)" : "", who)
+      < 0)
+    abort ();
+  return s;
 }
 
 static void
 print_mount (FILE *out, const struct doctor *d, const struct doctor_mount *m)
 {
-  fprintf (out, "mount %s%s\n", m->dest, m->readonly ? " (read-only)" : "");
+  say (out, "mount %s%s", m->dest, m->readonly ? " (read-only)" : "");
   if (m->stat_errno)
-    fprintf (out, "  source:  %s: %s\n", m->source ? m->source : "(none)", strerror (m->stat_errno));
+    say (out, "  source:  %s: %s", m->source ? m->source : "(none)", strerror (m->stat_errno));
   else
-    fprintf (out, "  source:  %s, %s owned by host %u:%u, mode %04o%s\n", m->source, file_type (m->mode),
-             m->owner_uid, m->owner_gid, (unsigned)(m->mode & 07777), m->acl.n ? " with an ACL" : "");
+    say (out, "  source:  %s, %s owned by host %u:%u, mode %04o%s", m->source, file_type (m->mode), m->owner_uid,
+         m->owner_gid, (unsigned)(m->mode & 07777), m->acl.n ? " with an ACL" : "");
   if (m->runtime_uids)
     {
       char u[128], g[128];
       idmap_describe (m->runtime_uids, u, sizeof u);
       idmap_describe (m->runtime_gids, g, sizeof g);
-      fprintf (out, "  runtime: idmaps it itself (on-disk uids %s; gids %s)\n", u, g);
+      say (out, "  runtime: idmaps it itself (on-disk uids %s; gids %s)", u, g);
     }
   if (!m->stat_errno && !S_ISLNK (m->mode))
     {
-      fputs ("  inside:  ", out);
-      print_view (out, d, &m->before);
+      cleanup_free char *v = view_text (d, &m->before);
+      say (out, "  inside:  %s", v);
     }
-  fprintf (out, "  hook:    %s%s%s\n", m->action, m->hook_note ? ": " : "", m->hook_note ? m->hook_note : "");
+  say (out, "  hook:    %s%s%s", m->action, m->hook_note ? ": " : "", m->hook_note ? m->hook_note : "");
   if (m->asked && !m->stat_errno && !S_ISLNK (m->mode) && strcmp (m->action, "refuses") != 0)
     {
-      fputs ("  after:   ", out);
-      print_view (out, d, &m->after);
+      cleanup_free char *v = view_text (d, &m->after);
+      say (out, "  after:   %s", v);
     }
   if (m->problem)
-    fprintf (out, "  problem: %s\n", m->problem);
+    say (out, "  problem: %s", m->problem);
   if (m->fix)
-    fprintf (out, "  fix:     %s\n", m->fix);
+    say (out, "  fix:     %s", m->fix);
 }
 
 static void
@@ -72,11 +99,19 @@ print_table (FILE *out, const struct id_table *t, const char *kind)
   for (size_t i = 0; i < t->n; i++)
     {
       const struct id_group *g = &t->groups[i];
-      fprintf (out, "  %s %u outside the mapping: %llu file%s:", kind, g->id, (unsigned long long)g->count,
-               g->count == 1 ? "" : "s");
-      for (size_t k = 0; k < ID_TABLE_PATHS && g->paths[k]; k++)
-        fprintf (out, " %s", g->paths[k]);
-      fputs (g->count > ID_TABLE_PATHS ? " ...\n" : "\n", out);
+      cleanup_free char *list = strdup ("");
+      for (size_t k = 0; list && k < ID_TABLE_PATHS && g->paths[k]; k++)
+        {
+          char *more = NULL;
+          if (asprintf (&more, "%s %s", list, g->paths[k]) < 0)
+            abort ();
+          free (list);
+          list = more;
+        }
+      if (list == NULL)
+        abort ();
+      say (out, "  %s %u outside the mapping: %llu file%s:%s%s", kind, g->id, (unsigned long long)g->count,
+           g->count == 1 ? "" : "s", list, g->count > ID_TABLE_PATHS ? " ..." : "");
     }
 }
 
@@ -85,15 +120,15 @@ print_scan (FILE *out, const struct doctor_scan *s)
 {
   if (!s->done)
     {
-      fprintf (out, "rootfs:  not scanned: %s\n", s->error ? s->error : "unknown error");
+      say (out, "rootfs:  not scanned: %s", s->error ? s->error : "unknown error");
       return;
     }
-  fprintf (out, "rootfs:  %llu entries; ids on disk read as %s\n", (unsigned long long)s->files,
-           s->host_ids ? "host ids (its top belongs to the container's root on the host)"
-                       : "image ids (an engine that remaps shifts them through the mapping)");
+  say (out, "rootfs:  %llu entries; ids on disk read as %s", (unsigned long long)s->files,
+       s->host_ids ? "host ids (its top belongs to the container's root on the host)"
+                   : "image ids (an engine that remaps shifts them through the mapping)");
   if (s->other_mounts || s->too_deep || s->unreadable)
-    fprintf (out, "  not entered: %llu other mounts, %llu too deep, %llu unreadable\n",
-             (unsigned long long)s->other_mounts, (unsigned long long)s->too_deep, (unsigned long long)s->unreadable);
+    say (out, "  not entered: %llu other mounts, %llu too deep, %llu unreadable", (unsigned long long)s->other_mounts,
+         (unsigned long long)s->too_deep, (unsigned long long)s->unreadable);
   print_table (out, &s->uids, "uid");
   print_table (out, &s->gids, "gid");
 }
@@ -106,22 +141,22 @@ doctor_report_text (const struct doctor *d, FILE *out)
   size_t problems = 0;
 
   if (d->bundle)
-    fprintf (out, "bundle:  %s (rootfs %s)\n", d->bundle, d->rootfs);
+    say (out, "bundle:  %s (rootfs %s)", d->bundle, d->rootfs);
   else
-    fprintf (out, "rootfs:  %s\n", d->rootfs);
+    say (out, "rootfs:  %s", d->rootfs);
   idmap_describe (&d->ids.uids, u, sizeof u);
   idmap_describe (&d->ids.gids, g, sizeof g);
   if (d->userns)
-    fprintf (out, "mapping: uids %s; gids %s\n", u, g);
+    say (out, "mapping: uids %s; gids %s", u, g);
   else
-    fprintf (out, "mapping: none (no user namespace: container ids are host ids)\n");
+    say (out, "mapping: none (no user namespace: container ids are host ids)");
   if (!d->user_known)
-    fprintf (out, "user:    unknown\n");
+    say (out, "user:    unknown");
   else if (d->user_mapped)
-    fprintf (out, "user:    %u:%u (from %s), host %u:%u\n", d->user.uid, d->user.gid, d->user.origin, d->host_uid,
-             d->host_gid);
+    say (out, "user:    %u:%u (from %s), host %u:%u", d->user.uid, d->user.gid, d->user.origin, d->host_uid,
+         d->host_gid);
   else
-    fprintf (out, "user:    %u:%u (from %s), not mapped\n", d->user.uid, d->user.gid, d->user.origin);
+    say (out, "user:    %u:%u (from %s), not mapped", d->user.uid, d->user.gid, d->user.origin);
   if (d->user_known && d->n_groups > 0)
     {
       fprintf (out, "groups: ");
@@ -130,9 +165,9 @@ doctor_report_text (const struct doctor *d, FILE *out)
       fprintf (out, " (supplementary)\n");
     }
   if (d->admin.path)
-    fprintf (out, "policy:  %s\n", d->admin.path);
+    say (out, "policy:  %s", d->admin.path);
   else
-    fprintf (out, "policy:  no policy file: the hook's defaults (host root stays host root)\n");
+    say (out, "policy:  no policy file: the hook's defaults (host root stays host root)");
   for (size_t i = 0; i < d->n_mounts; i++)
     print_mount (out, d, &d->mounts[i]);
   print_scan (out, &d->scan);
@@ -140,27 +175,29 @@ doctor_report_text (const struct doctor *d, FILE *out)
     {
       const struct doctor_problem *p = &d->problems[i];
       problems += !p->warning;
-      fprintf (out, "%s: %s: %s%s%s\n", p->warning ? "warning" : "problem", p->where, p->what, p->fix ? "; fix: " : "",
-               p->fix ? p->fix : "");
+      say (out, "%s: %s: %s%s%s", p->warning ? "warning" : "problem", p->where, p->what, p->fix ? "; fix: " : "",
+           p->fix ? p->fix : "");
     }
   if (annotation)
-    fprintf (out, "annotation: %s=%s\n", ANNOTATION_MOUNTS, annotation);
+    say (out, "annotation: %s=%s", ANNOTATION_MOUNTS, annotation);
   if (problems)
-    fprintf (out, "verdict: the container will not work as asked (%zu problem%s)\n", problems,
-             problems == 1 ? "" : "s");
+    say (out, "verdict: the container will not work as asked (%zu problem%s)", problems, problems == 1 ? "" : "s");
   else
-    fprintf (out, "verdict: ok, the container will work as asked\n");
+    say (out, "verdict: ok, the container will work as asked");
   fflush (out);
   return ferror (out) ? -1 : 0;
 }
 
 /* JSON */
 
+/* Every string as the text report shows it (hook/escape.h): valid UTF-8
+ * for strict JSON readers, and safe to print once a script decodes it. */
 static void
 j_str (yajl_gen g, const char *s)
 {
-  if (s)
-    json_gen_cstring (g, s);
+  cleanup_free char *safe = text_escape (s);
+  if (safe)
+    json_gen_cstring (g, safe);
   else
     yajl_gen_null (g);
 }

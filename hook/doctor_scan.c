@@ -1,7 +1,9 @@
 /* The read-only walk of the root filesystem: every entry is stat'ed
  * relative to its directory's fd, without following symlinks, and
- * directories are entered with O_NOFOLLOW on the same mount only. */
+ * directories are entered as the chown walk enters them (RESOLVE_WALK:
+ * never through a symlink or a magic link, never into another mount). */
 #define _GNU_SOURCE
+#include "chown_walk.h"
 #include "cleanup.h"
 #include "doctor.h"
 
@@ -9,10 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* Each level holds one directory fd. */
 #define SCAN_MAX_DEPTH 256
@@ -29,14 +34,14 @@ struct walker
   int depth;
 };
 
-/* The container path of NAME in the current directory; malloc'd. */
+/* The container path of NAME in the current directory, raw (the report
+ * escapes it); malloc'd. */
 static char *
 path_of (const struct walker *w, const char *name)
 {
   char *s = NULL;
   if (asprintf (&s, "%.*s/%s", (int)w->len, w->path, name) < 0)
     abort ();
-  doctor_printable (s);
   return s;
 }
 
@@ -77,6 +82,8 @@ static void walk_dir (struct walker *w, int dir_fd);
 static void
 enter (struct walker *w, int parent_fd, const char *name)
 {
+  struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                          .resolve = RESOLVE_WALK };
   cleanup_close int fd = -1;
   struct statx sx;
   size_t saved = w->len, n = strlen (name);
@@ -86,10 +93,13 @@ enter (struct walker *w, int parent_fd, const char *name)
       w->d->scan.too_deep++;
       return;
     }
-  fd = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  fd = (int) syscall (SYS_openat2, parent_fd, name, &how, sizeof how);
   if (fd < 0)
     {
-      w->d->scan.unreadable++;
+      if (errno == EXDEV)
+        w->d->scan.other_mounts++;
+      else
+        w->d->scan.unreadable++;
       return;
     }
   /* Something may have been mounted there since the statx: check the fd. */

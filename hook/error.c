@@ -102,10 +102,8 @@ error_report (hook_error_t **err)
 {
   if (*err == NULL)
     return;
-  /* A newline inside the message would split the one line a runtime shows. */
-  for (char *p = (*err)->msg; *p; p++)
-    if (*p == '\n' || *p == '\r')
-      *p = ' ';
+  /* log_line escapes it: a newline or a terminal escape from the input
+   * stays inside the one line a runtime shows, as \xNN. */
   log_line ((*err)->msg);
   error_free (err);
 }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "log.h"
 #include "cleanup.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +43,7 @@ void
 log_set_container (const char *id)
 {
   free (log_container);
-  log_container = id ? strdup (id) : NULL;
+  log_container = text_escape (id);
 }
 
 /* One write per line, so that concurrent hooks do not interleave. */
@@ -61,10 +62,13 @@ write_all (int fd, const char *s, size_t len)
     }
 }
 
+/* Every line the program prints is escaped here, once: messages carry
+ * annotations, config.json paths and file names as raw bytes, and none of
+ * them may end the line or reach a terminal as a control sequence. */
 void
-log_line (const char *msg)
+log_line (const char *raw)
 {
-  cleanup_free char *line = NULL;
+  cleanup_free char *line = NULL, *msg = text_escape (raw);
   char stamp[32];
   struct tm tm;
   time_t now;

@@ -16,7 +16,8 @@ int log_open_file (const char *path, hook_error_t **err);
 /* Name the container in the file's lines from now on. */
 void log_set_container (const char *id);
 
-/* "PROGRAM: MESSAGE" on stderr and as a timestamped line in the log file. */
+/* "PROGRAM: MESSAGE" on stderr and as a timestamped line in the log file,
+ * MESSAGE escaped as text (hook/escape.h): one line, no control bytes. */
 void log_line (const char *msg);
 
 /* log_line, only with --verbose. */

@@ -8,6 +8,7 @@
 #include "admin_policy.h"
 #include "cleanup.h"
 #include "commands.h"
+#include "escape.h"
 #include "inject.h"
 #include "request.h"
 
@@ -154,7 +155,7 @@ log_for_engine (char **argv, int cmd, const char *msg)
   strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
   if (format && strcmp (format, "json") == 0)
     {
-      /* Our messages hold no control characters; quote and backslash need escaping. */
+      /* Escaped text (hook/escape.h) has no control characters; quote and backslash need escaping. */
       dprintf (fd, "{\"level\":\"error\",\"msg\":\"");
       for (const char *p = msg; *p; p++)
         dprintf (fd, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
@@ -167,8 +168,8 @@ log_for_engine (char **argv, int cmd, const char *msg)
 static int
 shim_failure (char **argv, int cmd, hook_error_t **err)
 {
-  cleanup_free char *msg = NULL;
-  if (asprintf (&msg, "oci-idmap-runtime: %s", (*err)->msg) > 0)
+  cleanup_free char *msg = NULL, *safe = text_escape ((*err)->msg);
+  if (asprintf (&msg, "oci-idmap-runtime: %s", safe) > 0)
     log_for_engine (argv, cmd, msg);
   return report_failure (err);
 }

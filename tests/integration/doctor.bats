@@ -231,10 +231,10 @@ plain_bundle() {
 	chown 1000000:0 "$odd"
 	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"problem: rootfs: 1 file owned by uid 1000000, outside the mapping 0:100000:65536"*"e.g. /tmp/a?b?; fix:"* ]]
+	[[ "$output" == *"problem: rootfs: 1 file owned by uid 1000000, outside the mapping 0:100000:65536"*"e.g. /tmp/a\\x0ab\\xff; fix:"* ]]
 	doctor --json --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536
 	[ "$status" -eq 1 ]
-	[ "$(jq -r '.rootfs_scan.unmapped_uids[0].paths[0]' <<<"$output")" = "/tmp/a?b?" ]
+	[ "$(jq -r '.rootfs_scan.unmapped_uids[0].paths[0]' <<<"$output")" = '/tmp/a\x0ab\xff' ]
 }
 
 @test "an annotation the hook cannot parse is named, and the hook really refuses the container" {

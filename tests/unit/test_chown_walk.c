@@ -9,6 +9,7 @@
  * thread's start.  Needs root (it changes owners). */
 #define _GNU_SOURCE
 #include "../../hook/chown_walk.h"
+#include "../../hook/log.h"
 #include "helpers.h"
 
 #include <dirent.h>
@@ -449,10 +450,25 @@ test_names (void)
   is_int (owner_of (in_top ("d/new\nline")), TO_UID, "and changed");
   is_int ((long long) rep.hard_links, 5, "the hard links named so are left");
   {
-    cleanup_free char *msg = chown_report_leftovers (&rep);
-    ok (msg && !strchr (msg, '\n') && !strchr (msg, '\x1b') && !strchr (msg, '\xff'),
-        "the report has no newline, escape or invalid byte: %s", msg);
-    like (msg, "\\x", "and shows them as \\xNN");
+    /* The report keeps the raw names; the line log_line writes escapes them. */
+    cleanup_free char *msg = chown_report_leftovers (&rep), *line = NULL;
+    hook_error_t *err = NULL;
+    char log[] = "/tmp/test-walk-log.XXXXXX";
+    cleanup_close int fd = mkstemp (log);
+    size_t len = 0;
+    FILE *f;
+
+    if (fd < 0 || log_open_file (log, &err) < 0)
+      abort ();
+    log_line (msg);
+    f = fdopen (steal_fd (&fd), "r");
+    if (f == NULL || getdelim (&line, &len, '\0', f) < 0)
+      abort ();
+    fclose (f);
+    unlink (log);
+    ok (strchr (line, '\n') == strrchr (line, '\n') && !strchr (line, '\x1b') && !strchr (line, '\xff'),
+        "the line logged has no newline, escape or invalid byte: %s", line);
+    like (line, "esc\\x1b[31mred", "and shows them as \\xNN");
   }
   chown_report_free (&rep);
 }

@@ -2,6 +2,7 @@
  * container's user, the id table, and the verdict on one mount. */
 #define _GNU_SOURCE
 #include "../../hook/doctor.h"
+#include "../../hook/escape.h"
 #include "helpers.h"
 
 #include <sys/stat.h>
@@ -158,17 +159,6 @@ test_id_table (void)
   is_int ((long long)t.n, 0, "freeing empties the table");
 }
 
-static void
-test_printable (void)
-{
-  char s[] = "/a\nb/\xff\xc3\xa9\xe2\x82/\x7f.";
-  doctor_printable (s);
-  is_str (s,
-          "/a?b/?\xc3\xa9?"
-          "?/?.",
-          "control characters and broken UTF-8 become '?', valid UTF-8 stays");
-}
-
 /* A user-namespaced container running as 999, and a rw directory mount. */
 static struct doctor_mount *
 setup (struct doctor *d, uint32_t owner)
@@ -249,6 +239,80 @@ test_check_mount (void)
   doctor_free (&d);
 }
 
+/* Run REPORT on D into a string. */
+static char *
+report (const struct doctor *d, bool json)
+{
+  hook_error_t *err = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&text, &len);
+
+  if (f == NULL || (json ? doctor_report_json (d, f, &err) : doctor_report_text (d, f)) < 0)
+    abort ();
+  fclose (f);
+  return text;
+}
+
+static int
+count_lines_starting (const char *text, const char *prefix)
+{
+  int n = 0;
+  for (const char *p = text; p; p = strchr (p, '\n'), p = p ? p + 1 : NULL)
+    n += strncmp (p, prefix, strlen (prefix)) == 0;
+  return n;
+}
+
+/* Every byte of TEXT but the newlines is printable text (hook/escape.h). */
+static bool
+printable_lines (const char *text)
+{
+  for (const char *p = text; *p;)
+    {
+      size_t n = strcspn (p, "\n");
+      if (!text_is_printable (p, n))
+        return false;
+      p += n + (p[n] == '\n');
+    }
+  return true;
+}
+
+/* Strings from the bundle cannot forge a line, hide one or make the JSON
+ * invalid: the text report escapes each line, the JSON escapes each string. */
+static void
+test_report_escapes (void)
+{
+  static const char source[] = "/srv/x\nverdict: ok, the container will work as asked\x1b[8m\xc2\x9b"
+                               "8m\xe2\x80\xae";
+  struct doctor d;
+  struct doctor_mount *m = setup (&d, 1000);
+  cleanup_free char *text = NULL, *json = NULL;
+
+  m->source = source;
+  free (m->dest);
+  m->dest = strdup ("/data\r\x1b]0;title\x07");
+  d.bundle = "/b";
+  d.rootfs = "/r\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80";
+  d.scan.done = true;
+  d.scan.setid_paths[0] = strdup ("/bin/\xff\x85su");
+  d.scan.setid_count = 1;
+  doctor_check_mount (&d, m);
+  doctor_problem (&d, false, m->dest, m->fix, "%s", m->problem);
+  text = report (&d, false);
+  ok (printable_lines (text), "the text report is printable text, line by line");
+  is_int (count_lines_starting (text, "verdict:"), 1, "one verdict line");
+  like (text, "\nverdict: the container will not work as asked (1 problem)\n", "and it is the real one");
+  like (text, "source:  /srv/x\\x0averdict: ok, the container will work as asked\\x1b[8m\\xc2\\x9b8m\\xe2\\x80\\xae,",
+        "the forged source shows escaped, on its own line");
+  like (text, "mount /data\\x0d\\x1b]0;title\\x07\n", "so does the destination");
+  like (text, "rootfs /r\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80)", "and root.path: overlong, surrogate, > U+10FFFF");
+  json = report (&d, true);
+  ok (printable_lines (json), "the JSON report is valid UTF-8 without control bytes");
+  like (json, "\"source\": \"/srv/x\\\\x0averdict", "its strings hold the text report's escapes");
+  like (json, "\"setid_unmapped_paths\": [\n            \"/bin/\\\\xff\\\\x85su\"", "file names too");
+  doctor_free (&d);
+}
+
 int
 main (void)
 {
@@ -256,7 +320,7 @@ main (void)
   test_access ();
   test_acl ();
   test_id_table ();
-  test_printable ();
+  test_report_escapes ();
   test_check_mount ();
   return done_testing ();
 }
