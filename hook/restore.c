@@ -1,10 +1,12 @@
 #define _GNU_SOURCE
 #include "restore.h"
 #include "restore_walk.h"
+#include "restore_trust.h"
 #include "cleanup.h"
 #include "journal.h"
 #include "log.h"
 #include "mount_api.h"
+#include "privilege.h"
 #include "rootless.h"
 
 #include <dirent.h>
@@ -55,33 +57,6 @@ open_source (const struct journal_header *h, const char *path, hook_error_t **er
   return steal_fd (&fd);
 }
 
-/* Put one record back, opening it by its handle.  Returns 1 if something
- * changed, 0 if not, -1 on error. */
-static int
-restore_record (int mount_fd, const struct journal_record *r, struct restore_report *rep, hook_error_t **err)
-{
-  struct journal_handle h;
-  int flags = O_PATH;
-  cleanup_close int fd = -1;
-
-  if (S_ISREG (r->mode))
-    flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
-  else if (S_ISDIR (r->mode))
-    flags = O_RDONLY | O_DIRECTORY;
-  h.fh.handle_bytes = r->handle_bytes;
-  h.fh.handle_type = r->handle_type;
-  memcpy (h.fh.f_handle, r->handle, r->handle_bytes);
-  fd = open_by_handle_at (mount_fd, &h.fh, flags | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && (errno == ESTALE || errno == ENOENT))
-    {
-      rep->vanished++;
-      return 0;
-    }
-  if (fd < 0)
-    return make_error (err, errno, "open a journaled file by its handle");
-  return restore_apply (fd, r, err);
-}
-
 int
 restore_apply (int fd, const struct journal_record *r, hook_error_t **err)
 {
@@ -128,30 +103,15 @@ restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, b
                 struct restore_report *rep, hook_error_t **err)
 {
   cleanup_close int own_fd = -1;
-  size_t pos = jf->body;
-  struct journal_record r;
-  long n = 0;
 
   memset (rep, 0, sizeof *rep);
-  {
-    /* Ids in another namespace's terms would be wrong here: 0 there is a
-     * rootless user, here it is root. */
-    char ids[sizeof jf->h.hook_ids];
-    if (rootless_ids (ids, sizeof ids, err) < 0)
-      return error_prefix (err, "%s", path);
-    if (strcmp (ids, jf->h.hook_ids) != 0)
-      {
-        make_error (err, 0, "%s: its ids are those of user namespace %s, and this restore runs in %s", path,
-                    jf->h.hook_ids, ids);
-        return error_hint (err, "restore it as the user who ran the container, in that user's namespace (podman "
-                                "unshare)");
-      }
-  }
+  if (restore_trust_ids (&jf->h, path, err) < 0)
+    return -1;
   if (mount_fd < 0)
     own_fd = open_source (&jf->h, path, err);
   else
     {
-      /* open_by_handle_at needs a real fd, not the O_PATH one of a mount copy. */
+      /* The walk reads it: a real fd, not the O_PATH one of a mount copy. */
       own_fd = openat (mount_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (own_fd < 0)
         make_error (err, errno, "%s: open the source", path);
@@ -159,25 +119,9 @@ restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, b
   if (own_fd < 0)
     return -1;
   mount_fd = own_fd;
-  /* Journals of a rootless namespace: no open_by_handle_at there. */
-  if (strcmp (jf->h.hook_ids, "initial") != 0)
-    {
-      if (restore_by_walk (mount_fd, jf, rep, err) < 0)
-        return error_prefix (err, "%s", path);
-      pos = jf->len;
-    }
-  /* A record cut short by a kill ends the journal: its change never happened. */
-  while (pos < jf->len && (n = journal_record_decode (jf->data + pos, jf->len - pos, &r)) > 0)
-    {
-      int changed = restore_record (mount_fd, &r, rep, err);
-      if (changed < 0)
-        return error_prefix (err, "%s: record %llu", path, (unsigned long long) rep->records + 1);
-      rep->records++;
-      rep->restored += (uint64_t) changed;
-      pos += (size_t) n;
-    }
-  if (n < 0)
-    return make_error (err, 0, "%s: malformed record at offset %zu", path, pos);
+  /* By walking the source, never by open_by_handle_at: see restore_walk.h. */
+  if (restore_by_walk (mount_fd, jf, rep, err) < 0)
+    return error_prefix (err, "%s", path);
   if (new_files)
     {
       struct chown_spec spec = {
@@ -249,6 +193,8 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
   if (prefix == NULL)
     return make_error (err, ENOMEM, "journal");
   prefix[strlen (prefix) - sizeof ".journal" + 1] = '\0'; /* "ID@" */
+  if (restore_trust_dir (dir_fd, dir, err) < 0)
+    return -1;
   fd = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
   if (fd < 0 || (d = fdopendir (fd)) == NULL)
     {
@@ -269,14 +215,15 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
           ret = make_error (err, ENOMEM, "journal");
           break;
         }
-      jfd = openat (dir_fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (jfd < 0)
+      jfd = restore_trust_open (dir_fd, e->d_name, path, err);
+      if (jfd < 0 || journal_read (jfd, path, &jf, err) < 0)
         {
-          ret = make_error (err, errno, "open %s", path);
+          ret = -1;
           break;
         }
-      if (journal_read (jfd, path, &jf, err) < 0)
+      if (restore_trust_journal (jfd, path, &jf.h, err) < 0)
         {
+          journal_file_free (&jf);
           ret = -1;
           break;
         }
@@ -391,6 +338,20 @@ command_restore (int argc, char **argv)
     return restore_usage_error ("unexpected argument");
   if ((journal == NULL) == (container == NULL))
     return restore_usage_error ("give either --journal FILE or --container ID");
+  /* Before any journal is read: the hook's sandbox, with what restore needs. */
+  if (privilege_close_fds (-1, &err) < 0 || privilege_reduce (&err) < 0 || privilege_narrow_restore (&err) < 0)
+    {
+      error_prefix (&err, "sandbox");
+      error_report (&err);
+      return 1;
+    }
+  if (log_verbose_enabled)
+    {
+      cleanup_free char *what = NULL;
+      if (privilege_describe (&what, &err) == 0)
+        log_verbose ("sandbox: %s", what);
+      error_free (&err);
+    }
   if (container && dir == NULL && (dir = own_dir = default_journal_dir (&err)) == NULL)
     {
       error_report (&err);
@@ -398,12 +359,11 @@ command_restore (int argc, char **argv)
     }
   if (journal)
     {
-      cleanup_close int fd = open (journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      cleanup_close int fd = restore_trust_open_path (journal, &err);
       struct restore_report rep;
       cleanup_free char *sum = NULL;
-      if (fd < 0)
-        make_error (&err, errno, "open %s", journal);
-      else if (restore_journal (fd, journal, -1, true, &rep, &err) == 0)
+      if (fd >= 0 && restore_trust_journal (fd, journal, NULL, &err) == 0
+          && restore_journal (fd, journal, -1, true, &rep, &err) == 0)
         {
           sum = restore_summary (&rep);
           printf ("%s: %s\n", journal, sum ? sum : "restored");
