@@ -9,7 +9,21 @@ load chown_helpers
 
 setup() {
 	chown_setup
-	# A real journal: mode chown keeps it; the tree stays the container's.
+	SHIM="$(dirname "$HOOK")/oci-idmap-runtime"
+}
+
+teardown() {
+	# Journals a failed test left in the hook's default directory.
+	[ ! -f "$CONTAINERS_FILE" ] || awk '{print $2}' "$CONTAINERS_FILE" | while read -r id; do
+		rm -f /var/lib/oci-idmap-hook/journal/"$id"@*.journal
+	done
+	teardown_common
+}
+
+# real_journal: $REAL, the journal of a real mode chown (which keeps it;
+# the tree stays the container's), $ID its container, $PLANT a directory of
+# root's (0700) for planted copies, and the listings before.
+real_journal() {
 	b=$(chown_bundle c chown)
 	bundle_args "$b" true
 	run_runc "$b"
@@ -18,14 +32,9 @@ setup() {
 	REAL=$(echo "$JOURNALS/$ID@%2Fdata.journal")
 	[ -f "$REAL" ]
 	NAME=$(basename "$REAL")
-	# Another directory of root's, 0700, for planted copies.
 	PLANT=$(make_host_dir plant 0:0 0700)
 	BEFORE=$(listing "$DATA"; listing "$OUTSIDE")
 	OUTSIDE_BEFORE=$(listing "$OUTSIDE")
-}
-
-teardown() {
-	teardown_common
 }
 
 # plant KIND: a journal in $PLANT/$NAME as an unprivileged user could leave it.
@@ -57,6 +66,7 @@ assert_unchanged() {
 }
 
 @test "restore --journal refuses a journal owned by nobody, mode 0666, in a 0777 directory, a symlink, a FIFO; nothing changes" {
+	real_journal
 	for kind in nobody 0666 dir0777 symlink fifo; do
 		rm -f "$PLANT/$NAME"
 		chmod 0700 "$PLANT"
@@ -70,6 +80,7 @@ assert_unchanged() {
 }
 
 @test "restore --dir D --container ID refuses the same journals; nothing changes" {
+	real_journal
 	for kind in nobody 0666 dir0777 symlink fifo; do
 		rm -f "$PLANT/$NAME"
 		chmod 0700 "$PLANT"
@@ -83,6 +94,7 @@ assert_unchanged() {
 }
 
 @test "the poststop hook refuses the same journals in its journal directory; nothing changes" {
+	real_journal
 	# A chown+restore journal: the poststop restores only those.
 	sed -i 's/^restore-at-poststop no$/restore-at-poststop yes/' "$REAL"
 	grep -q '^restore-at-poststop yes$' "$REAL"
@@ -117,6 +129,7 @@ PY
 }
 
 @test "records whose handles name inodes outside the source's root change nothing there" {
+	real_journal
 	# The mount is a bind of a subdirectory of its filesystem: by handle,
 	# root could open any inode of it.  Setuid root, and a world-writable dir.
 	handle_record "$OUTSIDE/file" 0 0 104755 >>"$REAL"
@@ -131,10 +144,55 @@ PY
 }
 
 @test "restore runs in the hook's sandbox: no_new_privs, seccomp, only the capabilities it needs, and still restores" {
+	real_journal
 	run "$HOOK" restore --verbose --journal "$REAL"
 	[ "$status" -eq 0 ]
 	# CHOWN DAC_READ_SEARCH FOWNER FSETID SYS_ADMIN SETFCAP
 	[[ "$output" == *"sandbox: "*"CapPrm: 000000008020001d, CapEff: 000000008020001d, CapBnd: "*"NoNewPrivs: 1, Seccomp: 2"* ]]
 	[ "${lines[-1]}" = "$REAL: 6 of 6 journaled entries put back, 0 gone since; 0 files created since given back" ]
 	[ "$(host_owner "$DATA/sub/a")" = 1000:1000 ]
+}
+
+# A bundle that asks for chown+restore of $DATA and carries no hook.
+restore_bundle() {
+	local b
+	b=$(make_bundle "$1")
+	bundle_userns "$b" 0:100000:65536
+	bundle_user "$b" 999 999
+	bundle_bind "$b" "$DATA" /data
+	bundle_annotation "$b" oci-idmap-hook/mounts /data=chown+restore
+	bundle_args "$b" sh -c 'exec 2>&1; stat -c %u:%g /data /data/sub/a; echo hi >/data/sub/new'
+	echo "$b"
+}
+
+# The tree is given back once the container is gone: the owners as before,
+# the container's new file to the source's owner, no journal left.
+assert_given_back() {
+	local id
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "${lines[1]}" = 999:999 ]
+	[ "$(host_owner "$DATA/sub/new")" = 1000:1000 ]
+	rm "$DATA/sub/new"
+	[ "$(listing "$DATA"; listing "$OUTSIDE")" = "$BEFORE" ]
+	id=$(awk 'END {print $2}' "$CONTAINERS_FILE")
+	[ -z "$(find /var/lib/oci-idmap-hook/journal -name "$id@*" 2>/dev/null)" ]
+}
+
+@test "inject registers poststop too: runc with an injected bundle gives a chown+restore tree back when the container ends" {
+	BEFORE=$(listing "$DATA"; listing "$OUTSIDE")
+	b=$(restore_bundle c)
+	"$HOOK" inject "$b"
+	run_runc "$b"
+	assert_given_back
+	[ "$(jq -c '[.hooks | to_entries[] | {(.key): [.value[].args[-1]]}] | add' "$b/config.json")" = '{"prestart":["prestart"],"poststop":["poststop"]}' ]
+}
+
+@test "the runtime shim registers poststop too: oci-idmap-runtime run over runc gives a chown+restore tree back" {
+	BEFORE=$(listing "$DATA"; listing "$OUTSIDE")
+	b=$(restore_bundle c)
+	id=$(_new_id runc)
+	run timeout -k 5 "$CONTAINER_TIMEOUT" "$SHIM" --root "$RUNC_ROOT" run --bundle "$b" "$id" </dev/null
+	_show_run shim
+	assert_given_back
 }
