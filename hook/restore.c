@@ -345,6 +345,7 @@ command_restore (int argc, char **argv)
   if (privilege_close_fds (-1, &err) < 0 || privilege_reduce (&err) < 0 || privilege_narrow_restore (&err) < 0)
     {
       error_prefix (&err, "sandbox");
+      error_hint (&err, "run restore as root, or as a rootless user in that user's namespace (podman unshare)");
       error_report (&err);
       return 1;
     }

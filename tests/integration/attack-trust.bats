@@ -196,3 +196,21 @@ assert_given_back() {
 	_show_run shim
 	assert_given_back
 }
+
+@test "the runtime shim called as Docker and containerd call it (create, start, delete) gives a chown+restore tree back at delete" {
+	BEFORE=$(listing "$DATA"; listing "$OUTSIDE")
+	b=$(restore_bundle c)
+	id=$(_new_id runc)
+	"$SHIM" --root "$RUNC_ROOT" create --bundle "$b" "$id" </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
+	"$SHIM" --root "$RUNC_ROOT" start "$id"
+	for _ in $(seq 100); do
+		[ "$(runc --root "$RUNC_ROOT" state "$id" | jq -r .status)" = stopped ] && break
+		sleep 0.1
+	done
+	# Stopped, not yet deleted: the tree is still the container's.
+	[ "$(host_owner "$DATA/sub/a")" = 100999:100999 ]
+	"$SHIM" --root "$RUNC_ROOT" delete "$id"
+	run cat "$BATS_TEST_TMPDIR/out"
+	status=0
+	assert_given_back
+}
