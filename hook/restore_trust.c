@@ -146,6 +146,37 @@ restore_trust_open (int dir_fd, const char *name, const char *path, hook_error_t
 }
 
 int
+restore_trust_ids (const struct journal_header *h, const char *path, hook_error_t **err)
+{
+  char ids[sizeof h->hook_ids];
+
+  if (rootless_ids (ids, sizeof ids, err) < 0)
+    return error_prefix (err, "%s", path);
+  if (strcmp (ids, h->hook_ids) == 0)
+    return 0;
+  make_error (err, 0, "%s: its ids are those of user namespace %s, and this restore runs in %s", path, h->hook_ids,
+              ids);
+  return error_hint (err, "restore it as the user who ran the container, in that user's namespace (podman unshare)");
+}
+
+/* Refused anyway, but a rootless user's own journal, handed to root, says
+ * why best by its ids: -1 with that error, or 0 (H NULL: read it here). */
+static int
+foreign_ids (int fd, const char *path, const struct journal_header *h, hook_error_t **err)
+{
+  struct journal_file jf = { 0 };
+  int ret = 0;
+
+  if (h == NULL && journal_read (fd, path, &jf, err) == 0)
+    h = &jf.h;
+  error_free (err);
+  if (h)
+    ret = restore_trust_ids (h, path, err);
+  journal_file_free (&jf);
+  return ret;
+}
+
+int
 restore_trust_open_path (const char *path, hook_error_t **err)
 {
   cleanup_free char *d = strdup (path), *b = strdup (path);
@@ -162,30 +193,25 @@ restore_trust_open_path (const char *path, hook_error_t **err)
   if (dir_fd < 0)
     return make_error (err, errno, "open the directory of %s", path);
   if (restore_trust_dir (dir_fd, dir, err) < 0)
-    return error_prefix (err, "%s", path);
+    {
+      hook_error_t *why = NULL;
+      cleanup_close int fd = restore_trust_open (dir_fd, name, path, &why);
+      error_free (&why);
+      if (fd >= 0 && foreign_ids (fd, path, NULL, &why) < 0)
+        {
+          error_free (err);
+          *err = why;
+          return -1;
+        }
+      return error_prefix (err, "%s", path);
+    }
   return restore_trust_open (dir_fd, name, path, err);
-}
-
-int
-restore_trust_ids (const struct journal_header *h, const char *path, hook_error_t **err)
-{
-  char ids[sizeof h->hook_ids];
-
-  if (rootless_ids (ids, sizeof ids, err) < 0)
-    return error_prefix (err, "%s", path);
-  if (strcmp (ids, h->hook_ids) == 0)
-    return 0;
-  make_error (err, 0, "%s: its ids are those of user namespace %s, and this restore runs in %s", path, h->hook_ids,
-              ids);
-  return error_hint (err, "restore it as the user who ran the container, in that user's namespace (podman unshare)");
 }
 
 int
 restore_trust_journal (int fd, const char *path, const struct journal_header *h, hook_error_t **err)
 {
-  struct journal_file jf = { 0 };
   struct stat st;
-  int ret;
 
   if (fstat (fd, &st) < 0)
     return make_error (err, errno, "stat %s", path);
@@ -193,14 +219,7 @@ restore_trust_journal (int fd, const char *path, const struct journal_header *h,
     return not_a_journal (path, st.st_mode, err);
   if (st.st_uid == geteuid () && !(st.st_mode & 022) && st.st_nlink == 1)
     return h ? restore_trust_ids (h, path, err) : 0;
-  /* Someone else's: a rootless user's own journal, handed to root, says so
-   * best by its ids. */
-  if (h == NULL && journal_read (fd, path, &jf, err) == 0)
-    h = &jf.h;
-  error_free (err);
-  ret = h ? restore_trust_ids (h, path, err) : 0;
-  journal_file_free (&jf);
-  if (ret < 0)
+  if (foreign_ids (fd, path, h, err) < 0)
     return -1;
   make_error (err, 0, "%s: owned by uid %u with mode %04o and %ju link%s, so someone else may have written it", path,
               (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (uintmax_t) st.st_nlink,
