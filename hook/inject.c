@@ -14,8 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Both hook stages where an entry of ours may already sit. */
-static const char *const our_stages[] = { "prestart", "createRuntime" };
+/* The hook stages where an entry of ours may already sit: one that starts
+ * the work, and poststop, which undoes mode chown+restore.  Always both:
+ * without poststop a chown+restore tree would never be given back.  At
+ * poststop the hook only looks for the container's journals (one
+ * directory read) and does nothing when there are none. */
+static const char *const our_stages[] = { "prestart", "createRuntime", "poststop" };
+#define POSTSTOP "poststop"
 
 int
 inject_self_path (char **out, hook_error_t **err)
@@ -53,15 +58,17 @@ is_our_stage (const char *stage)
   return false;
 }
 
-/* Count our entries in HOOKS (the config's "hooks" object, may be NULL). */
+/* Count our entries in HOOKS (the config's "hooks" object, may be NULL):
+ * at poststop (AT_POSTSTOP) or at the stages that start the work. */
 static size_t
-count_ours (yajl_val hooks, const char *hook_path)
+count_ours (yajl_val hooks, const char *hook_path, bool at_poststop)
 {
   size_t n = 0;
   for (size_t i = 0; hooks && YAJL_IS_OBJECT (hooks) && i < hooks->u.object.len; i++)
     {
       yajl_val list = hooks->u.object.values[i];
-      if (!is_our_stage (hooks->u.object.keys[i]) || !YAJL_IS_ARRAY (list))
+      if (!is_our_stage (hooks->u.object.keys[i]) || !YAJL_IS_ARRAY (list)
+          || (strcmp (hooks->u.object.keys[i], POSTSTOP) == 0) != at_poststop)
         continue;
       for (size_t k = 0; k < list->u.array.len; k++)
         n += is_our_hook (list->u.array.values[k], hook_path);
@@ -69,8 +76,21 @@ count_ours (yajl_val hooks, const char *hook_path)
   return n;
 }
 
+/* Which stages get an entry of ours: the start stage and poststop, each
+ * unless one of ours is there already. */
+struct wanted
+{
+  bool start, poststop;
+};
+
+static bool
+wants (const struct inject_options *o, const struct wanted *w, const char *key)
+{
+  return !o->remove && ((w->start && strcmp (key, o->stage) == 0) || (w->poststop && strcmp (key, POSTSTOP) == 0));
+}
+
 static int
-gen_our_entry (yajl_gen g, const struct inject_options *o)
+gen_our_entry (yajl_gen g, const struct inject_options *o, const char *stage)
 {
   if (yajl_gen_map_open (g) != yajl_gen_status_ok || json_gen_cstring (g, "path") < 0
       || json_gen_cstring (g, o->hook_path) < 0 || json_gen_cstring (g, "args") < 0
@@ -80,16 +100,16 @@ gen_our_entry (yajl_gen g, const struct inject_options *o)
     return -1;
   if (o->environment && (json_gen_cstring (g, "--environment") < 0 || json_gen_cstring (g, o->environment) < 0))
     return -1;
-  if (json_gen_cstring (g, o->stage) < 0 || yajl_gen_array_close (g) != yajl_gen_status_ok)
+  if (json_gen_cstring (g, stage) < 0 || yajl_gen_array_close (g) != yajl_gen_status_ok)
     return -1;
   return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
 }
 
 /* The stage list KEY: LIST without our entries, plus ours when adding to that stage. */
 static int
-gen_stage (yajl_gen g, const char *key, yajl_val list, const struct inject_options *o)
+gen_stage (yajl_gen g, const char *key, yajl_val list, const struct inject_options *o, const struct wanted *w)
 {
-  bool add = !o->remove && strcmp (key, o->stage) == 0;
+  bool add = wants (o, w, key);
 
   if (json_gen_cstring (g, key) < 0 || yajl_gen_array_open (g) != yajl_gen_status_ok)
     return -1;
@@ -97,15 +117,15 @@ gen_stage (yajl_gen g, const char *key, yajl_val list, const struct inject_optio
     if (!(o->remove && is_our_hook (list->u.array.values[k], o->hook_path))
         && json_gen_value (g, list->u.array.values[k]) < 0)
       return -1;
-  if (add && gen_our_entry (g, o) < 0)
+  if (add && gen_our_entry (g, o, key) < 0)
     return -1;
   return yajl_gen_array_close (g) == yajl_gen_status_ok ? 0 : -1;
 }
 
 static int
-gen_hooks (yajl_gen g, yajl_val hooks, const struct inject_options *o)
+gen_hooks (yajl_gen g, yajl_val hooks, const struct inject_options *o, const struct wanted *w)
 {
-  bool stage_seen = false;
+  bool stage_seen = false, poststop_seen = false;
 
   if (json_gen_cstring (g, "hooks") < 0 || yajl_gen_map_open (g) != yajl_gen_status_ok)
     return -1;
@@ -115,20 +135,23 @@ gen_hooks (yajl_gen g, yajl_val hooks, const struct inject_options *o)
       yajl_val list = hooks->u.object.values[i];
       int r;
       if (is_our_stage (key) && YAJL_IS_ARRAY (list))
-        r = gen_stage (g, key, list, o);
+        r = gen_stage (g, key, list, o, w);
       else
         r = json_gen_cstring (g, key) < 0 ? -1 : json_gen_value (g, list);
       if (r < 0)
         return -1;
       stage_seen = stage_seen || strcmp (key, o->stage) == 0;
+      poststop_seen = poststop_seen || strcmp (key, POSTSTOP) == 0;
     }
-  if (!o->remove && !stage_seen && gen_stage (g, o->stage, NULL, o) < 0)
+  if (wants (o, w, o->stage) && !stage_seen && gen_stage (g, o->stage, NULL, o, w) < 0)
+    return -1;
+  if (wants (o, w, POSTSTOP) && !poststop_seen && gen_stage (g, POSTSTOP, NULL, o, w) < 0)
     return -1;
   return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
 }
 
 static int
-gen_config (yajl_gen g, yajl_val root, const struct inject_options *o)
+gen_config (yajl_gen g, yajl_val root, const struct inject_options *o, const struct wanted *w)
 {
   bool hooks_seen = false;
 
@@ -141,7 +164,7 @@ gen_config (yajl_gen g, yajl_val root, const struct inject_options *o)
       int r;
       if (strcmp (key, "hooks") == 0 && (YAJL_IS_OBJECT (v) || YAJL_IS_NULL (v)))
         {
-          r = gen_hooks (g, YAJL_IS_OBJECT (v) ? v : NULL, o);
+          r = gen_hooks (g, YAJL_IS_OBJECT (v) ? v : NULL, o, w);
           hooks_seen = true;
         }
       else
@@ -149,7 +172,7 @@ gen_config (yajl_gen g, yajl_val root, const struct inject_options *o)
       if (r < 0)
         return -1;
     }
-  if (!o->remove && !hooks_seen && gen_hooks (g, NULL, o) < 0)
+  if (!o->remove && !hooks_seen && gen_hooks (g, NULL, o, w) < 0)
     return -1;
   return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
 }
@@ -196,7 +219,8 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
   yajl_val tree = NULL;
   yajl_gen g = NULL;
   struct stat st;
-  size_t len, out_len, ours;
+  size_t len, out_len;
+  struct wanted w;
   int ret = -1;
 
   *changed = false;
@@ -207,9 +231,10 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
       yajl_tree_free (tree);
       return make_error (err, 0, "%s: expected a JSON object", path);
     }
-  ours = count_ours (json_member (tree, "hooks"), opts->hook_path);
-  /* Adding when any stage has us already, or removing when none does, is a no-op. */
-  if ((opts->remove && ours == 0) || (!opts->remove && ours > 0))
+  w.start = count_ours (json_member (tree, "hooks"), opts->hook_path, false) == 0;
+  w.poststop = count_ours (json_member (tree, "hooks"), opts->hook_path, true) == 0;
+  /* Adding where we are already, or removing when no stage has us, is a no-op. */
+  if ((opts->remove && w.start && w.poststop) || (!opts->remove && !w.start && !w.poststop))
     {
       yajl_tree_free (tree);
       return 0;
@@ -225,7 +250,7 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
           yajl_gen_config (g, yajl_gen_beautify, 1);
           yajl_gen_config (g, yajl_gen_indent_string, "\t");
         }
-      if (gen_config (g, tree, opts) < 0)
+      if (gen_config (g, tree, opts, &w) < 0)
         make_error (err, 0, "%s: cannot re-generate the JSON", path);
       else if (json_gen_take (g, &out, &out_len, err) == 0
                && write_atomically (path, &st, out, out_len, err) == 0)

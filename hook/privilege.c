@@ -167,23 +167,44 @@ privilege_reduce (hook_error_t **err)
   return install_seccomp (err);
 }
 
+/* Drop the N capabilities DROP from the effective and permitted sets. */
+static int
+clear_caps (const cap_value_t *drop, size_t n, const char *what, hook_error_t **err)
+{
+  cap_t caps = cap_get_proc ();
+  int ret = 0;
+
+  if (caps == NULL)
+    return make_error (err, errno, "cap_get_proc");
+  if (cap_set_flag (caps, CAP_EFFECTIVE, (int) n, drop, CAP_CLEAR) < 0
+      || cap_set_flag (caps, CAP_PERMITTED, (int) n, drop, CAP_CLEAR) < 0 || cap_set_proc (caps) < 0)
+    ret = make_error (err, errno, "drop the capabilities %s", what);
+  cap_free (caps);
+  return ret;
+}
+
 int
 privilege_narrow (bool chowning, hook_error_t **err)
 {
-  size_t n = sizeof chown_only_caps / sizeof chown_only_caps[0];
-  cap_t caps;
-  int ret = 0;
-
   if (chowning)
     return 0;
-  caps = cap_get_proc ();
-  if (caps == NULL)
-    return make_error (err, errno, "cap_get_proc");
-  if (cap_set_flag (caps, CAP_EFFECTIVE, (int) n, chown_only_caps, CAP_CLEAR) < 0
-      || cap_set_flag (caps, CAP_PERMITTED, (int) n, chown_only_caps, CAP_CLEAR) < 0 || cap_set_proc (caps) < 0)
-    ret = make_error (err, errno, "drop the capabilities only mode chown needs");
-  cap_free (caps);
-  return ret;
+  return clear_caps (chown_only_caps, sizeof chown_only_caps / sizeof chown_only_caps[0], "only mode chown needs",
+                     err);
+}
+
+/* restore keeps CHOWN, FOWNER and FSETID (owners and modes back), SETFCAP
+ * (security.capability back), DAC_READ_SEARCH (the walk of the source
+ * reads every directory, whatever its mode) and SYS_ADMIN (the private
+ * nodev copy of the source's mount for the walk of new files).  It enters
+ * no namespace, traces nothing, maps no ids, writes no file it cannot. */
+static const cap_value_t not_for_restore[] = { CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID,
+                                               CAP_DAC_OVERRIDE };
+
+int
+privilege_narrow_restore (hook_error_t **err)
+{
+  return clear_caps (not_for_restore, sizeof not_for_restore / sizeof not_for_restore[0], "restore does not need",
+                     err);
 }
 
 int

@@ -18,6 +18,10 @@ int privilege_reduce (hook_error_t **err);
 /* Once the request is known: without CHOWNING, drop what only mode chown needs. */
 int privilege_narrow (bool chowning, hook_error_t **err);
 
+/* For `oci-idmap-hook restore`, after privilege_reduce: keep only what
+ * putting owners, modes and capabilities back needs. */
+int privilege_narrow_restore (hook_error_t **err);
+
 /* One line describing what is in force, from /proc/self/status. */
 int privilege_describe (char **out, hook_error_t **err);
 

@@ -1,10 +1,12 @@
 #define _GNU_SOURCE
 #include "restore.h"
 #include "restore_walk.h"
+#include "restore_trust.h"
 #include "cleanup.h"
 #include "journal.h"
 #include "log.h"
 #include "mount_api.h"
+#include "privilege.h"
 #include "rootless.h"
 #include "sha256.h"
 
@@ -54,33 +56,6 @@ open_source (const struct journal_header *h, const char *path, hook_error_t **er
       return error_hint (err, "mount the volume back at %s and run the restore again", h->source);
     }
   return steal_fd (&fd);
-}
-
-/* Put one record back, opening it by its handle.  Returns 1 if something
- * changed, 0 if not, -1 on error. */
-static int
-restore_record (int mount_fd, const struct journal_record *r, struct restore_report *rep, hook_error_t **err)
-{
-  struct journal_handle h;
-  int flags = O_PATH;
-  cleanup_close int fd = -1;
-
-  if (S_ISREG (r->mode))
-    flags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
-  else if (S_ISDIR (r->mode))
-    flags = O_RDONLY | O_DIRECTORY;
-  h.fh.handle_bytes = r->handle_bytes;
-  h.fh.handle_type = r->handle_type;
-  memcpy (h.fh.f_handle, r->handle, r->handle_bytes);
-  fd = open_by_handle_at (mount_fd, &h.fh, flags | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && (errno == ESTALE || errno == ENOENT))
-    {
-      rep->vanished++;
-      return 0;
-    }
-  if (fd < 0)
-    return make_error (err, errno, "open a journaled file by its handle");
-  return restore_apply (fd, r, rep, err);
 }
 
 /* Whether FD holds the content record R was written for.  The proof is
@@ -197,30 +172,15 @@ restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, b
                 struct restore_report *rep, hook_error_t **err)
 {
   cleanup_close int own_fd = -1;
-  size_t pos = jf->body;
-  struct journal_record r;
-  long n = 0;
 
   memset (rep, 0, sizeof *rep);
-  {
-    /* Ids in another namespace's terms would be wrong here: 0 there is a
-     * rootless user, here it is root. */
-    char ids[sizeof jf->h.hook_ids];
-    if (rootless_ids (ids, sizeof ids, err) < 0)
-      return error_prefix (err, "%s", path);
-    if (strcmp (ids, jf->h.hook_ids) != 0)
-      {
-        make_error (err, 0, "%s: its ids are those of user namespace %s, and this restore runs in %s", path,
-                    jf->h.hook_ids, ids);
-        return error_hint (err, "restore it as the user who ran the container, in that user's namespace (podman "
-                                "unshare)");
-      }
-  }
+  if (restore_trust_ids (&jf->h, path, err) < 0)
+    return -1;
   if (mount_fd < 0)
     own_fd = open_source (&jf->h, path, err);
   else
     {
-      /* open_by_handle_at needs a real fd, not the O_PATH one of a mount copy. */
+      /* The walk reads it: a real fd, not the O_PATH one of a mount copy. */
       own_fd = openat (mount_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (own_fd < 0)
         make_error (err, errno, "%s: open the source", path);
@@ -228,25 +188,18 @@ restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, b
   if (own_fd < 0)
     return -1;
   mount_fd = own_fd;
-  /* Journals of a rootless namespace: no open_by_handle_at there. */
-  if (strcmp (jf->h.hook_ids, "initial") != 0)
-    {
-      if (restore_by_walk (mount_fd, jf, rep, err) < 0)
-        return error_prefix (err, "%s", path);
-      pos = jf->len;
-    }
-  /* A record cut short by a kill ends the journal: its change never happened. */
-  while (pos < jf->len && (n = journal_record_decode (jf->data + pos, jf->len - pos, &r)) > 0)
-    {
-      int changed = restore_record (mount_fd, &r, rep, err);
-      if (changed < 0)
-        return error_prefix (err, "%s: record %llu", path, (unsigned long long) rep->records + 1);
-      rep->records++;
-      rep->restored += (uint64_t) changed;
-      pos += (size_t) n;
-    }
-  if (n < 0)
-    return make_error (err, 0, "%s: malformed record at offset %zu", path, pos);
+  /* Both walks go through a private nodev copy of the source: an entry
+   * swapped for a device node between readdir and open never opens the
+   * device as root. */
+  cleanup_close int tree = mount_clone (mount_fd, false, err);
+  if (tree < 0 || mount_set_walk_attrs (tree, err) < 0)
+    return error_prefix (err, "%s: copy the mount of the source", path);
+  cleanup_close int tree_dir = openat (tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (tree_dir < 0)
+    return make_error (err, errno, "%s: open the copy of the source", path);
+  /* By walking the source, never by open_by_handle_at: see restore_walk.h. */
+  if (restore_by_walk (tree_dir, jf, rep, err) < 0)
+    return error_prefix (err, "%s", path);
   if (new_files)
     {
       struct chown_spec spec = {
@@ -258,10 +211,6 @@ restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, b
         .from_gid = jf->h.target_gid,
         .born_after = jf->h.started,
       };
-      /* Walk a private nodev copy: opening an entry never opens a device. */
-      cleanup_close int tree = mount_clone (mount_fd, false, err);
-      if (tree < 0 || mount_set_walk_attrs (tree, err) < 0)
-        return error_prefix (err, "%s: copy the mount of the source", path);
       rep->new_files_walked = true;
       if (chown_walk (tree, &spec, NULL, &rep->new_files, err) < 0)
         return error_prefix (err, "%s: give the files created since to %u:%u", path, spec.to_uid, spec.to_gid);
@@ -334,6 +283,8 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
   if (prefix == NULL)
     return make_error (err, ENOMEM, "journal");
   prefix[strlen (prefix) - sizeof ".journal" + 1] = '\0'; /* "ID@" */
+  if (restore_trust_dir (dir_fd, dir, err) < 0)
+    return -1;
   fd = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
   if (fd < 0 || (d = fdopendir (fd)) == NULL)
     {
@@ -354,14 +305,15 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
           ret = make_error (err, ENOMEM, "journal");
           break;
         }
-      jfd = openat (dir_fd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (jfd < 0)
+      jfd = restore_trust_open (dir_fd, e->d_name, path, err);
+      if (jfd < 0 || journal_read (jfd, path, &jf, err) < 0)
         {
-          ret = make_error (err, errno, "open %s", path);
+          ret = -1;
           break;
         }
-      if (journal_read (jfd, path, &jf, err) < 0)
+      if (restore_trust_journal (jfd, path, &jf.h, err) < 0)
         {
+          journal_file_free (&jf);
           ret = -1;
           break;
         }
@@ -398,14 +350,17 @@ static const char restore_usage[] =
   "\n"
   "Undo what mode chown did to a mount: put back the owner, the mode bits\n"
   "and the file capabilities of every entry its journal records (found by\n"
-  "file handle, whatever path it has now), then give the files created\n"
-  "since the change, still owned by the container user, to the source's\n"
-  "original owner, without setuid/setgid bits or capabilities.  Setuid,\n"
-  "setgid and capabilities come back only to a file whose content is what\n"
-  "the journal's digest recorded (never from a journal without digests);\n"
-  "the summary counts the files given back without them.  Safe to run\n"
-  "again; works on the journal of a hook that was killed in the middle.\n"
-  "The journal is kept.\n"
+  "its file handle in a walk of the source, whatever path it has now), then\n"
+  "give the files created since the change, still owned by the container\n"
+  "user, to the source's original owner, without setuid/setgid bits or\n"
+  "capabilities.  Setuid, setgid and capabilities come back only to a file\n"
+  "whose content is what the journal's digest recorded (never from a\n"
+  "journal without digests); the summary counts the files given back\n"
+  "without them.  Safe to run again; works on the journal of a hook that\n"
+  "was killed in the middle.  The journal is kept.\n"
+  "Only journals that no one but you could have written are read (a regular\n"
+  "file of yours, one link, mode go-w, in a directory of yours that others\n"
+  "cannot write).\n"
   "\n"
   "Options:\n"
   "      --journal FILE   the journal of one mount\n"
@@ -487,6 +442,21 @@ command_restore (int argc, char **argv)
     return restore_usage_error ("unexpected argument");
   if ((journal == NULL) == (container == NULL))
     return restore_usage_error ("give either --journal FILE or --container ID");
+  /* Before any journal is read: the hook's sandbox, with what restore needs. */
+  if (privilege_close_fds (-1, &err) < 0 || privilege_reduce (&err) < 0 || privilege_narrow_restore (&err) < 0)
+    {
+      error_prefix (&err, "sandbox");
+      error_hint (&err, "run restore as root, or as a rootless user in that user's namespace (podman unshare)");
+      error_report (&err);
+      return 1;
+    }
+  if (log_verbose_enabled)
+    {
+      cleanup_free char *what = NULL;
+      if (privilege_describe (&what, &err) == 0)
+        log_verbose ("sandbox: %s", what);
+      error_free (&err);
+    }
   if (container && dir == NULL && (dir = own_dir = default_journal_dir (&err)) == NULL)
     {
       error_report (&err);
@@ -494,12 +464,11 @@ command_restore (int argc, char **argv)
     }
   if (journal)
     {
-      cleanup_close int fd = open (journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      cleanup_close int fd = restore_trust_open_path (journal, &err);
       struct restore_report rep;
       cleanup_free char *sum = NULL;
-      if (fd < 0)
-        make_error (&err, errno, "open %s", journal);
-      else if (restore_journal (fd, journal, -1, true, &rep, &err) == 0)
+      if (fd >= 0 && restore_trust_journal (fd, journal, NULL, &err) == 0
+          && restore_journal (fd, journal, -1, true, &rep, &err) == 0)
         {
           sum = restore_summary (&rep);
           printf ("%s: %s\n", journal, sum ? sum : "restored");

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,15 +26,21 @@ struct key
   bool done;
 };
 
-static int
-key_cmp (const void *a, const void *b)
+static bool
+key_eq (const struct key *x, const struct key *y)
 {
-  const struct key *x = a, *y = b;
-  if (x->type != y->type)
-    return x->type < y->type ? -1 : 1;
-  if (x->bytes != y->bytes)
-    return x->bytes < y->bytes ? -1 : 1;
-  return memcmp (x->handle, y->handle, x->bytes);
+  return x->type == y->type && x->bytes == y->bytes && memcmp (x->handle, y->handle, x->bytes) == 0;
+}
+
+/* FNV-1a over the type and the bytes. */
+static uint64_t
+key_hash (const struct key *k)
+{
+  uint64_t h = 14695981039346656037ULL ^ (uint32_t) k->type;
+
+  for (unsigned int i = 0; i < k->bytes; i++)
+    h = (h ^ k->handle[i]) * 1099511628211ULL;
+  return h;
 }
 
 struct rwalk
@@ -41,8 +48,45 @@ struct rwalk
   const struct journal_file *jf;
   struct key *keys;
   size_t n;
+  /* Open addressing, a power of two at least twice N: index + 1 of a key, or 0. */
+  size_t *slots, mask;
   struct restore_report *rep;
 };
+
+/* The slot of K: the one holding an equal key, or the empty one where it goes. */
+static size_t *
+slot_of (const struct rwalk *rw, const struct key *k)
+{
+  size_t i = (size_t) key_hash (k) & rw->mask;
+
+  while (rw->slots[i] && !key_eq (&rw->keys[rw->slots[i] - 1], k))
+    i = (i + 1) & rw->mask;
+  return &rw->slots[i];
+}
+
+/* Index every key; a second record of one inode (a re-run's) is not used:
+ * the first holds what it was before any run. */
+static int
+index_keys (struct rwalk *rw)
+{
+  size_t size = 16;
+
+  while (size < 2 * rw->n)
+    size *= 2;
+  rw->slots = calloc (size, sizeof *rw->slots);
+  if (rw->slots == NULL)
+    return -1;
+  rw->mask = size - 1;
+  for (size_t i = 0; i < rw->n; i++)
+    {
+      size_t *slot = slot_of (rw, &rw->keys[i]);
+      if (*slot)
+        rw->keys[i].done = true;
+      else
+        *slot = i + 1;
+    }
+  return 0;
+}
 
 /* FD is an entry of the tree: restore it if the journal has it. */
 static int
@@ -51,13 +95,14 @@ visit (struct rwalk *rw, int fd, hook_error_t **err)
   struct journal_handle h;
   struct journal_record r;
   struct key want, *k;
+  size_t slot;
   int changed;
 
   if (journal_handle_of (fd, &h) < 0)
     return make_error (err, errno, "get the file handle of an entry");
   want = (struct key){ .handle = h.fh.f_handle, .bytes = h.fh.handle_bytes, .type = h.fh.handle_type };
-  k = bsearch (&want, rw->keys, rw->n, sizeof *k, key_cmp);
-  if (k == NULL || k->done)
+  slot = *slot_of (rw, &want);
+  if (slot == 0 || (k = &rw->keys[slot - 1])->done)
     return 0;
   k->done = true;
   if (journal_record_decode (rw->jf->data + k->off, rw->jf->len - k->off, &r) <= 0)
@@ -200,7 +245,11 @@ restore_by_walk (int root_fd, const struct journal_file *jf, struct restore_repo
       free (rw.keys);
       return make_error (err, 0, "malformed record at offset %zu", pos);
     }
-  qsort (rw.keys, rw.n, sizeof *rw.keys, key_cmp);
+  if (index_keys (&rw) < 0)
+    {
+      free (rw.keys);
+      return make_error (err, ENOMEM, "read the journal");
+    }
   rep->records = rw.n;
   /* The top directory is an entry like the others. */
   ret = visit (&rw, root_fd, err);
@@ -208,6 +257,7 @@ restore_by_walk (int root_fd, const struct journal_file *jf, struct restore_repo
     ret = walk (&rw, root_fd, err);
   for (size_t i = 0; i < rw.n; i++)
     rep->vanished += !rw.keys[i].done;
+  free (rw.slots);
   free (rw.keys);
   return ret;
 }

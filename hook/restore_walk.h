@@ -1,8 +1,12 @@
 /* Restore by walking the source instead of opening each record by file
- * handle: for a rootless user namespace, where open_by_handle_at needs a
- * capability the user does not have.  Each entry of the tree, opened by fd
- * and never through a symlink, is matched by its own file handle against
- * the journal's records. */
+ * handle.  open_by_handle_at needs a capability a rootless user does not
+ * have, and for root, who has it, the kernel does not check that the inode
+ * is below the mount's root: a record could name any inode of the
+ * filesystem (the "shocker" escape), and a non-directory has no ".." to
+ * check it by.  The walk only meets entries below the source, on its one
+ * mount: each, opened by fd and never through a symlink, is matched by its
+ * own file handle against the journal's records.  It costs more than by
+ * handle (see SECURITY.md), a price for never touching what is outside. */
 #ifndef HOOK_RESTORE_WALK_H
 #define HOOK_RESTORE_WALK_H
 

@@ -50,7 +50,8 @@ assert_fixed() {
 	chmod 0640 "$B/config.json"
 	before=$(jq -S 'del(.hooks.prestart)' "$B/config.json")
 	"$HOOK" inject "$B"
-	[ "$(jq -S 'del(.hooks.prestart)' "$B/config.json")" = "$before" ]
+	[ "$(jq -S 'del(.hooks.prestart) | .hooks.poststop |= .[:1]' "$B/config.json")" = "$before" ]
+	[ "$(jq -c '.hooks.poststop[1]' "$B/config.json")" = "{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"poststop\"]}" ]
 	grep -q '\[1,2.50,1e3,"café"\]' <(tr -d ' \t\n' <"$B/config.json")
 	[ "$(stat -c '%u:%g %a' "$B/config.json")" = "1234:5678 640" ]
 	cp -p "$B/config.json" "$BATS_TEST_TMPDIR/first"
@@ -60,9 +61,13 @@ assert_fixed() {
 	[ "$(ls "$B")" = "$(printf 'config.json\nrootfs')" ]
 }
 
-@test "inject adds nothing when another wrapper added the hook under another path" {
+@test "inject adds only the missing poststop when another wrapper added the hook under another path" {
 	ln -s "$HOOK" "$BATS_TEST_TMPDIR/vendor-idmap"
 	bundle_hook "$B" createRuntime "$BATS_TEST_TMPDIR/vendor-idmap" createRuntime
+	before=$(jq -S . "$B/config.json")
+	"$HOOK" inject "$B"
+	[ "$(jq -S 'del(.hooks.poststop)' "$B/config.json")" = "$before" ]
+	[ "$(jq -c '.hooks.poststop' "$B/config.json")" = "[{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"poststop\"]}]" ]
 	cp "$B/config.json" "$BATS_TEST_TMPDIR/before"
 	"$HOOK" inject "$B"
 	cmp "$B/config.json" "$BATS_TEST_TMPDIR/before"
