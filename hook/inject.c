@@ -217,6 +217,8 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
     make_error (err, ENOMEM, "generate %s", path);
   else
     {
+      /* json_parse took only valid UTF-8; the hook's own path must be too. */
+      yajl_gen_config (g, yajl_gen_validate_utf8, 1);
       /* Keep a human-formatted file human-formatted. */
       if (memchr (text, '\n', len) != NULL)
         {
