@@ -180,3 +180,13 @@ inject_refuses() {
 	[ "${lines[3]}" = "[😀 𝄞]" ]
 	[ "$(listing "$OUTSIDE")" = "$before" ]
 }
+
+@test "inject refuses a config whose hooks is not an object (it would add a second \"hooks\" key), config.json untouched" {
+	b=$(asking_bundle c)
+	update_config "$b" '.hooks = "none"'
+	cp "$b/config.json" "$BATS_TEST_TMPDIR/before"
+	run "$HOOK" inject "$b"
+	refused
+	[ "$output" = "oci-idmap-hook: $b/config.json: \"hooks\" must be an object" ]
+	cmp "$b/config.json" "$BATS_TEST_TMPDIR/before"
+}
