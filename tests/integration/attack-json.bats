@@ -190,3 +190,16 @@ inject_refuses() {
 	[ "$output" = "oci-idmap-hook: $b/config.json: \"hooks\" must be an object" ]
 	cmp "$b/config.json" "$BATS_TEST_TMPDIR/before"
 }
+
+@test "oci-idmap-runtime's JSON log line stays valid JSON when its message quotes config.json's control characters" {
+	b=$(asking_bundle c)
+	# A duplicate key with an escape sequence in it: the refusal quotes the key.
+	sed -i 's/^{/{"k\\u001b[8m": 1, "k\\u001b[8m": 2, /' "$b/config.json"
+	id=$(_new_id runc)
+	run "$SHIM" --root "$RUNC_ROOT" --log "$BATS_TEST_TMPDIR/log.json" --log-format json run --bundle "$b" "$id" </dev/null
+	refused
+	[[ "$output" == *"appears twice in one object"* ]]
+	run jq -r '.level + " " + .msg' "$BATS_TEST_TMPDIR/log.json"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "error oci-idmap-runtime: config.json: the key \"k"*"[8m\" appears twice in one object" ]]
+}
