@@ -90,16 +90,16 @@ grow (struct builder *b)
     {
       const char **keys = realloc ((void *) c->u.object.keys, n * sizeof *keys);
       if (keys == NULL)
-        return build_fail (b, ENOMEM, "out of memory");
+        return build_fail (b, ENOMEM, "building the tree");
       c->u.object.keys = keys;
       if ((values = realloc (c->u.object.values, n * sizeof *values)) == NULL)
-        return build_fail (b, ENOMEM, "out of memory");
+        return build_fail (b, ENOMEM, "building the tree");
       c->u.object.values = values;
     }
   else
     {
       if ((values = realloc (c->u.array.values, n * sizeof *values)) == NULL)
-        return build_fail (b, ENOMEM, "out of memory");
+        return build_fail (b, ENOMEM, "building the tree");
       c->u.array.values = values;
     }
   *cap = n;
@@ -113,7 +113,7 @@ add_value (struct builder *b, yajl_val v)
   yajl_val parent;
 
   if (v == NULL)
-    return build_fail (b, ENOMEM, "out of memory");
+    return build_fail (b, ENOMEM, "building the tree");
   if (b->depth == 0)
     {
       b->root = v;
@@ -192,7 +192,7 @@ copy_string (struct builder *b, const unsigned char *s, size_t len)
     }
   copy = strndup ((const char *) s, len);
   if (copy == NULL)
-    build_fail (b, ENOMEM, "out of memory");
+    build_fail (b, ENOMEM, "building the tree");
   return copy;
 }
 
@@ -271,7 +271,7 @@ on_end_map (void *ctx)
     return 1;
   keys = malloc (v->u.object.len * sizeof *keys);
   if (keys == NULL)
-    return build_fail (b, ENOMEM, "out of memory");
+    return build_fail (b, ENOMEM, "building the tree");
   memcpy (keys, v->u.object.keys, v->u.object.len * sizeof *keys);
   qsort (keys, v->u.object.len, sizeof *keys, compare_keys);
   for (size_t i = 1; i < v->u.object.len; i++)
