@@ -31,32 +31,30 @@ write_tree (yajl_val tree, int beautify, size_t *len)
 }
 
 static void
-check_strings (yajl_val v)
+check_utf8 (const char *s)
 {
-  const char *s = NULL;
-
-  if (YAJL_IS_STRING (v))
-    s = v->u.string;
-  for (size_t i = 0; YAJL_IS_OBJECT (v) && i < v->u.object.len; i++)
-    {
-      for (const char *k = v->u.object.keys[i]; *k;)
-        {
-          size_t n = json_utf8_char ((const unsigned char *) k, strlen (k));
-          if (n == 0)
-            abort ();
-          k += n;
-        }
-      check_strings (v->u.object.values[i]);
-    }
-  for (size_t i = 0; YAJL_IS_ARRAY (v) && i < v->u.array.len; i++)
-    check_strings (v->u.array.values[i]);
-  while (s && *s)
+  while (*s)
     {
       size_t n = json_utf8_char ((const unsigned char *) s, strlen (s));
       if (n == 0)
         abort ();
       s += n;
     }
+}
+
+/* Every key and string of V (bounded by json_parse's depth cap). */
+static void
+check_strings (yajl_val v)
+{
+  if (YAJL_IS_STRING (v))
+    check_utf8 (v->u.string);
+  for (size_t i = 0; YAJL_IS_OBJECT (v) && i < v->u.object.len; i++)
+    {
+      check_utf8 (v->u.object.keys[i]);
+      check_strings (v->u.object.values[i]);
+    }
+  for (size_t i = 0; YAJL_IS_ARRAY (v) && i < v->u.array.len; i++)
+    check_strings (v->u.array.values[i]);
 }
 
 int
