@@ -33,13 +33,9 @@ write_tree (yajl_val tree, int beautify, size_t *len)
 static void
 check_utf8 (const char *s)
 {
-  while (*s)
-    {
-      size_t n = json_utf8_char ((const unsigned char *) s, strlen (s));
-      if (n == 0)
-        abort ();
-      s += n;
-    }
+  for (size_t i = 0, len = strlen (s), n; i < len; i += n)
+    if ((n = json_utf8_char ((const unsigned char *) s + i, len - i)) == 0)
+      abort ();
 }
 
 /* Every key and string of V (bounded by json_parse's depth cap). */
