@@ -203,3 +203,16 @@ inject_refuses() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == "error oci-idmap-runtime: config.json: the key \"k"*"[8m\" appears twice in one object" ]]
 }
+
+@test "a policy file with a comment is refused in one line (yajl_tree_parse took it), and nothing on the host changes" {
+	POLICY="$BATS_TEST_TMPDIR/policy.json"
+	printf '{"allowedModes": ["idmap", "chown"] /* "chown+restore" */}\n' >"$POLICY"
+	chmod 0644 "$POLICY"
+	b=$(asking_bundle c)
+	bundle_hook "$b" prestart "$HOOK" --policy "$POLICY" --journal-dir "$JOURNALS" prestart
+	before=$(snapshot)
+	run_runc "$b"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"oci-idmap-hook: $POLICY: comments are not JSON (offset 36)"* ]]
+	[ "$(snapshot)" = "$before" ]
+}
