@@ -95,17 +95,28 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRC) $(wildcard ho
 	$(FUZZ_CC) -std=gnu11 -g -O1 $(WARN) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
+# tests/fuzz/fuzz_NAME.options, when there, holds libFuzzer flags for that
+# target (e.g. -max_len=262144, so the JSON targets reach deep nesting);
+# both rules pass them.  `make fuzz` ends with a line per target, "fuzz NAME:
+# N execs, N crashes", from libFuzzer's final stats.
+fuzz_opts = $$(cat tests/fuzz/fuzz_$$n.options 2>/dev/null)
+
 fuzz: $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; mkdir -p $(B)/fuzz/found-$$n; \
+	@rm -f $(B)/fuzz/summary; for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; mkdir -p $(B)/fuzz/found-$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/fuzz/found-$$n tests/fuzz/corpus/$$n || exit 1; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(B)/fuzz/crash-$$n- $(fuzz_opts) \
+	    $(B)/fuzz/found-$$n tests/fuzz/corpus/$$n >$(B)/fuzz/$$n.log 2>&1; rc=$$?; \
+	  execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(B)/fuzz/$$n.log | tail -1); \
+	  crashes=$$(grep -c 'Test unit written to' $(B)/fuzz/$$n.log); \
+	  echo "fuzz $$n: $${execs:-0} execs, $$crashes crashes" | tee -a $(B)/fuzz/summary; \
+	  [ $$rc -eq 0 ] || { tail -30 $(B)/fuzz/$$n.log; exit 1; }; \
 	done
 
 # New inputs go to build/fuzz/new-NAME (libFuzzer writes to its first
 # corpus directory), so that a check leaves the tracked seeds as they are.
 fuzz-smoke: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; mkdir -p $(B)/fuzz/new-$$n; \
-	  $$f -runs=$(FUZZ_RUNS) -seed=1 $(B)/fuzz/new-$$n tests/fuzz/corpus/$$n >$(B)/fuzz/$$n.log 2>&1 \
+	  $$f -runs=$(FUZZ_RUNS) -seed=1 $(fuzz_opts) $(B)/fuzz/new-$$n tests/fuzz/corpus/$$n >$(B)/fuzz/$$n.log 2>&1 \
 	    && echo "ok - fuzz $$n: $(FUZZ_RUNS) runs" \
 	    || { tail -30 $(B)/fuzz/$$n.log; echo "not ok - fuzz $$n"; exit 1; }; \
 	done

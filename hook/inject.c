@@ -177,6 +177,90 @@ gen_config (yajl_gen g, yajl_val root, const struct inject_options *o, const str
   return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
 }
 
+/* LIST0 and LIST1 (arrays or NULL) hold the same entries but ours. */
+static bool
+same_but_our_entries (yajl_val list0, yajl_val list1, const char *hook_path)
+{
+  size_t i = 0, j = 0, n0 = list0 ? list0->u.array.len : 0, n1 = list1 ? list1->u.array.len : 0;
+
+  for (;;)
+    {
+      while (i < n0 && is_our_hook (list0->u.array.values[i], hook_path))
+        i++;
+      while (j < n1 && is_our_hook (list1->u.array.values[j], hook_path))
+        j++;
+      if (i == n0 || j == n1)
+        return i == n0 && j == n1;
+      if (!json_equal (list0->u.array.values[i++], list1->u.array.values[j++]))
+        return false;
+    }
+}
+
+/* Is member I of OBJ one inject may change: "hooks" of the config (LEVEL
+ * 0), or one of our stage lists in it (LEVEL 1)? */
+static bool
+ours_to_change (yajl_val obj, size_t i, int level)
+{
+  yajl_val v = obj->u.object.values[i];
+  if (level == 0)
+    return strcmp (obj->u.object.keys[i], "hooks") == 0 && (YAJL_IS_OBJECT (v) || YAJL_IS_NULL (v));
+  return is_our_stage (obj->u.object.keys[i]) && YAJL_IS_ARRAY (v);
+}
+
+/* Objects A and B (B may be NULL) agree member by member, in order, but for
+ * the members inject may change, which are compared by LEVEL's own rule. */
+static bool
+same_but_ours (yajl_val a, yajl_val b, int level, const char *hook_path)
+{
+  size_t i = 0, j = 0, na = a ? a->u.object.len : 0, nb = b ? b->u.object.len : 0;
+
+  for (;;)
+    {
+      while (i < na && ours_to_change (a, i, level))
+        i++;
+      while (j < nb && ours_to_change (b, j, level))
+        j++;
+      if (i == na || j == nb)
+        break;
+      if (strcmp (a->u.object.keys[i], b->u.object.keys[j]) != 0
+          || !json_equal (a->u.object.values[i++], b->u.object.values[j++]))
+        return false;
+    }
+  if (i != na || j != nb)
+    return false;
+  if (level == 0)
+    {
+      yajl_val h0 = json_member (a, "hooks"), h1 = json_member (b, "hooks");
+      return same_but_ours (YAJL_IS_OBJECT (h0) ? h0 : NULL, YAJL_IS_OBJECT (h1) ? h1 : NULL, 1, hook_path);
+    }
+  for (size_t k = 0; k < sizeof our_stages / sizeof our_stages[0]; k++)
+    {
+      yajl_val l0 = json_member (a, our_stages[k]), l1 = json_member (b, our_stages[k]);
+      if (!same_but_our_entries (YAJL_IS_ARRAY (l0) ? l0 : NULL, YAJL_IS_ARRAY (l1) ? l1 : NULL, hook_path))
+        return false;
+    }
+  return true;
+}
+
+/* Read back what we are about to write: the runtime must run the config
+ * the engine wrote, with our entries the only difference. */
+static int
+check_written (const char *path, yajl_val orig, const char *out, size_t len, const struct inject_options *o,
+               hook_error_t **err)
+{
+  yajl_val back = NULL;
+  bool same;
+
+  if (json_parse (out, len, path, &back, err) < 0)
+    return error_prefix (err, "inject would write");
+  same = YAJL_IS_OBJECT (back) && same_but_ours (orig, back, 0, o->hook_path);
+  yajl_tree_free (back);
+  if (!same)
+    return make_error (err, 0, "%s: written back, the config would differ from the original beyond our hook entries",
+                       path);
+  return 0;
+}
+
 /* Replace PATH with TEXT: a temp file beside it with the same mode and
  * owner, synced, then renamed over it, so no reader sees half a file. */
 static int
@@ -216,7 +300,7 @@ int
 inject_bundle (const char *bundle, const struct inject_options *opts, bool *changed, hook_error_t **err)
 {
   cleanup_free char *path = NULL, *text = NULL, *out = NULL;
-  yajl_val tree = NULL;
+  yajl_val tree = NULL, hooks;
   yajl_gen g = NULL;
   struct stat st;
   size_t len, out_len;
@@ -231,8 +315,15 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
       yajl_tree_free (tree);
       return make_error (err, 0, "%s: expected a JSON object", path);
     }
-  w.start = count_ours (json_member (tree, "hooks"), opts->hook_path, false) == 0;
-  w.poststop = count_ours (json_member (tree, "hooks"), opts->hook_path, true) == 0;
+  hooks = json_member (tree, "hooks");
+  /* Anything else would be written back beside a second "hooks". */
+  if (hooks != NULL && !YAJL_IS_OBJECT (hooks) && !YAJL_IS_NULL (hooks))
+    {
+      yajl_tree_free (tree);
+      return make_error (err, 0, "%s: \"hooks\" must be an object", path);
+    }
+  w.start = count_ours (hooks, opts->hook_path, false) == 0;
+  w.poststop = count_ours (hooks, opts->hook_path, true) == 0;
   /* Adding where we are already, or removing when no stage has us, is a no-op. */
   if ((opts->remove && w.start && w.poststop) || (!opts->remove && !w.start && !w.poststop))
     {
@@ -244,6 +335,8 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
     make_error (err, ENOMEM, "generate %s", path);
   else
     {
+      /* json_parse took only valid UTF-8; the hook's own path must be too. */
+      yajl_gen_config (g, yajl_gen_validate_utf8, 1);
       /* Keep a human-formatted file human-formatted. */
       if (memchr (text, '\n', len) != NULL)
         {
@@ -253,6 +346,7 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
       if (gen_config (g, tree, opts, &w) < 0)
         make_error (err, 0, "%s: cannot re-generate the JSON", path);
       else if (json_gen_take (g, &out, &out_len, err) == 0
+               && check_written (path, tree, out, out_len, opts, err) == 0
                && write_atomically (path, &st, out, out_len, err) == 0)
         {
           *changed = true;

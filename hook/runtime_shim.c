@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "../oci/config.h"
 #include "../oci/json.h"
+#include "../oci/json_write.h"
 #include "admin_policy.h"
 #include "cleanup.h"
 #include "commands.h"
@@ -155,11 +156,17 @@ log_for_engine (char **argv, int cmd, const char *msg)
   strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
   if (format && strcmp (format, "json") == 0)
     {
-      /* Escaped text (hook/escape.h) has no control characters; quote and backslash need escaping. */
-      dprintf (fd, "{\"level\":\"error\",\"msg\":\"");
-      for (const char *p = msg; *p; p++)
-        dprintf (fd, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
-      dprintf (fd, "\",\"time\":\"%s\"}\n", stamp);
+      /* A message may quote config.json: yajl escapes what JSON must. */
+      yajl_gen g = yajl_gen_alloc (NULL);
+      const unsigned char *buf;
+      size_t n;
+      if (g != NULL && yajl_gen_map_open (g) == yajl_gen_status_ok && json_gen_cstring (g, "level") == 0
+          && json_gen_cstring (g, "error") == 0 && json_gen_cstring (g, "msg") == 0 && json_gen_cstring (g, msg) == 0
+          && json_gen_cstring (g, "time") == 0 && json_gen_cstring (g, stamp) == 0
+          && yajl_gen_map_close (g) == yajl_gen_status_ok && yajl_gen_get_buf (g, &buf, &n) == yajl_gen_status_ok)
+        dprintf (fd, "%.*s\n", (int) n, (const char *) buf);
+      if (g != NULL)
+        yajl_gen_free (g);
     }
   else
     dprintf (fd, "time=\"%s\" level=error msg=\"%s\"\n", stamp, msg);

@@ -6,6 +6,7 @@
 
 #include "../hook/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <yajl/yajl_tree.h>
@@ -15,8 +16,22 @@
 /* Read all of FD, refusing more than CAP bytes.  WHAT names the input in errors. */
 int read_all_capped (int fd, size_t cap, const char *what, char **out, size_t *len, hook_error_t **err);
 
-/* Parse TEXT (LEN bytes; must not contain NUL) into a tree; the caller frees it with yajl_tree_free. */
+/* Parse TEXT (LEN bytes; must not contain NUL) into a tree; the caller frees
+ * it with yajl_tree_free.  Plain JSON only (RFC 8259: no comments), nested
+ * at most JSON_MAX_DEPTH levels, no key twice in an object, and nothing the
+ * tree could not give back exactly (see json_check_text). */
 int json_parse (const char *text, size_t len, const char *what, yajl_val *out, hook_error_t **err);
+
+/* The lexical part of json_parse's rules, on the raw text: no comments,
+ * strings in valid UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF), no \u0000 and no \uD800-\uDFFF outside a valid pair. */
+int json_check_text (const char *text, size_t len, const char *what, hook_error_t **err);
+
+/* The length of the valid UTF-8 character at S (LEFT bytes), or 0. */
+size_t json_utf8_char (const unsigned char *s, size_t left);
+
+/* Same values, same key order, same number texts; false past JSON_MAX_DEPTH. */
+bool json_equal (yajl_val a, yajl_val b);
 
 /* The member KEY of object OBJ, or NULL. */
 yajl_val json_member (yajl_val obj, const char *key);

@@ -87,7 +87,7 @@ assert_fixed() {
 	cp "$B/config.json" "$BATS_TEST_TMPDIR/before"
 	run "$HOOK" inject "$B"
 	[ "$status" -eq 1 ]
-	[ "$output" = "oci-idmap-hook: $B/config.json is not valid JSON: parse error: premature EOF" ]
+	[ "$output" = "oci-idmap-hook: $B/config.json is not valid JSON: parse error: premature EOF (offset 33)" ]
 	cmp "$B/config.json" "$BATS_TEST_TMPDIR/before"
 	[ "$(ls "$B")" = "$(printf 'config.json\nrootfs')" ]
 }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "../../oci/config.h"
 #include "../../oci/json.h"
+#include "../../oci/json_write.h"
 #include "../../oci/state.h"
 #include "helpers.h"
 
@@ -72,7 +73,7 @@ test_state (void)
     { "{'id':'x','id':'y','bundle':'/b'}", "the key \"id\" appears twice", "a duplicate top-level key is rejected" },
     { "{'id':'x','bundle':'/b','annotations':{'k':'1','j':'0','k':'2'}}", "the key \"k\" appears twice",
       "a duplicate annotation key is rejected" },
-    { "{'id':'x\xff','bundle':'/b'}", "invalid bytes in UTF8", "a string that is not UTF-8 is rejected" },
+    { "{'id':'x\xff','bundle':'/b'}", "a string is not valid UTF-8 (offset 8)", "a string that is not UTF-8 is rejected" },
   };
   cleanup_free char *deep = nested (100);
   cleanup_free char *ok64 = nested (64);
@@ -242,6 +243,145 @@ test_config_errors (void)
   is_error (parse_config ("{'root':1}", &cfg, &err), -1, &err, "config.json:", "config errors name config.json");
 }
 
+/* TEXT written back by the writer (plain, or BEAUTIFY'd as inject does). */
+static char *
+write_tree (yajl_val tree, bool beautify)
+{
+  yajl_gen g = yajl_gen_alloc (NULL);
+  hook_error_t *err = NULL;
+  char *out = NULL;
+  size_t len;
+
+  if (beautify)
+    yajl_gen_config (g, yajl_gen_beautify, 1);
+  if (json_gen_value (g, tree) < 0 || json_gen_take (g, &out, &len, &err) < 0)
+    out = NULL;
+  error_free (&err);
+  yajl_gen_free (g);
+  return out;
+}
+
+/* parse (write (parse (TEXT))) == parse (TEXT), plain and beautified. */
+static bool
+round_trips (const char *text)
+{
+  yajl_val a = NULL, b = NULL;
+  hook_error_t *err = NULL;
+  bool same = json_parse (text, strlen (text), "input", &a, &err) == 0;
+
+  for (int beautify = 0; same && beautify < 2; beautify++)
+    {
+      cleanup_free char *out = write_tree (a, beautify);
+      same = out && json_parse (out, strlen (out), "output", &b, &err) == 0 && json_equal (a, b);
+      yajl_tree_free (b);
+      b = NULL;
+    }
+  error_free (&err);
+  yajl_tree_free (a);
+  return same;
+}
+
+static int
+parse_text (const char *text, size_t len, hook_error_t **err)
+{
+  yajl_val tree = NULL;
+  int rc = json_parse (text, len, "config.json", &tree, err);
+  yajl_tree_free (tree);
+  return rc;
+}
+
+/* A '"' in a comment hid the nesting after it from the old depth check. */
+static char *
+comment_then_deep (size_t levels)
+{
+  static const char head[] = "{\"a\": /* \" */ ";
+  char *s = malloc (sizeof head + levels + 2);
+  memcpy (s, head, sizeof head - 1);
+  memset (s + sizeof head - 1, '[', levels);
+  strcpy (s + sizeof head - 1 + levels, "}");
+  return s;
+}
+
+static void
+test_json_text (void)
+{
+  hook_error_t *err = NULL;
+  cleanup_free char *hidden = comment_then_deep (100000);
+  cleanup_free char *deep = nested (65);
+  static const struct
+  {
+    const char *json, *msg, *name;
+  } bad[] = {
+    { "{'a':1 /* c */}", "config.json: comments are not JSON (offset 7)", "a block comment is refused" },
+    { "{'a':1} // c", "comments are not JSON (offset 8)", "a line comment is refused" },
+    { "/**/{}", "comments are not JSON (offset 0)", "a comment before the value is refused" },
+    { "{'a':'x\\u0000 --read-only'}", "a string holds \\u0000 (offset 7)", "\\u0000 in a string is refused" },
+    { "{'a\\u0000b':1}", "holds \\u0000", "\\u0000 in a key is refused" },
+    { "['\\uD800']", "unpaired UTF-16 surrogate \\uD800 (offset 2)", "a lone high surrogate is refused" },
+    { "['\\udc00x']", "unpaired UTF-16 surrogate \\uDC00", "a lone low surrogate is refused" },
+    { "['\\uD800\\u0041']", "unpaired UTF-16 surrogate \\uD800", "a high surrogate before a non-surrogate is refused" },
+    { "['\\uD800\\uD800']", "unpaired UTF-16 surrogate \\uD800", "two high surrogates are refused" },
+    { "['\\uDC00\\uD800']", "unpaired UTF-16 surrogate \\uDC00", "a pair in the wrong order is refused" },
+    { "['x\\uD83D']", "unpaired UTF-16 surrogate \\uD83D", "a high surrogate at the string's end is refused" },
+    { "['\xc0\xaf']", "not valid UTF-8 (offset 2)", "an overlong '/' is refused" },
+    { "['\xe0\x80\xaf']", "not valid UTF-8", "a three-byte overlong is refused" },
+    { "['\xed\xa0\x80']", "not valid UTF-8", "a surrogate written in UTF-8 is refused" },
+    { "['\xf4\x90\x80\x80']", "not valid UTF-8", "a code point past U+10FFFF is refused" },
+    { "['\xe2\x82']", "not valid UTF-8", "a truncated sequence is refused" },
+    { "{'a':1,}", "is not valid JSON", "a trailing comma is refused" },
+    { "{} {}", "is not valid JSON", "two values are refused" },
+  };
+
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      cleanup_free char *text = json_q (bad[i].json);
+      is_error (parse_text (text, strlen (text), &err), -1, &err, bad[i].msg, "%s", bad[i].name);
+    }
+  is_error (parse_text (hidden, strlen (hidden), &err), -1, &err, "comments are not JSON (offset 6)",
+            "a '\"' in a comment followed by 100000 '[' is refused as a comment, without a crash");
+  {
+    cleanup_free char *text = json_q ("{'a':'/* not a comment */ // nor this'}");
+    is_success (parse_text (text, strlen (text), &err), 0, &err, "comment marks inside a string are text");
+  }
+  /* The tree's own bound, whatever the text scan concludes. */
+  is_error (parse_text (deep, strlen (deep), &err), -1, &err, "nested deeper than 64 levels (offset 321)",
+            "the tree is never built deeper than 64 levels");
+  {
+    cleanup_free char *text = json_q ("['\\ud83d\\ude00','\\uD83D\\uDE00','\xf0\x9f\x98\x80','\\u00e9',"
+                                      "'\xef\xbf\xbf','\xf4\x8f\xbf\xbf','\\u0001']");
+    yajl_val tree = NULL;
+    is_success (json_parse (text, strlen (text), "t", &tree, &err), 0, &err,
+                "valid surrogate pairs, non-ASCII and control escapes are accepted");
+    ok (tree && strcmp (tree->u.array.values[0]->u.string, "\xf0\x9f\x98\x80") == 0
+            && strcmp (tree->u.array.values[1]->u.string, "\xf0\x9f\x98\x80") == 0,
+        "a surrogate pair decodes to its code point in UTF-8");
+    yajl_tree_free (tree);
+  }
+
+  static const char *const exotic[] = {
+    "{'args':['app.conf','\\/etc\\/x','\\u00e9t\\u00e9','\xc3\xa9','\\ud83d\\ude00','a\\\\b\\'c',"
+    "'\\b\\f\\n\\r\\t\\u001b\\u007f','\xe2\x80\xa8']}",
+    "{'n':[0,-0,1.5e300,1E-400,123456789012345678901234567890,-1.0e+2],'t':true,'f':false,'z':null}",
+    "{'z':1,'a':2,'m':{'y':[],'b':{}},'':''}",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['deep']]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    "'just a string'",
+  };
+  for (size_t i = 0; i < sizeof exotic / sizeof exotic[0]; i++)
+    {
+      cleanup_free char *text = json_q (exotic[i]);
+      ok (round_trips (text), "parse (write (parse (x))) == parse (x) for exotic input %zu", i);
+    }
+  {
+    cleanup_free char *text = json_q ("{'a':'\\/'}");
+    yajl_val tree = NULL;
+    json_parse (text, strlen (text), "t", &tree, &err);
+    cleanup_free char *out = write_tree (tree, false);
+    is_str (out, "{\"a\":\"/\"}", "an escaped '/' is written as '/' (the same string), key order and all");
+    yajl_tree_free (tree);
+    error_free (&err);
+  }
+}
+
 /* Write LEN bytes to a pipe and read them back with read_all_capped. */
 static int
 read_pipe (size_t len, size_t cap, char **out, size_t *got, hook_error_t **err)
@@ -299,6 +439,7 @@ main (void)
   test_state ();
   test_config ();
   test_config_errors ();
+  test_json_text ();
   test_read_all_capped ();
   return done_testing ();
 }
