@@ -14,6 +14,7 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* setns into a mount namespace needs SYS_ADMIN and SYS_CHROOT; /proc/PID/ns
@@ -146,6 +147,11 @@ install_seccomp (hook_error_t **err)
     r = seccomp_rule_add (ctx, SCMP_ACT_ALLOW, NR_OPEN_TREE_ATTR, 0);
   if (r == 0)
     r = seccomp_rule_add (ctx, SCMP_ACT_ALLOW, NR_FCHMODAT2, 0);
+  /* stdio asks whether stdout is a terminal (TCGETS) the first time it
+   * writes to a character device, /dev/null included: that question only,
+   * no other ioctl. */
+  if (r == 0)
+    r = seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), 1, SCMP_A1 (SCMP_CMP_EQ, TCGETS));
   if (r == 0)
     r = seccomp_load (ctx);
   seccomp_release (ctx);

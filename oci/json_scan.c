@@ -85,7 +85,8 @@ check_u_escape (const char *text, size_t len, size_t i, const char *what, hook_e
     return len;
   if (cp == 0)
     {
-      make_error (err, 0, "%s: a string holds \\u0000 (offset %zu), which cannot be passed on intact", what, i);
+      make_error (err, 0, "%s: a string holds the escape of U+0000, NUL (offset %zu), which cannot be passed on intact",
+                  what, i);
       return (size_t) -1;
     }
   if (cp >= 0xd800 && cp <= 0xdbff && len - i >= 12 && text[i + 6] == '\\' && text[i + 7] == 'u'
@@ -93,7 +94,7 @@ check_u_escape (const char *text, size_t len, size_t i, const char *what, hook_e
     return i + 11;
   if (cp >= 0xd800 && cp <= 0xdfff)
     {
-      make_error (err, 0, "%s: a string holds the unpaired UTF-16 surrogate \\u%04X (offset %zu)", what, cp, i);
+      make_error (err, 0, "%s: a string holds the unpaired UTF-16 surrogate U+%04X (offset %zu)", what, cp, i);
       return (size_t) -1;
     }
   return i + 5;

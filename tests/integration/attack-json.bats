@@ -141,14 +141,14 @@ inject_refuses() {
 	b=$(asking_bundle c)
 	update_config "$b" '.process.args = ["sh", "-c", "cat \"$1\"", "sh", "app.conf\u0000 --read-only"]'
 	grep -q 'app.conf\\u0000 --read-only' "$b/config.json"
-	inject_refuses "$b" 'a string holds \u0000' ', which cannot be passed on intact'
+	inject_refuses "$b" 'a string holds the escape of U+0000, NUL' ', which cannot be passed on intact'
 }
 
 @test "inject refuses a lone surrogate (it would become '?') and a comment (it would vanish), config.json untouched" {
 	b=$(asking_bundle c)
 	bundle_args "$b" sh -c 'echo "$1"' sh LONE
 	sed -i 's/"LONE"/"x\\udc00y"/' "$b/config.json"
-	inject_refuses "$b" 'a string holds the unpaired UTF-16 surrogate \uDC00'
+	inject_refuses "$b" 'a string holds the unpaired UTF-16 surrogate U+DC00'
 	sed -i 's/"x\\udc00y"/"ok" \/* read-only *\//' "$b/config.json"
 	inject_refuses "$b" "comments are not JSON"
 }
@@ -168,7 +168,7 @@ inject_refuses() {
 	# Every member but hooks is what it was, in the same order; hooks is ours alone.
 	[ "$(jq -c 'del(.hooks)' "$b/config.json")" = "$(jq -c 'del(.hooks)' "$BATS_TEST_TMPDIR/before")" ]
 	[ "$(jq -c 'keys_unsorted' "$b/config.json")" = "$(jq -c 'keys_unsorted + ["hooks"]' "$BATS_TEST_TMPDIR/before")" ]
-	[ "$(jq -c .hooks "$b/config.json")" = "{\"prestart\":[{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"prestart\"]}]}" ]
+	[ "$(jq -c .hooks "$b/config.json")" = "{\"prestart\":[{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"prestart\"]}],\"poststop\":[{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"poststop\"]}]}" ]
 	before=$(listing "$OUTSIDE")
 	run_runc "$b"
 	[ "$status" -eq 0 ]
