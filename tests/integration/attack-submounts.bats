@@ -178,7 +178,8 @@ refused() {
 	[ "${lines[2]}" = "/data/x/f 999:999" ]
 	[ "$(host_owner "$OTHER/f")" = 100999:100999 ]
 	[ "$(host_owner "$DATA/sub/a")" = 1000:1000 ]
-	for j in "$JOURNALS"/*; do "$HOOK" restore --journal "$j" >/dev/null || { echo "restore $j failed"; "$HOOK" restore --journal "$j"; false; }; done
+	# Its summary to /dev/null: stdio asks whether that is a terminal.
+	for j in "$JOURNALS"/*; do "$HOOK" restore --journal "$j" >/dev/null; done
 	[ "$(listing "$OTHER")" = "$sub" ]
 	# A denied one asked for by itself is refused by its own rule.
 	: >"$HOOK_LOG"
