@@ -151,7 +151,10 @@ install_seccomp (hook_error_t **err)
    * writes to a character device, /dev/null included: that question only,
    * no other ioctl. */
   if (r == 0)
-    r = seccomp_rule_add (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), 1, SCMP_A1 (SCMP_CMP_EQ, TCGETS));
+    {
+      const struct scmp_arg_cmp tcgets = { .arg = 1, .op = SCMP_CMP_EQ, .datum_a = TCGETS, .datum_b = 0 };
+      r = seccomp_rule_add_array (ctx, SCMP_ACT_ALLOW, SCMP_SYS (ioctl), 1, &tcgets);
+    }
   if (r == 0)
     r = seccomp_load (ctx);
   seccomp_release (ctx);
