@@ -356,15 +356,18 @@ add_change (struct worker *wk, int fd, bool path_fd, const struct statx *stx, ui
         }
       r.cap_len = n > 0 ? (unsigned int) n : 0;
     }
-  /* Restore gives privilege back only to this very content: see restore.c. */
+  /* Restore gives privilege back only to this very content: see restore.c.
+   * Past JOURNAL_DIGEST_MAX bytes (a sparse file of terabytes would stall
+   * the start for hours) there is no digest, so no privilege comes back. */
   if (wk->w->journal && journal_record_privileged (&r))
     {
-      if (sha256_fd (fd, r.digest, &r.size) < 0)
+      int big = sha256_fd_max (fd, JOURNAL_DIGEST_MAX, r.digest, &r.size);
+      if (big < 0)
         {
           close (fd);
           return entry_error (wk, errno, "read (for the journal's digest) the privileged file", dir, name);
         }
-      r.has_digest = true;
+      r.has_digest = big == 0;
     }
   if (wk->w->journal)
     {

@@ -32,6 +32,9 @@
 #define JOURNAL_DEFAULT_DIR "/var/lib/oci-idmap-hook/journal"
 #define JOURNAL_MAX_HANDLE 64
 #define JOURNAL_MAX_CAP 64
+/* Privileged files larger than this get no digest: their privilege is
+ * never given back by a restore (reading them would stall it). */
+#define JOURNAL_DIGEST_MAX ((uint64_t) 64 << 20)
 #define JOURNAL_RECORD_HEAD 20
 #define JOURNAL_DIGEST_BYTES (8 + SHA256_BYTES)
 #define JOURNAL_RECORD_MAX (JOURNAL_RECORD_HEAD + JOURNAL_MAX_HANDLE + JOURNAL_MAX_CAP + JOURNAL_DIGEST_BYTES)

@@ -16,23 +16,54 @@ bool log_verbose_enabled = false;
 static int log_fd = -1;
 static char *log_container;
 
-/* Non-blocking and a regular file only: a FIFO planted at PATH would make
- * every hook, and so every container start, wait for a reader. */
+/* A regular file of the hook's own user with one link, opened without
+ * blocking: a FIFO planted at PATH would make every hook, and so every
+ * container start, wait for a reader; a file of someone else (who could
+ * write the directory) could carry a lease that fails every open, or hand
+ * them what the hook logs.  It is looked at through an O_PATH fd first,
+ * which neither blocks nor breaks a lease, then reopened for writing. */
 int
 log_open_file (const char *path, hook_error_t **err)
 {
-  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
-  struct stat st;
+  cleanup_close int pfd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st, st2;
+  char self[64];
+  int fd;
 
-  if (fd < 0 && errno == ENXIO)
+  if (pfd < 0 && errno == ENOENT)
+    {
+      fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+      if (fd < 0 && errno == EEXIST)
+        pfd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      else if (fd < 0)
+        return make_error (err, errno, "open the log file %s", path);
+      else
+        goto opened;
+    }
+  if (pfd < 0)
+    return make_error (err, errno, "open the log file %s", path);
+  if (fstat (pfd, &st) < 0)
+    return make_error (err, errno, "stat the log file %s", path);
+  if (S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode))
     return make_error (err, 0, "the log file %s is a FIFO or socket, not a regular file", path);
+  if (!S_ISREG (st.st_mode))
+    return make_error (err, 0, "the log file %s is not a regular file", path);
+  if (st.st_uid != geteuid () || st.st_nlink != 1)
+    {
+      make_error (err, 0, "the log file %s is owned by uid %u with %u links, not the hook's own file", path,
+                  (unsigned int) st.st_uid, (unsigned int) st.st_nlink);
+      return error_hint (err, "remove it, and keep the log in a directory only root can write");
+    }
+  snprintf (self, sizeof self, "/proc/self/fd/%d", pfd);
+  fd = open (self, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return make_error (err, errno, "open the log file %s", path);
-  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+  if (fstat (fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
     {
       close (fd);
-      return make_error (err, 0, "the log file %s is not a regular file", path);
+      return make_error (err, 0, "the log file %s changed while it was opened", path);
     }
+opened:
   if (log_fd >= 0)
     close (log_fd);
   log_fd = fd;

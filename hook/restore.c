@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "restore.h"
+#include "escape.h"
 #include "restore_walk.h"
 #include "restore_trust.h"
 #include "cleanup.h"
@@ -72,12 +73,22 @@ same_content (int fd, const struct journal_record *r, bool *same, hook_error_t *
   unsigned char d[SHA256_BYTES];
   uint64_t size;
 
+  struct stat st;
+  int big;
+
   *same = false;
   if (!r->has_digest)
     return 0;
-  if (sha256_fd (fd, d, &size) < 0)
+  /* The size first: a file the container grew (or made sparse and huge)
+   * is not read at all, and none is read past the recorded size. */
+  if (fstat (fd, &st) < 0)
+    return make_error (err, errno, "stat a journaled privileged file");
+  if ((uint64_t) st.st_size != r->size)
+    return 0;
+  big = sha256_fd_max (fd, r->size, d, &size);
+  if (big < 0)
     return make_error (err, errno, "read a journaled privileged file (to compare its content)");
-  *same = size == r->size && memcmp (d, r->digest, SHA256_BYTES) == 0;
+  *same = big == 0 && size == r->size && memcmp (d, r->digest, SHA256_BYTES) == 0;
   return 0;
 }
 
@@ -471,7 +482,10 @@ command_restore (int argc, char **argv)
           && restore_journal (fd, journal, -1, true, &rep, &err) == 0)
         {
           sum = restore_summary (&rep);
-          printf ("%s: %s\n", journal, sum ? sum : "restored");
+          /* The summary names entries the container made: escape it. */
+          cleanup_free char *line = NULL, *safe = NULL;
+          if (asprintf (&line, "%s: %s", journal, sum ? sum : "restored") > 0 && (safe = text_escape (line)))
+            printf ("%s\n", safe);
           return 0;
         }
     }
@@ -489,7 +503,8 @@ command_restore (int argc, char **argv)
               error_report (&err);
               return 1;
             }
-          printf ("container %s: %d journal%s restored\n", container, n, n == 1 ? "" : "s");
+          cleanup_free char *safe = text_escape (container);
+          printf ("container %s: %d journal%s restored\n", safe ? safe : "?", n, n == 1 ? "" : "s");
           return 0;
         }
     }

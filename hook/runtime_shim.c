@@ -169,7 +169,13 @@ log_for_engine (char **argv, int cmd, const char *msg)
         yajl_gen_free (g);
     }
   else
-    dprintf (fd, "time=\"%s\" level=error msg=\"%s\"\n", stamp, msg);
+    {
+      /* logrus's text format: a quote or backslash in MSG must not end the field. */
+      dprintf (fd, "time=\"%s\" level=error msg=\"", stamp);
+      for (const char *p = msg; *p; p++)
+        dprintf (fd, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
+      dprintf (fd, "\"\n");
+    }
 }
 
 static int

@@ -96,26 +96,34 @@ sha256_final (struct sha256 *s, unsigned char out[SHA256_BYTES])
 }
 
 int
-sha256_fd (int fd, unsigned char out[SHA256_BYTES], uint64_t *size)
+sha256_fd_max (int fd, uint64_t max, unsigned char out[SHA256_BYTES], uint64_t *size)
 {
   unsigned char buf[64 * 1024];
   struct sha256 s;
-  off_t off = 0;
+  uint64_t off = 0;
 
   sha256_init (&s);
   for (;;)
     {
-      ssize_t n = pread (fd, buf, sizeof buf, off);
+      ssize_t n = pread (fd, buf, sizeof buf, (off_t) off);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         return -1;
       if (n == 0)
         break;
+      if ((uint64_t) n > max - off)
+        return 1;
       sha256_update (&s, buf, (size_t) n);
-      off += n;
+      off += (uint64_t) n;
     }
-  *size = (uint64_t) off;
+  *size = off;
   sha256_final (&s, out);
   return 0;
+}
+
+int
+sha256_fd (int fd, unsigned char out[SHA256_BYTES], uint64_t *size)
+{
+  return sha256_fd_max (fd, UINT64_MAX, out, size);
 }

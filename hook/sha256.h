@@ -25,4 +25,8 @@ void sha256_final (struct sha256 *s, unsigned char out[SHA256_BYTES]);
  * offset 0).  -1 with errno on a read error. */
 int sha256_fd (int fd, unsigned char out[SHA256_BYTES], uint64_t *size);
 
+/* The same, but reading no more than MAX bytes: 1 (and no digest) when FD
+ * holds more, so that a sparse file of terabytes costs nothing. */
+int sha256_fd_max (int fd, uint64_t max, unsigned char out[SHA256_BYTES], uint64_t *size);
+
 #endif

@@ -305,6 +305,27 @@ annotated_bundle() {
 	[ "$(snapshot)" = "$before" ]
 }
 
+@test "a --log file planted by another user (who could hold a lease on it, and read the log) is refused with one line" {
+	: >"$BATS_TEST_TMPDIR/planted.log"
+	chown nobody "$BATS_TEST_TMPDIR/planted.log"
+	# nobody takes a read lease: any other open for writing would fail (EWOULDBLOCK) for as long as it likes.
+	runuser -u nobody -- python3 -c '
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, 1024, fcntl.F_RDLCK)  # F_SETLEASE
+open(sys.argv[2], "w").close()
+time.sleep(30)' "$BATS_TEST_TMPDIR/planted.log" "$BATS_TEST_TMPDIR/leased" &
+	holder=$!
+	while [ ! -e "$BATS_TEST_TMPDIR/leased" ] && kill -0 "$holder" 2>/dev/null; do sleep 0.1; done
+	before=$(snapshot)
+	CONTAINER_TIMEOUT=20 run_runc "$(annotated_bundle c --log "$BATS_TEST_TMPDIR/planted.log")"
+	kill "$holder" 2>/dev/null || true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"oci-idmap-hook: the log file $BATS_TEST_TMPDIR/planted.log is owned by uid 65534 with 1 links, not the hook's own file; remove it, and keep the log in a directory only root can write"* ]]
+	[ ! -s "$BATS_TEST_TMPDIR/planted.log" ]
+	[ "$(snapshot)" = "$before" ]
+}
+
 @test "a FIFO at the policy path fails the container at once with one line; nothing waits for a writer" {
 	mkfifo "$POLICY_DIR/policy.fifo"
 	CONTAINER_TIMEOUT=20 run_runc "$(annotated_bundle c --policy "$POLICY_DIR/policy.fifo")"

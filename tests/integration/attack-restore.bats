@@ -234,3 +234,15 @@ as_old_journal() {
 	[ "$output" = "container $id: 1 journal restored" ]
 	diff <(echo "$before") <(listing "$DATA")
 }
+
+@test "restore --journal escapes the names of what the container made in its one line (no terminal escapes reach stdout)" {
+	b=$(chown_bundle c chown)
+	bundle_args "$b" sh -c 'printf x >"/data/evil$(printf "\033]0;PWNED\007\033[2J")x" && ln /data/evil* /data/link'
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	journal=$(echo "$JOURNALS"/*@%2Fdata.journal)
+	"$HOOK" restore --journal "$journal" >"$BATS_TEST_TMPDIR/out"
+	grep -q 'evil\\x1b]0;PWNED\\x07\\x1b\[2Jx' "$BATS_TEST_TMPDIR/out"
+	! od -An -c "$BATS_TEST_TMPDIR/out" | grep -q '033\|\\a'
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/out")" -eq 1 ]
+}
