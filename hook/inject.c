@@ -81,6 +81,10 @@ count_ours (yajl_val hooks, const char *hook_path, bool at_poststop)
 struct wanted
 {
   bool start, poststop;
+  /* One of ours at a start stage already: the poststop entry is the same
+   * entry (its path, options, env and timeout) with the stage changed, so
+   * that it looks in the same journal directory. */
+  yajl_val start_entry;
 };
 
 static bool
@@ -105,6 +109,51 @@ gen_our_entry (yajl_gen g, const struct inject_options *o, const char *stage)
   return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
 }
 
+/* Our first entry at a stage that starts the work, or NULL. */
+static yajl_val
+find_start_entry (yajl_val hooks, const char *hook_path)
+{
+  for (size_t i = 0; hooks && YAJL_IS_OBJECT (hooks) && i < hooks->u.object.len; i++)
+    {
+      yajl_val list = hooks->u.object.values[i];
+      if (!is_our_stage (hooks->u.object.keys[i]) || strcmp (hooks->u.object.keys[i], POSTSTOP) == 0
+          || !YAJL_IS_ARRAY (list))
+        continue;
+      for (size_t k = 0; k < list->u.array.len; k++)
+        if (is_our_hook (list->u.array.values[k], hook_path))
+          return list->u.array.values[k];
+    }
+  return NULL;
+}
+
+/* ENTRY (an object) again, with the last of its args, its stage, set to STAGE. */
+static int
+gen_mirrored_entry (yajl_gen g, yajl_val entry, const char *stage)
+{
+  if (yajl_gen_map_open (g) != yajl_gen_status_ok)
+    return -1;
+  for (size_t i = 0; i < entry->u.object.len; i++)
+    {
+      yajl_val v = entry->u.object.values[i];
+      if (json_gen_cstring (g, entry->u.object.keys[i]) < 0)
+        return -1;
+      if (strcmp (entry->u.object.keys[i], "args") != 0)
+        {
+          if (json_gen_value (g, v) < 0)
+            return -1;
+          continue;
+        }
+      if (yajl_gen_array_open (g) != yajl_gen_status_ok)
+        return -1;
+      for (size_t k = 0; k + 1 < v->u.array.len; k++)
+        if (json_gen_value (g, v->u.array.values[k]) < 0)
+          return -1;
+      if (json_gen_cstring (g, stage) < 0 || yajl_gen_array_close (g) != yajl_gen_status_ok)
+        return -1;
+    }
+  return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
+}
+
 /* The stage list KEY: LIST without our entries, plus ours when adding to that stage. */
 static int
 gen_stage (yajl_gen g, const char *key, yajl_val list, const struct inject_options *o, const struct wanted *w)
@@ -117,7 +166,7 @@ gen_stage (yajl_gen g, const char *key, yajl_val list, const struct inject_optio
     if (!(o->remove && is_our_hook (list->u.array.values[k], o->hook_path))
         && json_gen_value (g, list->u.array.values[k]) < 0)
       return -1;
-  if (add && gen_our_entry (g, o, key) < 0)
+  if (add && (w->start_entry ? gen_mirrored_entry (g, w->start_entry, key) : gen_our_entry (g, o, key)) < 0)
     return -1;
   return yajl_gen_array_close (g) == yajl_gen_status_ok ? 0 : -1;
 }
@@ -324,6 +373,21 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
     }
   w.start = count_ours (hooks, opts->hook_path, false) == 0;
   w.poststop = count_ours (hooks, opts->hook_path, true) == 0;
+  w.start_entry = w.start ? NULL : find_start_entry (hooks, opts->hook_path);
+  if (w.start_entry && !opts->remove && w.poststop)
+    {
+      yajl_val args = json_member (w.start_entry, "args");
+      const char *last = YAJL_IS_ARRAY (args) && args->u.array.len > 1
+                             && YAJL_IS_STRING (args->u.array.values[args->u.array.len - 1])
+                           ? args->u.array.values[args->u.array.len - 1]->u.string
+                           : "";
+      if (!YAJL_IS_OBJECT (w.start_entry) || (strcmp (last, "prestart") != 0 && strcmp (last, "createRuntime") != 0))
+        {
+          yajl_tree_free (tree);
+          make_error (err, 0, "%s: the hook is registered without its stage as the last argument", path);
+          return error_hint (err, "add its poststop entry by hand (chown+restore is undone there)");
+        }
+    }
   /* Adding where we are already, or removing when no stage has us, is a no-op. */
   if ((opts->remove && w.start && w.poststop) || (!opts->remove && !w.start && !w.poststop))
     {

@@ -61,13 +61,13 @@ assert_fixed() {
 	[ "$(ls "$B")" = "$(printf 'config.json\nrootfs')" ]
 }
 
-@test "inject adds only the missing poststop when another wrapper added the hook under another path" {
+@test "inject adds only the missing poststop when another wrapper added the hook under another path: the same entry at poststop" {
 	ln -s "$HOOK" "$BATS_TEST_TMPDIR/vendor-idmap"
 	bundle_hook "$B" createRuntime "$BATS_TEST_TMPDIR/vendor-idmap" createRuntime
 	before=$(jq -S . "$B/config.json")
 	"$HOOK" inject "$B"
 	[ "$(jq -S 'del(.hooks.poststop)' "$B/config.json")" = "$before" ]
-	[ "$(jq -c '.hooks.poststop' "$B/config.json")" = "[{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"poststop\"]}]" ]
+	[ "$(jq -c '.hooks.poststop' "$B/config.json")" = "[{\"path\":\"$BATS_TEST_TMPDIR/vendor-idmap\",\"args\":[\"$BATS_TEST_TMPDIR/vendor-idmap\",\"poststop\"]}]" ]
 	cp "$B/config.json" "$BATS_TEST_TMPDIR/before"
 	"$HOOK" inject "$B"
 	cmp "$B/config.json" "$BATS_TEST_TMPDIR/before"
