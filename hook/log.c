@@ -16,30 +16,19 @@ bool log_verbose_enabled = false;
 static int log_fd = -1;
 static char *log_container;
 
-/* A regular file of the hook's own user with one link, opened without
- * blocking: a FIFO planted at PATH would make every hook, and so every
- * container start, wait for a reader; a file of someone else (who could
- * write the directory) could carry a lease that fails every open, or hand
- * them what the hook logs.  It is looked at through an O_PATH fd first,
- * which neither blocks nor breaks a lease, then reopened for writing. */
-int
-log_open_file (const char *path, hook_error_t **err)
+/* An existing log file, accepted only if it is a regular file of the
+ * hook's own user with one link: someone else's file (whoever can write
+ * the directory could plant one) could carry a lease that fails every open,
+ * or hand them what the hook logs.  It is looked at through an O_PATH fd,
+ * which neither blocks (a FIFO) nor breaks a lease, then reopened. */
+static int
+open_existing_log (const char *path, hook_error_t **err)
 {
   cleanup_close int pfd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   struct stat st, st2;
   char self[64];
   int fd;
 
-  if (pfd < 0 && errno == ENOENT)
-    {
-      fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
-      if (fd < 0 && errno == EEXIST)
-        pfd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      else if (fd < 0)
-        return make_error (err, errno, "open the log file %s", path);
-      else
-        goto opened;
-    }
   if (pfd < 0)
     return make_error (err, errno, "open the log file %s", path);
   if (fstat (pfd, &st) < 0)
@@ -63,7 +52,22 @@ log_open_file (const char *path, hook_error_t **err)
       close (fd);
       return make_error (err, 0, "the log file %s changed while it was opened", path);
     }
-opened:
+  return fd;
+}
+
+/* A new file is the hook's own; anything already there (O_EXCL opens
+ * nothing, not even a FIFO) is looked at first. */
+int
+log_open_file (const char *path, hook_error_t **err)
+{
+  int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+
+  if (fd < 0 && errno == EEXIST)
+    fd = open_existing_log (path, err);
+  else if (fd < 0)
+    return make_error (err, errno, "open the log file %s", path);
+  if (fd < 0)
+    return -1;
   if (log_fd >= 0)
     close (log_fd);
   log_fd = fd;
