@@ -58,12 +58,11 @@ is_our_stage (const char *stage)
   return false;
 }
 
-/* Count our entries in HOOKS (the config's "hooks" object, may be NULL):
- * at poststop (AT_POSTSTOP) or at the stages that start the work. */
-static size_t
-count_ours (yajl_val hooks, const char *hook_path, bool at_poststop)
+/* Our first entry in HOOKS (the config's "hooks" object, may be NULL), or
+ * NULL: at poststop (AT_POSTSTOP) or at the stages that start the work. */
+static yajl_val
+first_ours (yajl_val hooks, const char *hook_path, bool at_poststop)
 {
-  size_t n = 0;
   for (size_t i = 0; hooks && YAJL_IS_OBJECT (hooks) && i < hooks->u.object.len; i++)
     {
       yajl_val list = hooks->u.object.values[i];
@@ -71,9 +70,10 @@ count_ours (yajl_val hooks, const char *hook_path, bool at_poststop)
           || (strcmp (hooks->u.object.keys[i], POSTSTOP) == 0) != at_poststop)
         continue;
       for (size_t k = 0; k < list->u.array.len; k++)
-        n += is_our_hook (list->u.array.values[k], hook_path);
+        if (is_our_hook (list->u.array.values[k], hook_path))
+          return list->u.array.values[k];
     }
-  return n;
+  return NULL;
 }
 
 /* Which stages get an entry of ours: the start stage and poststop, each
@@ -107,23 +107,6 @@ gen_our_entry (yajl_gen g, const struct inject_options *o, const char *stage)
   if (json_gen_cstring (g, stage) < 0 || yajl_gen_array_close (g) != yajl_gen_status_ok)
     return -1;
   return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
-}
-
-/* Our first entry at a stage that starts the work, or NULL. */
-static yajl_val
-find_start_entry (yajl_val hooks, const char *hook_path)
-{
-  for (size_t i = 0; hooks && YAJL_IS_OBJECT (hooks) && i < hooks->u.object.len; i++)
-    {
-      yajl_val list = hooks->u.object.values[i];
-      if (!is_our_stage (hooks->u.object.keys[i]) || strcmp (hooks->u.object.keys[i], POSTSTOP) == 0
-          || !YAJL_IS_ARRAY (list))
-        continue;
-      for (size_t k = 0; k < list->u.array.len; k++)
-        if (is_our_hook (list->u.array.values[k], hook_path))
-          return list->u.array.values[k];
-    }
-  return NULL;
 }
 
 /* ENTRY (an object) again, with the last of its args, its stage, set to STAGE. */
@@ -371,9 +354,9 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
       yajl_tree_free (tree);
       return make_error (err, 0, "%s: \"hooks\" must be an object", path);
     }
-  w.start = count_ours (hooks, opts->hook_path, false) == 0;
-  w.poststop = count_ours (hooks, opts->hook_path, true) == 0;
-  w.start_entry = w.start ? NULL : find_start_entry (hooks, opts->hook_path);
+  w.start_entry = first_ours (hooks, opts->hook_path, false);
+  w.start = w.start_entry == NULL;
+  w.poststop = first_ours (hooks, opts->hook_path, true) == NULL;
   if (w.start_entry && !opts->remove && w.poststop)
     {
       yajl_val args = json_member (w.start_entry, "args");

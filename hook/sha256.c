@@ -121,9 +121,3 @@ sha256_fd_max (int fd, uint64_t max, unsigned char out[SHA256_BYTES], uint64_t *
   sha256_final (&s, out);
   return 0;
 }
-
-int
-sha256_fd (int fd, unsigned char out[SHA256_BYTES], uint64_t *size)
-{
-  return sha256_fd_max (fd, UINT64_MAX, out, size);
-}

@@ -21,12 +21,10 @@ void sha256_init (struct sha256 *s);
 void sha256_update (struct sha256 *s, const void *data, size_t n);
 void sha256_final (struct sha256 *s, unsigned char out[SHA256_BYTES]);
 
-/* The digest and size of the whole content of FD (read with pread, from
- * offset 0).  -1 with errno on a read error. */
-int sha256_fd (int fd, unsigned char out[SHA256_BYTES], uint64_t *size);
-
-/* The same, but reading no more than MAX bytes: 1 (and no digest) when FD
- * holds more, so that a sparse file of terabytes costs nothing. */
+/* The digest and size of the content of FD (read with pread, from offset
+ * 0), reading no more than MAX bytes: 1 (and no digest) when FD holds more,
+ * so that a sparse file of terabytes costs nothing; -1 with errno on a
+ * read error. */
 int sha256_fd_max (int fd, uint64_t max, unsigned char out[SHA256_BYTES], uint64_t *size);
 
 #endif
