@@ -19,13 +19,17 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-
   -Wmissing-declarations -Wold-style-definition -Wswitch-default -Wswitch-enum -Wnull-dereference \
   -Wpointer-arith -Wundef -Wimplicit-fallthrough -Wvla -Wwrite-strings
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
-ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(PKG_CFLAGS) -DVERSION='"$(VERSION)"' $(CFLAGS)
+ALL_CFLAGS := -std=gnu11 -I. $(WARN) $(HARDEN) $(PKG_CFLAGS) -DVERSION='"$(VERSION)"' $(CFLAGS)
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread $(LDFLAGS)
 
 B := build
+# Layers, each depending only on those before it (CONTRIBUTING.md, Layout):
+# base/, oci/, then hook/'s folders.
+BASE_SRC := $(wildcard base/*.c)
 OCI_SRC := $(wildcard oci/*.c)
-HOOK_SRC := $(filter-out hook/main.c,$(wildcard hook/*.c))
-LIB_SRC := $(OCI_SRC) $(HOOK_SRC)
+HOOK_SRC := $(filter-out hook/cli/main.c,$(wildcard hook/*/*.c))
+LIB_SRC := $(BASE_SRC) $(OCI_SRC) $(HOOK_SRC)
+HEADERS := $(wildcard base/*.h oci/*.h hook/*/*.h)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 # Sanitizer build of the same sources, for the unit tests.
@@ -42,7 +46,7 @@ all: $(B)/oci-idmap-hook $(B)/oci-idmap-runtime
 $(B)/oci-idmap-runtime: $(B)/oci-idmap-hook
 	ln -sf oci-idmap-hook $@
 
-$(B)/oci-idmap-hook: $(call obj,rel,$(LIB_SRC) hook/main.c)
+$(B)/oci-idmap-hook: $(call obj,rel,$(LIB_SRC) hook/cli/main.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 
 # A static binary runs on any node's distribution (deploy/kubernetes/).
@@ -52,14 +56,14 @@ STATIC_LIBS ?= -l:libyajl_s.a -l:libseccomp.a -l:libcap.a
 .PHONY: static
 static: $(B)/oci-idmap-hook-static
 
-$(B)/oci-idmap-hook-static: $(call obj,rel,$(LIB_SRC) hook/main.c)
+$(B)/oci-idmap-hook-static: $(call obj,rel,$(LIB_SRC) hook/cli/main.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -static-pie -Wl,-z,relro,-z,now $(LDFLAGS) $(STATIC_LIBS)
 
-$(B)/rel/%.o: %.c $(wildcard hook/*.h oci/*.h)
+$(B)/rel/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/san/%.o: %.c $(wildcard hook/*.h oci/*.h tests/unit/*.h)
+$(B)/san/%.o: %.c $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
@@ -75,7 +79,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 # hook's path, the shim's or inject's ends that run with status 86, so the
 # container does not start and the test fails.
 SAN_BIN := $(B)/san-bin
-$(SAN_BIN)/oci-idmap-hook: $(call obj,san,$(LIB_SRC) hook/main.c tests/san/sanitizer_options.c)
+$(SAN_BIN)/oci-idmap-hook: $(call obj,san,$(LIB_SRC) hook/cli/main.c tests/san/sanitizer_options.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 
@@ -90,9 +94,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 20000
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRC) $(wildcard hook/*.h oci/*.h)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -g -O1 $(WARN) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	$(FUZZ_CC) -std=gnu11 -I. -g -O1 $(WARN) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
 # tests/fuzz/fuzz_NAME.options, when there, holds libFuzzer flags for that
@@ -167,7 +171,7 @@ uninstall:
 	      $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 
 format:
-	clang-format -i hook/*.[ch] oci/*.[ch] tests/unit/*.[ch]
+	clang-format -i base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch]
 
 clean:
 	rm -rf $(B)

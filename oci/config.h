@@ -2,7 +2,7 @@
 #ifndef OCI_CONFIG_H
 #define OCI_CONFIG_H
 
-#include "../hook/error.h"
+#include "base/error.h"
 #include "idmap.h"
 
 #include <stdbool.h>

@@ -5,7 +5,7 @@
 #ifndef OCI_IDMAP_H
 #define OCI_IDMAP_H
 
-#include "../hook/error.h"
+#include "base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

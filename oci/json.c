@@ -1,6 +1,6 @@
 #define _GNU_SOURCE
 #include "json.h"
-#include "../hook/cleanup.h"
+#include "base/cleanup.h"
 
 #include <errno.h>
 #include <stdio.h>

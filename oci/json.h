@@ -4,7 +4,7 @@
 #ifndef OCI_JSON_H
 #define OCI_JSON_H
 
-#include "../hook/error.h"
+#include "base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

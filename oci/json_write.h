@@ -4,7 +4,7 @@
 #ifndef OCI_JSON_WRITE_H
 #define OCI_JSON_WRITE_H
 
-#include "../hook/error.h"
+#include "base/error.h"
 
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>

@@ -2,7 +2,7 @@
 #ifndef OCI_STATE_H
 #define OCI_STATE_H
 
-#include "../hook/error.h"
+#include "base/error.h"
 
 #include <stddef.h>
 #include <sys/types.h>

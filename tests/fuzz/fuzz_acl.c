@@ -1,6 +1,6 @@
 /* system.posix_acl_access bytes as the doctor reads them from a mount's
  * source, and the access it computes from what parses. */
-#include "../../hook/doctor.h"
+#include "hook/doctor/doctor.h"
 #include "fuzz.h"
 
 int

@@ -1,6 +1,6 @@
 /* config.json, then what the hook reads from it: the request and the user. */
-#include "../../hook/request.h"
-#include "../../oci/config.h"
+#include "hook/run/request.h"
+#include "oci/config.h"
 #include "fuzz.h"
 
 int

@@ -1,7 +1,7 @@
-/* The text escaper (hook/escape.c): whatever the bytes, the output is
+/* The text escaper (base/escape.c): whatever the bytes, the output is
  * printable UTF-8 with no control byte, at most four bytes per input byte,
  * and reading each \xNN back gives the input again. */
-#include "../../hook/escape.h"
+#include "base/escape.h"
 #include "fuzz.h"
 
 static int

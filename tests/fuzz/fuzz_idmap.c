@@ -1,5 +1,5 @@
 /* /proc/PID/uid_map text, and every lookup on what parses. */
-#include "../../oci/idmap.h"
+#include "oci/idmap.h"
 #include "fuzz.h"
 
 int

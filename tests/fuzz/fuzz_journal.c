@@ -2,7 +2,7 @@
  * writes the journal) may forge them.  Every record that decodes must
  * encode back to the same bytes. */
 #define _GNU_SOURCE
-#include "../../hook/journal.h"
+#include "hook/chown/journal.h"
 #include "fuzz.h"
 
 int

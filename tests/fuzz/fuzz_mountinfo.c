@@ -1,5 +1,5 @@
 /* /proc/PID/mountinfo text, and a lookup in what parses. */
-#include "../../hook/mountinfo.h"
+#include "hook/system/mountinfo.h"
 #include "fuzz.h"
 
 int

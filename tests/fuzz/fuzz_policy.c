@@ -1,5 +1,5 @@
 /* The administrator's policy file, and a source check on what parses. */
-#include "../../hook/admin_policy.h"
+#include "hook/run/admin_policy.h"
 #include "fuzz.h"
 
 int

@@ -1,5 +1,5 @@
 /* The annotation mini-language: oci-idmap-hook/mounts and /user values. */
-#include "../../hook/request.h"
+#include "hook/run/request.h"
 #include "fuzz.h"
 
 int

@@ -1,5 +1,5 @@
 /* The runtime state on stdin: any bytes, never a crash or a leak. */
-#include "../../oci/state.h"
+#include "oci/state.h"
 #include "fuzz.h"
 
 int

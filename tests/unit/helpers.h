@@ -2,8 +2,8 @@
 #ifndef TESTS_UNIT_HELPERS_H
 #define TESTS_UNIT_HELPERS_H
 
-#include "../../hook/cleanup.h"
-#include "../../hook/error.h"
+#include "base/cleanup.h"
+#include "base/error.h"
 #include "tap.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* The administrator's policy: parsing, the deny list, allowedSources. */
-#include "../../hook/admin_policy.h"
+#include "hook/run/admin_policy.h"
 #include "helpers.h"
 #include "tap.h"
 

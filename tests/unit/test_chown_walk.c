@@ -1,4 +1,4 @@
-/* hook/chown_walk.c against an attacker who acts at the worst instant.
+/* hook/chown/chown_walk.c against an attacker who acts at the worst instant.
  *
  * This file defines its own statx and getdents64: the walk's calls bind to
  * them, and they swap names in the tree exactly between the walk's reading
@@ -8,8 +8,8 @@
  * before its journal record was synced, and pthread_create, to fail one
  * thread's start.  Needs root (it changes owners). */
 #define _GNU_SOURCE
-#include "../../hook/chown_walk.h"
-#include "../../hook/log.h"
+#include "hook/chown/chown_walk.h"
+#include "base/log.h"
 #include "helpers.h"
 
 #include <dirent.h>

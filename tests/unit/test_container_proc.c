@@ -1,4 +1,4 @@
-/* hook/container_proc.c against a container init that dies and whose pid
+/* hook/system/container_proc.c against a container init that dies and whose pid
  * is given to another process at the worst instant.
  *
  * The other process gets the very same pid every time: clone3 with set_tid
@@ -9,7 +9,7 @@
  * that only holding the process, not the namespace check, can tell it
  * from the real one.  Needs root. */
 #define _GNU_SOURCE
-#include "../../hook/container_proc.h"
+#include "hook/system/container_proc.h"
 #include "helpers.h"
 
 #include <errno.h>

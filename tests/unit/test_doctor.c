@@ -1,8 +1,8 @@
-/* hook/doctor_access.c and hook/doctor_mount.c: how ids and modes look to the
+/* hook/doctor/doctor_access.c and hook/doctor/doctor_mount.c: how ids and modes look to the
  * container's user, the id table, and the verdict on one mount. */
 #define _GNU_SOURCE
-#include "../../hook/doctor.h"
-#include "../../hook/escape.h"
+#include "hook/doctor/doctor.h"
+#include "base/escape.h"
 #include "helpers.h"
 
 #include <sys/stat.h>
@@ -263,7 +263,7 @@ count_lines_starting (const char *text, const char *prefix)
   return n;
 }
 
-/* Every byte of TEXT but the newlines is printable text (hook/escape.h). */
+/* Every byte of TEXT but the newlines is printable text (base/escape.h). */
 static bool
 printable_lines (const char *text)
 {

@@ -1,7 +1,7 @@
-/* hook/escape.c: which bytes are printable text, and the \xNN escape of the rest. */
+/* base/escape.c: which bytes are printable text, and the \xNN escape of the rest. */
 #define _GNU_SOURCE
-#include "../../hook/cleanup.h"
-#include "../../hook/escape.h"
+#include "base/cleanup.h"
+#include "base/escape.h"
 #include "tap.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* oci/idmap.c: building, checking, parsing and applying id mappings. */
 #define _GNU_SOURCE
-#include "../../oci/idmap.h"
+#include "oci/idmap.h"
 #include "helpers.h"
 
 #include <stdint.h>

@@ -1,6 +1,6 @@
-/* hook/mountinfo.c: parsing /proc/PID/mountinfo and finding the mount at a path. */
+/* hook/system/mountinfo.c: parsing /proc/PID/mountinfo and finding the mount at a path. */
 #define _GNU_SOURCE
-#include "../../hook/mountinfo.h"
+#include "hook/system/mountinfo.h"
 #include "helpers.h"
 
 /* Parse a copy of TEXT into MI (owned by MI: free with mountinfo_free). */

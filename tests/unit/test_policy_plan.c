@@ -1,7 +1,7 @@
-/* hook/policy.c and hook/plan.c: which mapping a mount gets, and which mounts to act on. */
+/* hook/run/policy.c and hook/run/plan.c: which mapping a mount gets, and which mounts to act on. */
 #define _GNU_SOURCE
-#include "../../hook/plan.h"
-#include "../../hook/policy.h"
+#include "hook/run/plan.h"
+#include "hook/run/policy.h"
 #include "helpers.h"
 
 static const char *

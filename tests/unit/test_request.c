@@ -1,7 +1,7 @@
-/* hook/request.c: the annotation mini-language and where the request comes from. */
+/* hook/run/request.c: the annotation mini-language and where the request comes from. */
 #define _GNU_SOURCE
-#include "../../hook/request.h"
-#include "../../oci/config.h"
+#include "hook/run/request.h"
+#include "oci/config.h"
 #include "helpers.h"
 
 /* The parsed list as "DEST=MODE DEST=MODE ...", or the error message. */

@@ -1,6 +1,6 @@
-/* hook/restore_trust.c: which journals restore believes. */
+/* hook/chown/restore_trust.c: which journals restore believes. */
 #define _GNU_SOURCE
-#include "../../hook/restore_trust.h"
+#include "hook/chown/restore_trust.h"
 #include "helpers.h"
 
 #include <fcntl.h>

@@ -1,7 +1,7 @@
-/* hook/sha256.c against the FIPS 180-4 / NIST test vectors, whole and fed
+/* base/sha256.c against the FIPS 180-4 / NIST test vectors, whole and fed
  * in pieces that straddle the 64-byte blocks, and through an fd. */
 #define _GNU_SOURCE
-#include "../../hook/sha256.h"
+#include "base/sha256.h"
 #include "helpers.h"
 
 #include <stdio.h>

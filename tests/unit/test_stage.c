@@ -1,4 +1,4 @@
-/* hook/stage.c's run_stage on the paths that end early: every struct it
+/* hook/run/stage.c's run_stage on the paths that end early: every struct it
  * holds must be freed once and only once, initialised or not reached.
  *
  * run_stage enters the sandbox first; this file defines seccomp_load and
@@ -9,7 +9,7 @@
  * LeakSanitizer at exit fails the test on anything left allocated.
  * Needs root (the sandbox drops capabilities from the bounding set). */
 #define _GNU_SOURCE
-#include "../../hook/stage.h"
+#include "hook/run/stage.h"
 #include "helpers.h"
 
 #include <errno.h>

@@ -1,9 +1,9 @@
 /* oci/state.c, oci/config.c and oci/json.c: the runtime state, config.json, bounded reads. */
 #define _GNU_SOURCE
-#include "../../oci/config.h"
-#include "../../oci/json.h"
-#include "../../oci/json_write.h"
-#include "../../oci/state.h"
+#include "oci/config.h"
+#include "oci/json.h"
+#include "oci/json_write.h"
+#include "oci/state.h"
 #include "helpers.h"
 
 #include <unistd.h>

@@ -1,0 +1,231 @@
+/* oci-idmap-hook doctor: what a container will see of its files, and
+ * why it would fail, found without changing anything.
+ *
+ *   doctor_access.c  how an id and a mode look to the target user (pure)
+ *   doctor_mount.c   each bind mount: its source on the host, before and
+ *                    after the hook, and the annotation that fixes it
+ *   doctor_scan.c    the read-only walk of the root filesystem
+ *   doctor_report.c  the text and JSON reports
+ *   doctor.c         the command line and the facts it gathers */
+#ifndef HOOK_DOCTOR_H
+#define HOOK_DOCTOR_H
+
+#include "base/error.h"
+#include "hook/run/admin_policy.h"
+#include "hook/run/policy.h"
+#include "hook/run/request.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* What the kernel shows for an unmapped id (/proc/sys/kernel/overflowuid). */
+#define DOCTOR_OVERFLOW_ID 65534
+
+enum
+{
+  ACCESS_R = 4,
+  ACCESS_W = 2,
+  ACCESS_X = 1,
+};
+
+/* How a file's owner looks from inside the container. */
+struct doctor_view
+{
+  uint32_t uid, gid;
+  bool uid_unmapped, gid_unmapped; /* shown as DOCTOR_OVERFLOW_ID */
+  unsigned access;                 /* ACCESS_* for the target user */
+};
+
+/* The container id an on-disk id shows as: through MOUNT_MAP (on-disk ->
+ * host; NULL for a plain bind mount), then the container's NS_MAP
+ * (container -> host) backwards.  False, with *SHOWN = overflow, if unmapped. */
+bool doctor_id_inside (const struct idmap *mount_map, const struct idmap *ns_map, uint32_t disk_id, uint32_t *shown);
+
+/* Who asks: the target user, its supplementary groups, and whether it is
+ * root in the container with CAP_DAC_OVERRIDE (PRIVILEGED), which the
+ * kernel honours only for files whose uid and gid are mapped. */
+struct doctor_subject
+{
+  const struct target_user *user;
+  const uint32_t *groups;
+  size_t n_groups;
+  bool privileged;
+};
+
+/* Is GID (as the container sees it) the user's group or a supplementary one? */
+bool doctor_in_groups (const struct doctor_subject *who, uint32_t gid);
+
+/* A POSIX access ACL (the system.posix_acl_access xattr): ids on disk, or
+ * as the container sees them (UNMAPPED: shown as nobody, matches no one). */
+enum
+{
+  ACL_TAG_USER_OBJ = 0x01,
+  ACL_TAG_USER = 0x02,
+  ACL_TAG_GROUP_OBJ = 0x04,
+  ACL_TAG_GROUP = 0x08,
+  ACL_TAG_MASK = 0x10,
+  ACL_TAG_OTHER = 0x20,
+};
+
+struct doctor_acl_entry
+{
+  unsigned tag, perm; /* perm: ACCESS_* */
+  uint32_t id;        /* for ACL_TAG_USER and ACL_TAG_GROUP */
+  bool unmapped;
+};
+
+struct doctor_acl
+{
+  struct doctor_acl_entry *e;
+  size_t n; /* 0: none, the mode bits decide */
+};
+
+/* Parse the xattr's bytes; -1 if they are not an ACL. */
+int doctor_acl_parse (const void *buf, size_t len, struct doctor_acl *acl);
+void doctor_acl_free (struct doctor_acl *acl);
+
+/* ACCESS_* that WHO gets from ACL (ids as the container sees them) on a
+ * file shown as owned by VIEW. */
+unsigned doctor_acl_access (const struct doctor_acl *acl, const struct doctor_view *view,
+                            const struct doctor_subject *who);
+
+/* ACCESS_* that WHO gets on a file of MODE shown as owned by VIEW, with its
+ * ACL (NULL or empty: the mode bits). */
+unsigned doctor_access_for (const struct doctor_view *view, mode_t mode, const struct doctor_acl *acl,
+                            const struct doctor_subject *who);
+
+/* "rwx", "r-x", ... for ACCESS; BUF has room for 4 bytes. */
+const char *doctor_access_text (unsigned access, char buf[4]);
+
+/* Ids found on disk, grouped with a count and the first paths of each.
+ * Fixed size: a tree with more distinct ids counts the rest in other_*. */
+#define ID_TABLE_MAX 64
+#define ID_TABLE_PATHS 3
+
+struct id_group
+{
+  uint32_t id;
+  uint64_t count;
+  char *paths[ID_TABLE_PATHS];
+};
+
+struct id_table
+{
+  struct id_group groups[ID_TABLE_MAX];
+  size_t n;
+  uint64_t other_files; /* files whose id did not fit in the table */
+};
+
+/* Count one file owned by ID.  Returns the slot where the caller stores the
+ * file's malloc'd path (the table then owns it), or NULL when the group
+ * already has its first paths or the table is full. */
+char **id_table_count (struct id_table *t, uint32_t id);
+void id_table_free (struct id_table *t);
+
+/* A bind mount of the container, and what the doctor finds for it. */
+struct doctor_mount
+{
+  const char *source; /* as the engine wrote it */
+  char *dest;         /* normalised */
+  bool readonly;
+  bool asked; /* the container asks the hook for it */
+  struct mount_policy policy;
+  bool runtime_idmapped; /* the runtime idmaps it itself ... */
+  const struct idmap *runtime_uids, *runtime_gids; /* ... so (on disk -> host), or NULL: unknown */
+
+  /* The source on the host, by lstat. */
+  int stat_errno;
+  uint32_t owner_uid, owner_gid;
+  mode_t mode;
+  struct doctor_acl acl; /* its access ACL, ids on disk */
+
+  /* Findings. */
+  struct doctor_view before, after;
+  const char *action;     /* "not asked", "idmap", "left as it is", "refuses" */
+  char *hook_note;        /* why it is left or refused */
+  char *problem;          /* one line, or NULL when the mount works */
+  char *fix;              /* what to do about it */
+  bool fix_is_annotation; /* FIX is: ask the hook for DEST in mode idmap */
+};
+
+struct doctor_problem
+{
+  char *where;
+  char *what;
+  char *fix;    /* may be NULL */
+  bool warning; /* reported, but the container still works */
+};
+
+struct doctor_scan
+{
+  bool done;
+  char *error;   /* why the scan could not run */
+  bool host_ids; /* ids on disk are already host ids (a shifted rootfs) */
+  uint64_t files, other_mounts, too_deep, unreadable;
+  struct id_table uids, gids; /* ids outside the mapping */
+  uint64_t setid_count;       /* setuid/setgid files whose owner shows as nobody */
+  char *setid_paths[ID_TABLE_PATHS];
+};
+
+struct doctor
+{
+  const char *bundle; /* NULL with --rootfs */
+  const char *rootfs;
+  struct container_ids ids;
+  bool userns;
+  char *ids_note; /* why the mapping is unknown, or NULL */
+
+  struct target_user user;
+  bool user_known;
+  bool user_mapped;
+  uint32_t host_uid, host_gid; /* the user's ids on the host, when mapped */
+  bool process_user_known;     /* the runtime's process.user, which must be mapped too */
+  struct target_user process_user;
+  /* The user's supplementary groups (process.user.additionalGids, or
+   * --group-add): they count when the target user is the process user. */
+  uint32_t *groups;
+  size_t n_groups;
+  bool privileged;      /* root in the container keeps CAP_DAC_OVERRIDE */
+  bool hook_registered; /* the runtime will run the hook (always assumed with --rootfs) */
+
+  struct doctor_mount *mounts;
+  size_t n_mounts;
+  bool wildcard;                 /* the container asks for "*" ... */
+  enum mount_mode wildcard_mode; /* ... in this mode */
+
+  struct admin_policy admin; /* the administrator's policy file, or its defaults */
+
+  struct doctor_scan scan;
+  struct doctor_problem *problems;
+  size_t n_problems;
+};
+
+/* Record a problem (WARNING: it does not stop the container). */
+void doctor_problem (struct doctor *d, bool warning, const char *where, const char *fix, const char *fmt, ...)
+    __attribute__ ((format (printf, 5, 6)));
+
+/* Everything about one mount from its source's stat result. Pure. */
+void doctor_check_mount (struct doctor *d, struct doctor_mount *m);
+
+/* lstat each source, then doctor_check_mount; adds problems. */
+void doctor_check_mounts (struct doctor *d);
+
+/* The value of oci-idmap-hook/mounts that asks for everything it asks for
+ * now plus every mount whose fix is the annotation; NULL if none.  Malloc'd. */
+char *doctor_fixed_annotation (const struct doctor *d);
+
+/* Walk the root filesystem below ROOT_FD; adds problems. */
+void doctor_scan_rootfs (struct doctor *d, int root_fd);
+
+int doctor_report_text (const struct doctor *d, FILE *out);
+int doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err);
+
+void doctor_free (struct doctor *d);
+
+/* oci-idmap-hook doctor ...: see hook/cli/commands.h. */
+int doctor_exit_status (const struct doctor *d);
+
+#endif

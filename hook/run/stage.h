@@ -1,0 +1,35 @@
+/* The hook proper: what runs at prestart / createRuntime. */
+#ifndef HOOK_STAGE_H
+#define HOOK_STAGE_H
+
+#include "base/error.h"
+#include "request.h"
+
+#include <stdbool.h>
+
+struct hook_options
+{
+  bool allow_host_root;
+  const char *policy_path; /* --policy; NULL: the default path, if it exists */
+  const char *journal_dir; /* NULL: JOURNAL_DEFAULT_DIR */
+  bool chown_hard_links;   /* mode chown also changes files with several links */
+  unsigned int threads;    /* mode chown's walkers; 0: one per CPU */
+  bool env_trust_set;      /* --environment: replaces the policy's "environment" */
+  enum env_trust env_trust;
+};
+
+/* True for the stages this hook serves: prestart, createRuntime, and
+ * poststop (which restores the mounts of mode chown+restore). */
+bool stage_known (const char *stage);
+
+/* Apply hook/system/privilege.c's sequence (all but closing fds, which main does
+ * first) and, with --verbose, say what is in force. */
+int enter_sandbox (hook_error_t **err);
+
+/* Read the state from STATE_FD, the bundle's config.json, and fix the mounts
+ * the container asked for.  Returns 0 when done or when nothing was asked.
+ * A stopped container's state (poststop; hooks.d passes the same STAGE
+ * argument to every stage) restores what mode chown+restore changed. */
+int run_stage (const char *stage, int state_fd, const struct hook_options *opts, hook_error_t **err);
+
+#endif
