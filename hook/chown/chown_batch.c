@@ -292,7 +292,7 @@ chown_batch_add (struct chown_worker *wk, int fd, bool path_fd, const struct sta
         }
       r.cap_len = n > 0 ? (unsigned int) n : 0;
     }
-  /* Restore gives privilege back only to this very content: see restore.c.
+  /* Restore gives privilege back only to this very content: see restore_apply.c.
    * Past JOURNAL_DIGEST_MAX bytes (a sparse file of terabytes would stall
    * the start for hours) there is no digest, so no privilege comes back. */
   if (wk->w->journal && journal_record_privileged (&r))
