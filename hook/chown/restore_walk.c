@@ -169,21 +169,11 @@ static const struct fd_walk_ops walk_ops = { .entry = walk_entry, .read_error = 
 static int
 walk (struct rwalk *rw, int root_fd)
 {
-  struct fd_walk fw;
-  uint64_t mnt_id;
-  const char *what;
-  int top, ret;
+  const char *failed;
+  int ret = fd_walk_tree (root_fd, &walk_ops, rw, &failed);
 
-  top = walk_open_top (root_fd, &mnt_id, &what);
-  if (top < 0)
-    return make_error (rw->err, errno, "walk the source: %s", what);
-  if (fd_walk_init (&fw, &walk_ops, rw, mnt_id) < 0)
-    {
-      close (top);
-      return make_error (rw->err, ENOMEM, "walk the source");
-    }
-  ret = fd_walk_run (&fw, top, NULL);
-  fd_walk_free (&fw);
+  if (ret < 0 && failed)
+    return make_error (rw->err, errno, "walk the source: %s", failed);
   return ret;
 }
 

@@ -135,43 +135,19 @@ scan_entry (void *ctx, struct fd_walk *fw, int dir_fd, void *dir_data, size_t de
   return 0;
 }
 
-/* A directory that cannot be read on is left, and the scan goes on. */
+/* A directory that cannot be read on is left, and the scan goes on (as
+ * readdir's end did before the scan had its own reads: not counted). */
 static int
 scan_read_error (void *ctx, void *dir_data, int errnum, bool resuming)
 {
-  struct walker *w = ctx;
-
+  (void)ctx;
   (void)dir_data;
   (void)errnum;
   (void)resuming;
-  w->d->scan.unreadable++;
   return 0;
 }
 
 static const struct fd_walk_ops scan_ops = { .entry = scan_entry, .read_error = scan_read_error };
-
-/* Walk the rootfs ROOT_FD; false (with errno) if it cannot be started. */
-static bool
-scan_tree (struct doctor *d, int root_fd)
-{
-  struct walker w = { .d = d };
-  struct fd_walk fw;
-  uint64_t mnt_id;
-  const char *what;
-  int top = walk_open_top (root_fd, &mnt_id, &what);
-
-  if (top < 0)
-    return false;
-  if (fd_walk_init (&fw, &scan_ops, &w, mnt_id) < 0)
-    {
-      close (top);
-      errno = ENOMEM;
-      return false;
-    }
-  fd_walk_run (&fw, top, NULL);
-  fd_walk_free (&fw);
-  return true;
-}
 
 static void
 report_table (struct doctor *d, const struct id_table *t, const char *kind, const char *map_text)
@@ -198,6 +174,8 @@ report_table (struct doctor *d, const struct id_table *t, const char *kind, cons
 void
 doctor_scan_rootfs (struct doctor *d, int root_fd)
 {
+  struct walker w = { .d = d };
+  const char *failed;
   struct statx sx;
   uint32_t inside;
   char map_text[256];
@@ -211,7 +189,7 @@ doctor_scan_rootfs (struct doctor *d, int root_fd)
    * shifted already (Docker userns-remap, podman with --uidmap): its ids are
    * host ids.  Otherwise they are the image's ids, which an engine shifts. */
   d->scan.host_ids = sx.stx_uid != 0 && idmap_to_inside (&d->ids.uids, sx.stx_uid, &inside) && inside == 0;
-  if (!scan_tree (d, root_fd))
+  if (fd_walk_tree (root_fd, &scan_ops, &w, &failed) < 0 && failed)
     {
       d->scan.error = strdup (strerror (errno));
       return;

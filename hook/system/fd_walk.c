@@ -202,3 +202,26 @@ fd_walk_run (struct fd_walk *fw, int fd, void *data)
     pop (fw);
   return ret;
 }
+
+int
+fd_walk_tree (int root_fd, const struct fd_walk_ops *ops, void *ctx, const char **failed)
+{
+  struct fd_walk fw;
+  uint64_t mnt_id;
+  int top, ret;
+
+  top = walk_open_top (root_fd, &mnt_id, failed);
+  if (top < 0)
+    return -1;
+  *failed = "walk";
+  if (fd_walk_init (&fw, ops, ctx, mnt_id) < 0)
+    {
+      close (top);
+      errno = ENOMEM;
+      return -1;
+    }
+  *failed = NULL;
+  ret = fd_walk_run (&fw, top, NULL);
+  fd_walk_free (&fw);
+  return ret;
+}

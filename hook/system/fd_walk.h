@@ -88,6 +88,13 @@ void fd_walk_free (struct fd_walk *fw);
  * read_error). */
 int fd_walk_run (struct fd_walk *fw, int fd, void *data);
 
+/* The whole walk of the tree whose top is directory ROOT_FD (any fd of it):
+ * its top opened with walk_open_top, then fd_walk_run with OPS and CTX (the
+ * top's data is NULL).  Returns 0, or -1: when it could not start, with
+ * errno and *FAILED naming the step; else *FAILED is NULL (a callback
+ * ended it). */
+int fd_walk_tree (int root_fd, const struct fd_walk_ops *ops, void *ctx, const char **failed);
+
 /* From an entry callback, at most once per entry: enter directory FD (with
  * DATA) before its parent reads on.  STX, when not NULL, is a statx of FD
  * with its mount id; without, FD is looked at here.  Returns 1 when it is
