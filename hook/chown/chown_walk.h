@@ -1,8 +1,8 @@
 /* The recursive ownership change, by file descriptor only.
  *
- * Every entry is opened relative to its parent's fd with openat2
- * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
- * RESOLVE_NO_XDEV), checked with statx on that fd, and changed on that fd:
+ * Every entry is opened relative to its parent's fd as hook/system/fd_walk.h
+ * opens them (never through a symlink, a magic link or into another mount),
+ * checked with statx on that fd, and changed on that fd:
  * a symlink is changed itself, never followed; a directory swapped for a
  * symlink after readdir fails to open and is looked at again; a mount below
  * the root is not entered; device nodes are left alone.  Depth costs one fd
@@ -17,18 +17,11 @@
 #define HOOK_CHOWN_WALK_H
 
 #include "base/error.h"
+#include "hook/system/fd_walk.h"
 #include "journal.h"
 
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-/* How every walk by fd (this one, and restore's in restore_walk.c) opens
- * an entry below a directory it holds: never through a symlink, a magic
- * link or into another mount. */
-#define RESOLVE_WALK (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
-/* What one getdents64 call of a walk reads: a few thousand names. */
-#define WALK_DENTS_BUF (64 * 1024)
 
 struct chown_spec
 {

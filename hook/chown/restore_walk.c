@@ -1,20 +1,17 @@
 /* Restore by walking the source; see restore_walk.h. */
 #define _GNU_SOURCE
 #include "restore_walk.h"
-#include "chown_walk.h"
-#include "base/cleanup.h"
+#include "hook/system/fd_walk.h"
+#include "restore_apply.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
 
 /* A record, found by its handle: the handle's bytes stay in the journal. */
 struct key
@@ -51,6 +48,7 @@ struct rwalk
   /* Open addressing, a power of two at least twice N: index + 1 of a key, or 0. */
   size_t *slots, mask;
   struct restore_report *rep;
+  hook_error_t **err;
 };
 
 /* The slot of K: the one holding an equal key, or the empty one where it goes. */
@@ -114,13 +112,12 @@ visit (struct rwalk *rw, int fd, hook_error_t **err)
   return 0;
 }
 
-/* Open NAME in DIR_FD as the walk needs it; -1 with errno when it is gone
- * or not to be entered (a symlink now, another mount). */
+/* Open NAME in DIR_FD as the walk needs it (hook/system/fd_walk.h); -1
+ * with errno when it is gone or not to be entered (a symlink now, another
+ * mount). */
 static int
 open_entry (int dir_fd, const char *name, unsigned char *type)
 {
-  struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_WALK };
-
   if (*type == DT_UNKNOWN)
     {
       struct stat st;
@@ -128,95 +125,62 @@ open_entry (int dir_fd, const char *name, unsigned char *type)
         return -1;
       *type = S_ISDIR (st.st_mode) ? DT_DIR : S_ISREG (st.st_mode) ? DT_REG : DT_LNK;
     }
-  /* Directories to read (O_DIRECTORY: a swap to anything else fails),
-   * regular files to put capabilities back. */
-  if (*type == DT_DIR)
-    how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  else if (*type == DT_REG)
-    how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC;
-  return (int) syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
+  /* Directories to read, regular files to put capabilities back. */
+  return walk_open (dir_fd, name, *type == DT_DIR ? WALK_OPEN_DIR : *type == DT_REG ? WALK_OPEN_FILE : WALK_OPEN_PATH);
 }
 
-/* Depth first with one read buffer: a parent reads on from the offset of
- * the subdirectory it entered.  One fd per level. */
 static int
-walk (struct rwalk *rw, int root_fd, hook_error_t **err)
+walk_entry (void *ctx, struct fd_walk *fw, int dir_fd, void *dir_data, size_t depth, const struct dirent64 *d)
 {
-  struct level
-  {
-    int fd;
-    off_t resume;
-  } *stack = NULL;
-  size_t depth = 0, cap = 0;
-  cleanup_free unsigned char *buf = malloc (WALK_DENTS_BUF);
-  int ret = 0, top = fcntl (root_fd, F_DUPFD_CLOEXEC, 3);
+  struct rwalk *rw = ctx;
+  unsigned char type = d->d_type;
+  int efd;
 
-  if (buf == NULL || top < 0)
+  (void) dir_data;
+  (void) depth;
+  efd = open_entry (dir_fd, d->d_name, &type);
+  if (efd < 0)
+    return 0; /* gone, a symlink now, or another mount: never followed */
+  if (visit (rw, efd, rw->err) < 0)
     {
-      if (top >= 0)
-        close (top);
-      return make_error (err, buf ? errno : ENOMEM, "walk the source");
+      close (efd);
+      return -1;
     }
-  for (int fd = top; fd >= 0 && ret == 0;)
-    {
-      /* Push FD (a directory just entered), then read the top level. */
-      if (depth == cap)
-        {
-          struct level *s = realloc (stack, (cap = cap ? cap * 2 : 32) * sizeof *s);
-          if (s == NULL)
-            {
-              close (fd);
-              ret = make_error (err, ENOMEM, "walk the source");
-              break;
-            }
-          stack = s;
-        }
-      stack[depth++] = (struct level){ fd, 0 };
-      fd = -1;
-      while (fd < 0 && depth > 0 && ret == 0)
-        {
-          struct level *lv = &stack[depth - 1];
-          ssize_t n;
-          if (lseek (lv->fd, lv->resume, SEEK_SET) < 0 || (n = getdents64 (lv->fd, buf, WALK_DENTS_BUF)) < 0)
-            {
-              ret = make_error (err, errno, "read a directory of the source");
-              break;
-            }
-          if (n == 0)
-            {
-              close (stack[--depth].fd);
-              continue;
-            }
-          for (ssize_t off = 0; off < n && fd < 0 && ret == 0;)
-            {
-              struct dirent64 *d = (struct dirent64 *) (buf + off);
-              unsigned char type = d->d_type;
-              int efd;
-              off += d->d_reclen;
-              lv->resume = d->d_off;
-              if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
-                continue;
-              efd = open_entry (lv->fd, d->d_name, &type);
-              if (efd < 0)
-                continue; /* gone, a symlink now, or another mount: never followed */
-              ret = visit (rw, efd, err);
-              if (type == DT_DIR && ret == 0)
-                fd = efd; /* entered next */
-              else
-                close (efd);
-            }
-        }
-    }
-  while (depth > 0)
-    close (stack[--depth].fd);
-  free (stack);
+  if (type != DT_DIR)
+    close (efd);
+  else if (fd_walk_enter (fw, efd, NULL, NULL) < 0)
+    return make_error (rw->err, ENOMEM, "walk the source");
+  return 0;
+}
+
+static int
+walk_read_error (void *ctx, void *dir_data, int errnum, bool resuming)
+{
+  struct rwalk *rw = ctx;
+
+  (void) dir_data;
+  (void) resuming;
+  return make_error (rw->err, errnum, errnum == ENOMEM ? "walk the source" : "read a directory of the source");
+}
+
+static const struct fd_walk_ops walk_ops = { .entry = walk_entry, .read_error = walk_read_error };
+
+/* Depth first, one fd per level, from a fresh file description of the top. */
+static int
+walk (struct rwalk *rw, int root_fd)
+{
+  const char *failed;
+  int ret = fd_walk_tree (root_fd, &walk_ops, rw, &failed);
+
+  if (ret < 0 && failed)
+    return make_error (rw->err, errno, "walk the source: %s", failed);
   return ret;
 }
 
 int
 restore_by_walk (int root_fd, const struct journal_file *jf, struct restore_report *rep, hook_error_t **err)
 {
-  struct rwalk rw = { .jf = jf, .rep = rep };
+  struct rwalk rw = { .jf = jf, .rep = rep, .err = err };
   size_t pos = jf->body, cap = 0;
   struct journal_record r;
   long n;
@@ -234,10 +198,9 @@ restore_by_walk (int root_fd, const struct journal_file *jf, struct restore_repo
             }
           rw.keys = k;
         }
-      rw.keys[rw.n++] = (struct key){ .handle = jf->data + pos + JOURNAL_RECORD_HEAD,
-                                      .bytes = r.handle_bytes,
-                                      .type = r.handle_type,
-                                      .off = pos };
+      rw.keys[rw.n++] = (struct key){
+        .handle = jf->data + pos + JOURNAL_RECORD_HEAD, .bytes = r.handle_bytes, .type = r.handle_type, .off = pos
+      };
       pos += (size_t) n;
     }
   if (n < 0)
@@ -254,7 +217,7 @@ restore_by_walk (int root_fd, const struct journal_file *jf, struct restore_repo
   /* The top directory is an entry like the others. */
   ret = visit (&rw, root_fd, err);
   if (ret == 0)
-    ret = walk (&rw, root_fd, err);
+    ret = walk (&rw, root_fd);
   for (size_t i = 0; i < rw.n; i++)
     rep->vanished += !rw.keys[i].done;
   free (rw.slots);

@@ -16,10 +16,4 @@
 /* Put back what JF's records hold for the tree whose top is ROOT_FD. */
 int restore_by_walk (int root_fd, const struct journal_file *jf, struct restore_report *rep, hook_error_t **err);
 
-/* hook/chown/restore.c: put record R back on FD (that inode): the owner, the
- * mode, and the privilege (setuid/setgid, capability) only to the content
- * the record's digest names, else counted in REP->withheld.  Returns 1 if
- * something changed, 0 if not, -1 on error. */
-int restore_apply (int fd, const struct journal_record *r, struct restore_report *rep, hook_error_t **err);
-
 #endif

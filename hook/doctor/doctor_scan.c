@@ -1,22 +1,20 @@
 /* The read-only walk of the root filesystem: every entry is stat'ed
  * relative to its directory's fd, without following symlinks, and
- * directories are entered as the chown walk enters them (RESOLVE_WALK:
- * never through a symlink or a magic link, never into another mount). */
+ * directories are entered by the one walk of hook/system/fd_walk.h (never
+ * through a symlink or a magic link, never out of the rootfs, never into
+ * another mount). */
 #define _GNU_SOURCE
-#include "hook/chown/chown_walk.h"
-#include "base/cleanup.h"
 #include "doctor.h"
+#include "hook/system/fd_walk.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Each level holds one directory fd. */
@@ -28,10 +26,11 @@
 struct walker
 {
   struct doctor *d;
-  uint64_t mnt_id;
-  char path[PATH_MAX]; /* the container path of the directory being read */
-  size_t len;
-  int depth;
+  /* The container path of the directory being read: the first LEN[DEPTH]
+   * bytes of PATH (a directory entered writes its name after its parent's). */
+  char path[PATH_MAX];
+  size_t len[SCAN_MAX_DEPTH + 1];
+  size_t depth;
 };
 
 /* The container path of NAME in the current directory, raw (the report
@@ -40,7 +39,7 @@ static char *
 path_of (const struct walker *w, const char *name)
 {
   char *s = NULL;
-  if (asprintf (&s, "%.*s/%s", (int)w->len, w->path, name) < 0)
+  if (asprintf (&s, "%.*s/%s", (int)w->len[w->depth], w->path, name) < 0)
     abort ();
   return s;
 }
@@ -77,23 +76,19 @@ check_entry (struct walker *w, const char *name, const struct statx *sx)
     }
 }
 
-static void walk_dir (struct walker *w, int dir_fd);
-
+/* Enter directory NAME of PARENT_FD (at the walker's depth). */
 static void
-enter (struct walker *w, int parent_fd, const char *name)
+enter (struct walker *w, struct fd_walk *fw, int parent_fd, const char *name)
 {
-  struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-                          .resolve = RESOLVE_WALK };
-  cleanup_close int fd = -1;
-  struct statx sx;
-  size_t saved = w->len, n = strlen (name);
+  size_t len = w->len[w->depth], n = strlen (name);
+  int fd, entered;
 
-  if (w->depth >= SCAN_MAX_DEPTH || w->len + 1 + n >= sizeof w->path)
+  if (w->depth >= SCAN_MAX_DEPTH || len + 1 + n >= sizeof w->path)
     {
       w->d->scan.too_deep++;
       return;
     }
-  fd = (int) syscall (SYS_openat2, parent_fd, name, &how, sizeof how);
+  fd = walk_open (parent_fd, name, WALK_OPEN_DIR);
   if (fd < 0)
     {
       if (errno == EXDEV)
@@ -102,55 +97,57 @@ enter (struct walker *w, int parent_fd, const char *name)
         w->d->scan.unreadable++;
       return;
     }
-  /* Something may have been mounted there since the statx: check the fd. */
-  if (statx (fd, "", AT_EMPTY_PATH | STATX_FLAGS, STATX_MNT_ID, &sx) < 0 || sx.stx_mnt_id != w->mnt_id)
+  entered = fd_walk_enter (fw, fd, NULL, NULL);
+  if (entered <= 0)
     {
-      w->d->scan.other_mounts++;
-      return;
-    }
-  w->path[w->len] = '/';
-  memcpy (w->path + w->len + 1, name, n);
-  w->len += 1 + n;
-  w->depth++;
-  walk_dir (w, steal_fd (&fd));
-  w->depth--;
-  w->len = saved;
-}
-
-/* Takes DIR_FD. */
-static void
-walk_dir (struct walker *w, int dir_fd)
-{
-  DIR *dir = fdopendir (dir_fd);
-  struct dirent *de;
-
-  if (dir == NULL)
-    {
-      close (dir_fd);
-      w->d->scan.unreadable++;
-      return;
-    }
-  while ((de = readdir (dir)) != NULL)
-    {
-      struct statx sx;
-      if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-        continue;
-      if (statx (dir_fd, de->d_name, STATX_FLAGS, STATX_WANT, &sx) < 0)
-        {
-          w->d->scan.unreadable++;
-          continue;
-        }
-      w->d->scan.files++;
-      check_entry (w, de->d_name, &sx);
-      if (!S_ISDIR (sx.stx_mode))
-        continue;
-      if (sx.stx_mnt_id != w->mnt_id)
+      if (entered == 0)
         w->d->scan.other_mounts++;
       else
-        enter (w, dir_fd, de->d_name);
+        w->d->scan.unreadable++;
+      return;
     }
-  closedir (dir);
+  w->path[len] = '/';
+  memcpy (w->path + len + 1, name, n);
+  w->len[w->depth + 1] = len + 1 + n;
 }
+
+static int
+scan_entry (void *ctx, struct fd_walk *fw, int dir_fd, void *dir_data, size_t depth, const struct dirent64 *de)
+{
+  struct walker *w = ctx;
+  struct statx sx;
+
+  (void)dir_data;
+  w->depth = depth;
+  if (statx (dir_fd, de->d_name, STATX_FLAGS, STATX_WANT, &sx) < 0)
+    {
+      w->d->scan.unreadable++;
+      return 0;
+    }
+  w->d->scan.files++;
+  check_entry (w, de->d_name, &sx);
+  if (!S_ISDIR (sx.stx_mode))
+    return 0;
+  if (sx.stx_mnt_id != fw->mnt_id)
+    w->d->scan.other_mounts++;
+  else
+    enter (w, fw, dir_fd, de->d_name);
+  return 0;
+}
+
+/* A directory that cannot be read on is left, and the scan goes on (as
+ * readdir's end did before the scan had its own reads: not counted). */
+static int
+scan_read_error (void *ctx, void *dir_data, int errnum, bool resuming)
+{
+  (void)ctx;
+  (void)dir_data;
+  (void)errnum;
+  (void)resuming;
+  return 0;
+}
+
+static const struct fd_walk_ops scan_ops = { .entry = scan_entry, .read_error = scan_read_error };
 
 static void
 report_table (struct doctor *d, const struct id_table *t, const char *kind, const char *map_text)
@@ -178,6 +175,7 @@ void
 doctor_scan_rootfs (struct doctor *d, int root_fd)
 {
   struct walker w = { .d = d };
+  const char *failed;
   struct statx sx;
   uint32_t inside;
   char map_text[256];
@@ -187,12 +185,15 @@ doctor_scan_rootfs (struct doctor *d, int root_fd)
       d->scan.error = strdup (strerror (errno));
       return;
     }
-  w.mnt_id = sx.stx_mnt_id;
   /* A rootfs whose top belongs to the container's root on the host was
    * shifted already (Docker userns-remap, podman with --uidmap): its ids are
    * host ids.  Otherwise they are the image's ids, which an engine shifts. */
   d->scan.host_ids = sx.stx_uid != 0 && idmap_to_inside (&d->ids.uids, sx.stx_uid, &inside) && inside == 0;
-  walk_dir (&w, fcntl (root_fd, F_DUPFD_CLOEXEC, 3));
+  if (fd_walk_tree (root_fd, &scan_ops, &w, &failed) < 0 && failed)
+    {
+      d->scan.error = strdup (strerror (errno));
+      return;
+    }
   d->scan.done = true;
 
   idmap_describe (&d->ids.uids, map_text, sizeof map_text);

@@ -1,7 +1,7 @@
 /* hook/chown/journal.c: the header and record formats, round trips and torn tails. */
 #define _GNU_SOURCE
 #include "hook/chown/journal.h"
-#include "hook/chown/restore_walk.h"
+#include "hook/chown/restore_apply.h"
 #include "helpers.h"
 
 #include <fcntl.h>
