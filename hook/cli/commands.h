@@ -17,7 +17,7 @@ int usage_failure (const char *command, const char *what, const char *arg);
 int report_failure (hook_error_t **err);
 /* doctor: explain why a container can't use its files (hook/doctor/doctor.c). */
 int command_doctor (int argc, char **argv);
-/* hook/chown/restore.c: undo mode chown from its journal. */
+/* restore_command.c: undo mode chown from its journal. */
 int command_restore (int argc, char **argv);
 
 #endif
