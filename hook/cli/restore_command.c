@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+/* clang-format off */
 static const char restore_usage[] = "Usage: oci-idmap-hook restore --journal FILE\n"
                                     "       oci-idmap-hook restore [--dir DIR] --container ID\n"
                                     "\n"
@@ -47,13 +48,7 @@ static const char restore_usage[] = "Usage: oci-idmap-hook restore --journal FIL
                                     "  -h, --help           show this help and exit\n"
                                     "\n"
                                     "Exit status: 0 when done, 1 on an error (one line on stderr), 2 on bad usage.\n";
-
-static int
-restore_usage_error (const char *what)
-{
-  fprintf (stderr, "%s restore: %s\nTry 'oci-idmap-hook restore --help'.\n", program_name, what);
-  return 2;
-}
+/* clang-format on */
 
 /* The hook's own default: a rootless user's journals are in the user's
  * home (see rootless.h), whoever runs the restore there. */
@@ -77,6 +72,70 @@ default_journal_dir (hook_error_t **err)
   return dir;
 }
 
+struct restore_options
+{
+  const char *journal;   /* --journal, or NULL */
+  const char *dir;       /* --dir, or NULL: the default */
+  const char *container; /* --container, or NULL */
+};
+
+/* --journal FILE: one mount's journal, and its summary on stdout. */
+static int
+restore_one (const char *journal, hook_error_t **err)
+{
+  cleanup_close int fd = restore_trust_open_path (journal, err);
+  cleanup_free char *sum = NULL, *line = NULL, *safe = NULL;
+  struct restore_report rep;
+
+  if (fd < 0 || restore_trust_journal (fd, journal, NULL, err) < 0
+      || restore_journal (fd, journal, -1, true, &rep, err) < 0)
+    return -1;
+  sum = restore_summary (&rep);
+  /* The summary names entries the container made: escape it. */
+  if (asprintf (&line, "%s: %s", journal, sum ? sum : "restored") > 0 && (safe = text_escape (line)))
+    printf ("%s\n", safe);
+  return 0;
+}
+
+/* --container ID: every journal of ID in DIR. */
+static int
+restore_all (const char *container, const char *dir, hook_error_t **err)
+{
+  cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_free char *safe = NULL;
+  int n;
+
+  if (dfd < 0)
+    return make_error (err, errno, "open the journal directory %s", dir);
+  n = restore_container (dfd, dir, container, false, err);
+  if (n < 0)
+    return -1;
+  if (n == 0)
+    return make_error (err, 0, "no journal of container %s in %s", container, dir);
+  safe = text_escape (container);
+  printf ("container %s: %d journal%s restored\n", safe ? safe : "?", n, n == 1 ? "" : "s");
+  return 0;
+}
+
+/* Before any journal is read: the hook's sandbox, with what restore needs. */
+static int
+enter_restore_sandbox (hook_error_t **err)
+{
+  if (privilege_close_fds (-1, err) < 0 || privilege_reduce (err) < 0 || privilege_narrow_restore (err) < 0)
+    {
+      error_prefix (err, "sandbox");
+      return error_hint (err, "run restore as root, or as a rootless user in that user's namespace (podman unshare)");
+    }
+  if (log_verbose_enabled)
+    {
+      cleanup_free char *what = NULL;
+      if (privilege_describe (&what, err) == 0)
+        log_verbose ("sandbox: %s", what);
+      error_free (err);
+    }
+  return 0;
+}
+
 int
 command_restore (int argc, char **argv)
 {
@@ -88,7 +147,7 @@ command_restore (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *journal = NULL, *dir = NULL, *container = NULL;
+  struct restore_options o = { .journal = NULL };
   cleanup_free char *own_dir = NULL;
   hook_error_t *err = NULL;
   int c;
@@ -98,13 +157,13 @@ command_restore (int argc, char **argv)
     switch (c)
       {
       case 'j':
-        journal = optarg;
+        o.journal = optarg;
         break;
       case 'd':
-        dir = optarg;
+        o.dir = optarg;
         break;
       case 'c':
-        container = optarg;
+        o.container = optarg;
         break;
       case 'v':
         log_verbose_enabled = true;
@@ -113,67 +172,17 @@ command_restore (int argc, char **argv)
         fputs (restore_usage, stdout);
         return 0;
       default:
-        return restore_usage_error ("unknown option");
+        return usage_error ("restore", "unknown option", argv[optind - 1]);
       }
   if (optind < argc)
-    return restore_usage_error ("unexpected argument");
-  if ((journal == NULL) == (container == NULL))
-    return restore_usage_error ("give either --journal FILE or --container ID");
-  /* Before any journal is read: the hook's sandbox, with what restore needs. */
-  if (privilege_close_fds (-1, &err) < 0 || privilege_reduce (&err) < 0 || privilege_narrow_restore (&err) < 0)
-    {
-      error_prefix (&err, "sandbox");
-      error_hint (&err, "run restore as root, or as a rootless user in that user's namespace (podman unshare)");
-      error_report (&err);
-      return 1;
-    }
-  if (log_verbose_enabled)
-    {
-      cleanup_free char *what = NULL;
-      if (privilege_describe (&what, &err) == 0)
-        log_verbose ("sandbox: %s", what);
-      error_free (&err);
-    }
-  if (container && dir == NULL && (dir = own_dir = default_journal_dir (&err)) == NULL)
-    {
-      error_report (&err);
-      return 1;
-    }
-  if (journal)
-    {
-      cleanup_close int fd = restore_trust_open_path (journal, &err);
-      struct restore_report rep;
-      cleanup_free char *sum = NULL;
-      if (fd >= 0 && restore_trust_journal (fd, journal, NULL, &err) == 0
-          && restore_journal (fd, journal, -1, true, &rep, &err) == 0)
-        {
-          sum = restore_summary (&rep);
-          /* The summary names entries the container made: escape it. */
-          cleanup_free char *line = NULL, *safe = NULL;
-          if (asprintf (&line, "%s: %s", journal, sum ? sum : "restored") > 0 && (safe = text_escape (line)))
-            printf ("%s\n", safe);
-          return 0;
-        }
-    }
-  else
-    {
-      cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      int n;
-      if (dfd < 0)
-        make_error (&err, errno, "open the journal directory %s", dir);
-      else if ((n = restore_container (dfd, dir, container, false, &err)) >= 0)
-        {
-          if (n == 0)
-            {
-              make_error (&err, 0, "no journal of container %s in %s", container, dir);
-              error_report (&err);
-              return 1;
-            }
-          cleanup_free char *safe = text_escape (container);
-          printf ("container %s: %d journal%s restored\n", safe ? safe : "?", n, n == 1 ? "" : "s");
-          return 0;
-        }
-    }
-  error_report (&err);
-  return 1;
+    return usage_error ("restore", "unexpected argument", argv[optind]);
+  if ((o.journal == NULL) == (o.container == NULL))
+    return usage_error ("restore", "give either --journal FILE or --container ID", NULL);
+  if (enter_restore_sandbox (&err) < 0)
+    return report_failure (&err, EXIT_FAILURE);
+  if (o.container && o.dir == NULL && (o.dir = own_dir = default_journal_dir (&err)) == NULL)
+    return report_failure (&err, EXIT_FAILURE);
+  if ((o.journal ? restore_one (o.journal, &err) : restore_all (o.container, o.dir, &err)) < 0)
+    return report_failure (&err, EXIT_FAILURE);
+  return 0;
 }

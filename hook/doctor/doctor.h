@@ -6,7 +6,8 @@
  *                    after the hook, and the annotation that fixes it
  *   doctor_scan.c    the read-only walk of the root filesystem
  *   doctor_report.c  the text and JSON reports
- *   doctor.c         the command line and the facts it gathers */
+ *   doctor.c         the facts it gathers, from a bundle or the options
+ * Its command line is hook/cli/doctor_command.c. */
 #ifndef HOOK_DOCTOR_H
 #define HOOK_DOCTOR_H
 
@@ -133,7 +134,7 @@ struct doctor_mount
   bool readonly;
   bool asked; /* the container asks the hook for it */
   struct mount_policy policy;
-  bool runtime_idmapped; /* the runtime idmaps it itself ... */
+  bool runtime_idmapped;                           /* the runtime idmaps it itself ... */
   const struct idmap *runtime_uids, *runtime_gids; /* ... so (on disk -> host), or NULL: unknown */
 
   /* The source on the host, by lstat. */
@@ -225,7 +226,42 @@ int doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err);
 
 void doctor_free (struct doctor *d);
 
-/* oci-idmap-hook doctor ...: see hook/cli/commands.h. */
+/* 1 if a problem (not a warning) will make the container fail, else 0. */
 int doctor_exit_status (const struct doctor *d);
+
+/* A bind mount given as --mount SRC:DEST[:OPTIONS]. */
+struct doctor_mount_option
+{
+  const char *source, *dest;
+  bool readonly;
+  bool asked; /* OPTIONS name a mode: the container asks the hook for it */
+  enum mount_mode mode;
+};
+
+/* What the doctor's command line asks (hook/cli/doctor_command.c). */
+struct doctor_options
+{
+  const char *bundle; /* BUNDLE, or NULL: the facts come from the options below */
+  bool untrusted;     /* read the bundle's root.path only below it */
+  bool json;
+  const char *policy; /* --policy, or NULL: ADMIN_POLICY_DEFAULT_PATH if it exists */
+
+  const char *rootfs;
+  struct idmap uids, gids; /* n == 0: not given (no gids: as uids) */
+  bool user_set;
+  struct target_user user; /* default 0:0 */
+  const uint32_t *groups;  /* --group-add */
+  size_t n_groups;
+  const struct doctor_mount_option *mounts;
+  size_t n_mounts;
+};
+
+/* The doctor's exit status when it could not read what it was to check. */
+#define DOCTOR_EXIT_CANNOT_CHECK 2
+
+/* Gather the facts O names, check them and print the report to OUT.
+ * Returns the verdict (doctor_exit_status), or -1 with *ERR when the bundle,
+ * the root filesystem or the policy cannot be read. */
+int doctor_run (const struct doctor_options *o, FILE *out, hook_error_t **err);
 
 #endif
