@@ -1,13 +1,16 @@
 /* oci-idmap-hook doctor: what a container will see of its files, and
  * why it would fail, found without changing anything.
  *
- *   doctor_access.c  how an id and a mode look to the target user (pure)
- *   doctor_mount.c   each bind mount: its source on the host, before and
- *                    after the hook, and the annotation that fixes it
- *   doctor_scan.c    the read-only walk of the root filesystem
- *   doctor_report.c  the text and JSON reports
- *   doctor.c         the facts it gathers, from a bundle or the options
- * Its command line is hook/cli/doctor_command.c. */
+ *   doctor_acl.c       POSIX ACLs, and who is in which group (pure)
+ *   doctor_access.c    how an id and a mode look to the target user (pure)
+ *   doctor_findings.c  the problems and ids found, and the verdict
+ *   doctor_mount.c     each bind mount: its source on the host, before and
+ *                      after the hook, and the annotation that fixes it
+ *   doctor_scan.c      the read-only walk of the root filesystem
+ *   doctor_report.c    the text and JSON reports
+ *   doctor.c           the facts it gathers, from a bundle or the options
+ * Each file calls only files listed above it, so none call each other.  The
+ * command line is hook/cli/doctor_command.c. */
 #ifndef HOOK_DOCTOR_H
 #define HOOK_DOCTOR_H
 
