@@ -43,8 +43,10 @@ static const char doctor_usage[] =
   "                            the container controls)\n"
   "      --mount SRC:DEST[:OPTIONS]\n"
   "                            a bind mount of host SRC at DEST (repeatable);\n"
-  "                            OPTIONS, separated by ',': ro, and idmap or nsmap\n"
-  "                            to ask the hook for it in that mode\n"
+  "                            OPTIONS, separated by ',': ro or rw (default), and\n"
+  "                            a mode to ask the hook for it in that mode: idmap,\n"
+  "                            nsmap, chown, auto or chown+restore (chown: the\n"
+  "                            access shown is the one after the chown)\n"
   "      --json                print one JSON document instead of text (its\n"
   "                            strings escaped as in the text: \\xNN)\n"
   "  -h, --help                show this help and exit\n"
@@ -122,13 +124,11 @@ parse_mount_flag (struct doctor_args *a, char *text, hook_error_t **err)
   for (opt = opts ? strtok_r (opts, ",", &save) : NULL; opt; opt = strtok_r (NULL, ",", &save))
     if (strcmp (opt, "ro") == 0 || strcmp (opt, "rw") == 0)
       m->readonly = opt[1] == 'o';
-    else if (strcmp (opt, "idmap") == 0 || strcmp (opt, "nsmap") == 0)
-      {
-        m->asked = true;
-        m->mode = opt[0] == 'i' ? MODE_IDMAP : MODE_NSMAP;
-      }
+    else if (mode_parse (opt, strlen (opt), &m->mode) == 0)
+      m->asked = true;
     else
-      return make_error (err, 0, "--mount %s:%s: unknown option \"%s\"; use ro, rw, idmap or nsmap", text, dest, opt);
+      return make_error (err, 0, "--mount %s:%s: unknown option \"%s\"; use ro or rw, and a mode: %s", text, dest, opt,
+                         mode_list);
   return 0;
 }
 

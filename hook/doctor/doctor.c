@@ -149,13 +149,11 @@ keeps_dac_override (const struct oci_config *cfg)
   return false;
 }
 
-/* Does config.json run our hook at a stage where it works? */
+/* Does config.json run our hook at one of the N STAGES? */
 static bool
-registers_hook (const struct oci_config *cfg)
+registers_hook (const struct oci_config *cfg, const char *const *stages, size_t n)
 {
-  static const char *const stages[] = { "prestart", "createRuntime" };
-
-  for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++)
+  for (size_t s = 0; s < n; s++)
     {
       const char *path[] = { "hooks", stages[s], NULL };
       yajl_val hooks = yajl_tree_get (cfg->tree, path, yajl_t_array);
@@ -238,7 +236,9 @@ facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct 
       d->n_groups = cfg->n_additional_gids;
     }
   mounts_from_config (d, cfg);
-  d->hook_registered = registers_hook (cfg);
+  /* At a stage where it works; and at poststop, where it restores. */
+  d->hook_registered = registers_hook (cfg, (const char *const[]){ "prestart", "createRuntime" }, 2);
+  d->hook_at_poststop = registers_hook (cfg, (const char *const[]){ "poststop" }, 1);
   check_registration (d);
   if (d->rootfs == NULL)
     return make_error (err, 0, "%s/config.json has no root.path", bundle);
@@ -304,7 +304,7 @@ facts_from_options (struct doctor *d, const struct doctor_options *o, hook_error
       d->ids.gids = o->gids.n ? o->gids : o->uids; /* podman: --gidmap defaults to --uidmap */
     }
   d->user = o->user_set ? o->user : (struct target_user){ 0, 0, "the default user" };
-  d->user_known = d->process_user_known = d->privileged = d->hook_registered = true;
+  d->user_known = d->process_user_known = d->privileged = d->hook_registered = d->hook_at_poststop = true;
   d->process_user = d->user;
   if (o->n_groups > 0)
     {

@@ -148,11 +148,13 @@ struct doctor_mount
 
   /* Findings. */
   struct doctor_view before, after;
-  const char *action;     /* "not asked", "idmap", "left as it is", "refuses" */
-  char *hook_note;        /* why it is left or refused */
-  char *problem;          /* one line, or NULL when the mount works */
-  char *fix;              /* what to do about it */
-  bool fix_is_annotation; /* FIX is: ask the hook for DEST in mode idmap */
+  const char *action;            /* "not asked", a mode's name, "left as it is", "refuses" */
+  bool chowns;                   /* the hook would give the tree on disk ... */
+  uint32_t chown_uid, chown_gid; /* ... to these ids */
+  char *hook_note;               /* why it is left or refused */
+  char *problem;                 /* one line, or NULL when the mount works */
+  char *fix;                     /* what to do about it */
+  bool fix_is_annotation;        /* FIX is: ask the hook for DEST in mode idmap */
 };
 
 struct doctor_problem
@@ -192,8 +194,9 @@ struct doctor
    * --group-add): they count when the target user is the process user. */
   uint32_t *groups;
   size_t n_groups;
-  bool privileged;      /* root in the container keeps CAP_DAC_OVERRIDE */
-  bool hook_registered; /* the runtime will run the hook (always assumed with --rootfs) */
+  bool privileged;       /* root in the container keeps CAP_DAC_OVERRIDE */
+  bool hook_registered;  /* the runtime will run the hook (always assumed with --rootfs) */
+  bool hook_at_poststop; /* ... and at poststop, to restore chown+restore (the same) */
 
   struct doctor_mount *mounts;
   size_t n_mounts;
