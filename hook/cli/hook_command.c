@@ -1,5 +1,6 @@
 /* oci-idmap-hook [OPTIONS] STAGE: the hook's own command line, around run_stage. */
 #define _GNU_SOURCE
+#include "base/cleanup.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "commands.h"
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #ifndef VERSION
@@ -79,9 +79,10 @@ static const char usage_text[] =
   "                         nsmap only, and OCI_IDMAP_USER only as process.user),\n"
   "                         full (like annotations; for Docker < 24)\n"
   "  -v, --verbose          say what was done for each mount\n"
-  "      --check-sandbox    enter the hook's sandbox, print what is in force,\n"
-  "                         then try a system call the hook never makes: the\n"
-  "                         sandbox must stop it (exit 1 with its message)\n"
+  "      --check-sandbox    enter the hook's sandbox, print what is in force\n"
+  "                         (capabilities by mask and name), then make a system\n"
+  "                         call the hook never makes and show the sandbox\n"
+  "                         stops it (exit 0; 1 if it could not check)\n"
   "  -h, --help             show this help and exit\n"
   "  -V, --version          show the version and exit\n"
   "\n"
@@ -117,23 +118,30 @@ print_fds_and_environment (void)
 }
 
 /* --check-sandbox: enter the sandbox the hook runs in, say what is in
- * force, then make a system call the hook never makes (socket): the sandbox
- * must stop it. */
+ * force, then make a system call the hook never makes (socket) and show
+ * that the sandbox stops it.  Exit 0 when it did; 1 when the sandbox could
+ * not be entered or let the call through. */
 static int
 check_sandbox (void)
 {
   hook_error_t *err = NULL;
-  char *what = NULL;
+  cleanup_free char *what = NULL, *name = NULL;
+  int stopped;
 
   if (enter_sandbox (&err) < 0 || privilege_describe (&what, &err) < 0)
     return report_failure (&err, EXIT_FAILURE);
   printf ("%s\n", what);
-  free (what);
   print_fds_and_environment ();
   fflush (stdout);
-  if (socket (AF_UNIX, SOCK_STREAM, 0) >= 0)
-    fputs ("oci-idmap-hook: the sandbox let a forbidden system call through\n", stderr);
-  return 1;
+  if (privilege_probe (&stopped, &name, &err) < 0)
+    return report_failure (&err, EXIT_FAILURE);
+  if (stopped < 0)
+    {
+      make_error (&err, 0, "the sandbox let a forbidden system call (socket) through");
+      return report_failure (&err, EXIT_FAILURE);
+    }
+  printf ("seccomp: stopped system call %d (%s), which the hook never makes\n", stopped, name ? name : "?");
+  return 0;
 }
 
 int
