@@ -120,6 +120,10 @@ assert_refused() {
 	[[ "$output" == *"oci-idmap-hook/mounts"* ]]
 	[[ "$output" == *"oci-idmap-hook/user"* ]]
 	[[ "$output" == *"--allow-host-root"* ]]
+	# Every command, each with its own --help.
+	[[ "$output" == *"  doctor                 explain why a container could not use its files"* ]]
+	[[ "$output" == *"  inject BUNDLE          add this hook to a bundle's config.json"* ]]
+	[[ "$output" == *"  restore                undo mode chown from its journal"* ]]
 }
 
 @test "garbage on stdin is refused with one line" {
