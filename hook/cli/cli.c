@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "commands.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,6 +16,12 @@ usage_error (const char *command, const char *what, const char *arg)
   fprintf (stderr, "%s%s%s: %s%s%s%s\nTry '%s%s%s --help'.\n", program_name, sp, command, what, arg ? " '" : "",
            arg ? arg : "", arg ? "'" : "", program_name, sp, command);
   return EXIT_USAGE;
+}
+
+int
+usage_error_option (const char *command, int c, char **argv)
+{
+  return usage_error (command, c == ':' ? "missing the value of" : "unknown option", argv[optind - 1]);
 }
 
 int

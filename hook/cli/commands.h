@@ -24,6 +24,11 @@ int command_runtime (int argc, char **argv);
  * NULL) and "Try 'PROGRAM COMMAND --help'." on stderr.  Returns EXIT_USAGE. */
 int usage_error (const char *command, const char *what, const char *arg);
 
+/* getopt_long's C for a bad option ('?': unknown, ':': its value missing;
+ * the option string starts with ':' and opterr is 0, so that this is the
+ * one line said), as usage_error.  Returns EXIT_USAGE. */
+int usage_error_option (const char *command, int c, char **argv);
+
 /* The same, WHAT being ERR's message (an argument's parser failed); frees
  * ERR.  Returns EXIT_USAGE. */
 int usage_error_from (const char *command, hook_error_t **err);

@@ -215,7 +215,8 @@ command_doctor (int argc, char **argv)
   int c, ret;
 
   optind = 1;
-  while ((c = getopt_long (argc, argv, "+h", longopts, NULL)) != -1)
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+:h", longopts, NULL)) != -1)
     switch (c)
       {
       case 'j':
@@ -228,7 +229,8 @@ command_doctor (int argc, char **argv)
         fputs (doctor_usage, stdout);
         return 0;
       case '?':
-        return usage_error ("doctor", "unknown option", argv[optind - 1]);
+      case ':':
+        return usage_error_option ("doctor", c, argv);
       default:
         a.by_flags |= c != 'P';
         if (parse_option (&a, c, optarg, &err) < 0)

@@ -169,7 +169,8 @@ command_hook (int argc, char **argv)
   if (privilege_close_fds (-1, &err) < 0)
     return report_failure (&err, EXIT_FAILURE);
 
-  while ((c = getopt_long (argc, argv, "+vhV", longopts, NULL)) != -1)
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+:vhV", longopts, NULL)) != -1)
     switch (c)
       {
       case 'R':
@@ -214,7 +215,7 @@ command_hook (int argc, char **argv)
         printf ("oci-idmap-hook %s\n", VERSION);
         return 0;
       default:
-        return usage_error (NULL, "unknown option", argv[optind - 1]);
+        return usage_error_option (NULL, c, argv);
       }
   if (optind >= argc)
     return usage_error (NULL, "missing STAGE (prestart, createRuntime or poststop)", NULL);

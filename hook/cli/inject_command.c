@@ -48,7 +48,8 @@ command_inject (int argc, char **argv)
   enum env_trust trust;
   int c;
 
-  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1)
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, ":h", longopts, NULL)) != -1)
     switch (c)
       {
       case 's':
@@ -72,7 +73,7 @@ command_inject (int argc, char **argv)
         fputs (inject_usage, stdout);
         return 0;
       default:
-        return usage_error ("inject", "unknown option", argv[optind - 1]);
+        return usage_error_option ("inject", c, argv);
       }
   if (strcmp (opts.stage, "prestart") != 0 && strcmp (opts.stage, "createRuntime") != 0)
     return usage_error ("inject", "expected --stage prestart or createRuntime, not", opts.stage);

@@ -153,7 +153,8 @@ command_restore (int argc, char **argv)
   int c;
 
   optind = 0;
-  while ((c = getopt_long (argc, argv, "+vh", longopts, NULL)) != -1)
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+:vh", longopts, NULL)) != -1)
     switch (c)
       {
       case 'j':
@@ -172,7 +173,7 @@ command_restore (int argc, char **argv)
         fputs (restore_usage, stdout);
         return 0;
       default:
-        return usage_error ("restore", "unknown option", argv[optind - 1]);
+        return usage_error_option ("restore", c, argv);
       }
   if (optind < argc)
     return usage_error ("restore", "unexpected argument", argv[optind]);
