@@ -14,8 +14,8 @@
 
 /* clang-format off */
 static const char shim_usage[] =
-  "Usage: oci-idmap-runtime [" RUNTIME_FLAG " PATH] [" RUNTIME_POLICY_FLAG " FILE] [" RUNTIME_ENVIRONMENT_FLAG " LEVEL]\n"
-  "                         [RUNTIME GLOBAL OPTIONS] COMMAND [ARGS]\n"
+  "Usage: oci-idmap-runtime [" RUNTIME_FLAG " PATH] [" RUNTIME_POLICY_FLAG " FILE]\n"
+  "                         [" RUNTIME_ENVIRONMENT_FLAG " LEVEL] [RUNTIME GLOBAL OPTIONS] COMMAND [ARGS]\n"
   "\n"
   "A runtime shim: called exactly as runc is.  On 'create' and 'run' of a\n"
   "container that asks for oci-idmap-hook (the annotation oci-idmap-hook/mounts,\n"
