@@ -3,8 +3,8 @@
 #ifndef HOOK_RESTORE_H
 #define HOOK_RESTORE_H
 
-#include "chown_walk.h"
 #include "base/error.h"
+#include "chown_walk.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,8 +36,5 @@ int restore_container (int dir_fd, const char *dir, const char *container, bool 
 
 /* A one-line summary of REP for messages; malloc'd. */
 char *restore_summary (const struct restore_report *rep);
-
-/* oci-idmap-hook restore ... */
-int command_restore (int argc, char **argv);
 
 #endif

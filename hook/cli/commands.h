@@ -1,23 +1,40 @@
-/* The subcommands of oci-idmap-hook, one file each.  Each gets argv from
- * its own name on and returns the process exit status. */
+/* The commands of oci-idmap-hook, one file each in hook/cli/: each parses
+ * its own arguments (argv from its own name on), calls the library with
+ * the options parsed, and returns the process exit status. */
 #ifndef HOOK_COMMANDS_H
 #define HOOK_COMMANDS_H
 
 #include "base/error.h"
 
-int inject_main (int argc, char **argv);
+/* Bad usage: the exit status of every command. */
+#define EXIT_USAGE 2
 
-/* oci-idmap-runtime: the same binary called under that name. */
-int runtime_main (int argc, char **argv);
-
-/* "PROGRAM COMMAND: WHAT 'ARG'" and a pointer to --help on stderr; returns 2. */
-int usage_failure (const char *command, const char *what, const char *arg);
-
-/* error_report (), then return 1. */
-int report_failure (hook_error_t **err);
-/* doctor: explain why a container can't use its files (hook/doctor/doctor.c). */
+/* oci-idmap-hook [OPTIONS] STAGE: the hook itself (hook_command.c). */
+int command_hook (int argc, char **argv);
+/* doctor: explain why a container can't use its files (doctor_command.c). */
 int command_doctor (int argc, char **argv);
-/* hook/chown/restore.c: undo mode chown from its journal. */
+/* restore: undo mode chown from its journal (restore_command.c). */
 int command_restore (int argc, char **argv);
+/* inject: add the hook to a bundle's config.json (inject_command.c). */
+int command_inject (int argc, char **argv);
+/* oci-idmap-runtime: the same binary called under that name (runtime_command.c). */
+int command_runtime (int argc, char **argv);
+
+/* "PROGRAM COMMAND: WHAT 'ARG'" (COMMAND NULL: the hook itself; ARG may be
+ * NULL) and "Try 'PROGRAM COMMAND --help'." on stderr.  Returns EXIT_USAGE. */
+int usage_error (const char *command, const char *what, const char *arg);
+
+/* getopt_long's C for a bad option ('?': unknown, ':': its value missing;
+ * the option string starts with ':' and opterr is 0, so that this is the
+ * one line said), as usage_error.  Returns EXIT_USAGE. */
+int usage_error_option (const char *command, int c, char **argv);
+
+/* The same, WHAT being ERR's message (an argument's parser failed); frees
+ * ERR.  Returns EXIT_USAGE. */
+int usage_error_from (const char *command, hook_error_t **err);
+
+/* A command that failed: ERR's one line by error_report ().  Returns STATUS
+ * (EXIT_FAILURE but for the doctor, whose 1 is its verdict). */
+int report_failure (hook_error_t **err, int status);
 
 #endif

@@ -1,253 +1,31 @@
-/* oci-idmap-hook: command line and dispatch. */
+/* oci-idmap-hook: which command runs.  Each parses its own arguments. */
 #define _GNU_SOURCE
 #include "commands.h"
-#include "base/error.h"
-#include "hook/chown/journal.h"
-#include "base/log.h"
-#include "hook/system/privilege.h"
-#include "hook/run/stage.h"
 
-#include <dirent.h>
-#include <getopt.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#ifndef VERSION
-#define VERSION "unknown"
-#endif
-
-static const char usage_text[] =
-  "Usage: oci-idmap-hook [OPTIONS] STAGE\n"
-  "       oci-idmap-hook COMMAND [--help] ...\n"
-  "       oci-idmap-hook restore --journal FILE | --container ID [--dir DIR]\n"
-  "\n"
-  "An OCI runtime hook that makes bind-mounted host directories owned by the\n"
-  "container's user, before the container's entrypoint runs.  The runtime runs\n"
-  "it with the container state on standard input; STAGE is prestart or\n"
-  "createRuntime (poststop: undo mode chown+restore; a stopped container's\n"
-  "state means poststop whatever STAGE says).\n"
-  "\n"
-  "A container asks for it with annotations (or, for engines without them,\n"
-  "the environment variables OCI_IDMAP_MOUNTS and OCI_IDMAP_USER, as far as\n"
-  "--environment allows):\n"
-  "  oci-idmap-hook/mounts  DEST[=MODE] items separated by ';' or spaces;\n"
-  "                         DEST is a bind mount's container path, or '*' for\n"
-  "                         every bind mount of a directory.  MODE:\n"
-  "                           idmap  the owner of the source shows as the\n"
-  "                                  container user (default)\n"
-  "                           nsmap  on-disk ids are container ids\n"
-  "                           chown  give the files on disk to the\n"
-  "                                  container user, journaled (undo:\n"
-  "                                  oci-idmap-hook restore)\n"
-  "                           chown+restore  chown, undone at poststop\n"
-  "                           auto   idmap where the filesystem can,\n"
-  "                                  chown where it cannot\n"
-  "  oci-idmap-hook/user    UID[:GID], or 'env' for PUID/PGID from the\n"
-  "                         container's environment (default: process.user)\n"
-  "  KEY.NAME               either key for the container NAME of a Kubernetes\n"
-  "                         pod only (io.kubernetes.container.name)\n"
-  "\n"
-  "Commands (each has its own --help):\n"
-  "  doctor                 explain why a container could not use its files,\n"
-  "                         before it runs\n"
-  "  inject BUNDLE          add this hook to a bundle's config.json (runc, crun)\n"
-  "\n"
-  "Options:\n"
-  "      --allow-host-root  let mounts whose source is owned by host root be\n"
-  "                         idmapped or chowned, nsmap keep id 0, and chown\n"
-  "                         give away host root's files or give files to\n"
-  "                         host root (off: host root stays host root)\n"
-  "      --chown-hard-links  let mode chown change files with more than one\n"
-  "                         link (off: they may be links to files outside)\n"
-  "      --chown-threads N  walk with N threads (default 0: one per CPU)\n"
-  "      --journal-dir DIR  where mode chown keeps its journals (default\n"
-  "                         " JOURNAL_DEFAULT_DIR ";\n"
-  "                         rootless: ~/.local/share/oci-idmap-hook/journal)\n"
-  "      --policy FILE      the administrator's policy (default\n"
-  "                         /etc/oci-idmap-hook/policy.json, if it exists;\n"
-  "                         rootless: ~/.config/oci-idmap-hook/policy.json)\n"
-  "      --log FILE         also append every message to FILE, a regular file\n"
-  "                         (crun and podman do not show a hook's stderr)\n"
-  "      --environment LEVEL  how far the environment, which the image sets\n"
-  "                         too, may ask (default: the policy's \"environment\",\n"
-  "                         else idmap): off (never), idmap (modes idmap and\n"
-  "                         nsmap only, and OCI_IDMAP_USER only as process.user),\n"
-  "                         full (like annotations; for Docker < 24)\n"
-  "  -v, --verbose          say what was done for each mount\n"
-  "      --check-sandbox    enter the hook's sandbox, print what is in force,\n"
-  "                         then try a system call the hook never makes: the\n"
-  "                         sandbox must stop it (exit 1 with its message)\n"
-  "  -h, --help             show this help and exit\n"
-  "  -V, --version          show the version and exit\n"
-  "\n"
-  "Under rootless podman the hook runs as root of the user's own user\n"
-  "namespace: idmap and nsmap are refused there, auto and chown change owners\n"
-  "to ids of that namespace, and ~ is the home of the user in /etc/passwd.\n"
-  "\n"
-  "Called as oci-idmap-runtime, it is a runtime shim for Docker and containerd:\n"
-  "see oci-idmap-runtime --help.\n"
-  "\n"
-  "Exit status: 0 when done or when nothing was asked; 1 on any error, with one\n"
-  "line on stderr naming the mount, the cause and the fix; 2 on bad usage.\n"
-  "See oci-idmap-hook(1).\n";
-
-static int
-usage_error (const char *what, const char *arg)
-{
-  return usage_failure (NULL, what, arg);
-}
-
-/* oci-idmap-hook COMMAND ...: the tools around the hook.  Each takes its
- * own options and prints its own --help. */
 static const struct command
 {
   const char *name;
   int (*run) (int argc, char **argv);
 } commands[] = {
-  { "inject", inject_main },
   { "doctor", command_doctor },
+  { "inject", command_inject },
   { "restore", command_restore },
-  { NULL, NULL },
 };
-
-/* "fds: 0 1 2" and "environment: K=V ..." as the sandbox left them. */
-static void
-print_fds_and_environment (void)
-{
-  DIR *d = opendir ("/proc/self/fd");
-  struct dirent *e;
-
-  fputs ("fds:", stdout);
-  while (d && (e = readdir (d)) != NULL)
-    if (e->d_name[0] != '.' && atoi (e->d_name) != dirfd (d))
-      printf (" %s", e->d_name);
-  if (d)
-    closedir (d);
-  fputs ("\nenvironment:", stdout);
-  for (char **v = environ; *v; v++)
-    printf (" %s", *v);
-  putchar ('\n');
-}
-
-/* --check-sandbox: enter the sandbox the hook runs in, say what is in
- * force, then make a system call the hook never makes (socket): the sandbox
- * must stop it. */
-static int
-check_sandbox (void)
-{
-  hook_error_t *err = NULL;
-  char *what = NULL;
-
-  if (enter_sandbox (&err) < 0 || privilege_describe (&what, &err) < 0)
-    return report_failure (&err);
-  printf ("%s\n", what);
-  free (what);
-  print_fds_and_environment ();
-  fflush (stdout);
-  if (socket (AF_UNIX, SOCK_STREAM, 0) >= 0)
-    fputs ("oci-idmap-hook: the sandbox let a forbidden system call through\n", stderr);
-  return 1;
-}
 
 int
 main (int argc, char **argv)
 {
-  static const struct option longopts[] = {
-    { "allow-host-root", no_argument, NULL, 'R' },
-    { "chown-hard-links", no_argument, NULL, 'H' },
-    { "chown-threads", required_argument, NULL, 'T' },
-    { "journal-dir", required_argument, NULL, 'J' },
-    { "log", required_argument, NULL, 'l' },
-    { "check-sandbox", no_argument, NULL, 'S' },
-    { "policy", required_argument, NULL, 'P' },
-    { "environment", required_argument, NULL, 'E' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
-  };
-  struct hook_options opts = { .allow_host_root = false };
-  hook_error_t *err = NULL;
-  int c;
-
   const char *slash = strrchr (argv[0], '/');
+
   if (strcmp (slash ? slash + 1 : argv[0], "oci-idmap-runtime") == 0)
     {
       program_name = "oci-idmap-runtime";
-      return runtime_main (argc, argv);
+      return command_runtime (argc, argv);
     }
-  for (const struct command *cmd = commands; argc > 1 && cmd->name; cmd++)
-    if (strcmp (argv[1], cmd->name) == 0)
-      return cmd->run (argc - 1, argv + 1);
-
-  /* The hook proper: nothing inherited survives but stdio (the log opens after). */
-  if (privilege_close_fds (-1, &err) < 0)
-    return report_failure (&err);
-
-  while ((c = getopt_long (argc, argv, "+vhV", longopts, NULL)) != -1)
-    switch (c)
-      {
-      case 'R':
-        opts.allow_host_root = true;
-        break;
-      case 'H':
-        opts.chown_hard_links = true;
-        break;
-      case 'T':
-        {
-          char *end;
-          unsigned long n = strtoul (optarg, &end, 10);
-          if (*end || end == optarg || n > 64)
-            return usage_error ("--chown-threads expects a number from 0 to 64, not", optarg);
-          opts.threads = (unsigned int) n;
-        }
-        break;
-      case 'J':
-        opts.journal_dir = optarg;
-        break;
-      case 'l':
-        if (log_open_file (optarg, &err) < 0)
-          {
-            error_report (&err);
-            return 1;
-          }
-        break;
-      case 'v':
-        log_verbose_enabled = true;
-        break;
-      case 'S':
-        return check_sandbox ();
-      case 'P':
-        opts.policy_path = optarg;
-        break;
-      case 'E':
-        if (env_trust_parse (optarg, &opts.env_trust) < 0)
-          return usage_error ("--environment expects off, idmap or full, not", optarg);
-        opts.env_trust_set = true;
-        break;
-      case 'h':
-        fputs (usage_text, stdout);
-        return 0;
-      case 'V':
-        printf ("oci-idmap-hook %s\n", VERSION);
-        return 0;
-      default:
-        return usage_error ("unknown option", argv[optind - 1]);
-      }
-  if (optind >= argc)
-    return usage_error ("missing STAGE (prestart, createRuntime or poststop)", NULL);
-  if (argc - optind > 1)
-    return usage_error ("unexpected argument", argv[optind + 1]);
-  if (!stage_known (argv[optind]))
-    return usage_error ("expected STAGE prestart, createRuntime or poststop, not", argv[optind]);
-  if (run_stage (argv[optind], STDIN_FILENO, &opts, &err) < 0)
-    {
-      error_report (&err);
-      return 1;
-    }
-  return 0;
+  for (size_t i = 0; argc > 1 && i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+  return command_hook (argc, argv);
 }

@@ -1,139 +1,20 @@
-/* oci-idmap-hook doctor: the command line, and the facts it gathers from a
- * bundle's config.json or from flags.  Changes nothing. */
+/* oci-idmap-hook doctor: the facts it gathers from a bundle's config.json
+ * or from options, then the checks and the report.  Changes nothing.  Its
+ * command line is hook/cli/doctor_command.c. */
 #define _GNU_SOURCE
 #include "doctor.h"
+#include "base/cleanup.h"
 #include "oci/config.h"
 #include "oci/json.h"
-#include "base/cleanup.h"
-#include "hook/cli/commands.h"
-#include "base/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <linux/openat2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-/* clang-format off */
-static const char doctor_usage[] =
-  "Usage: oci-idmap-hook doctor [--json] [--untrusted] BUNDLE\n"
-  "       oci-idmap-hook doctor [--json] --rootfs DIR [--uidmap C:H:N]... [--gidmap C:H:N]...\n"
-  "                             [--user UID[:GID]] [--mount SRC:DEST[:OPTIONS]]...\n"
-  "\n"
-  "Explain, before the container runs, why it could not use its files: how each\n"
-  "bind mount will look to the container's user, what the hook would do with it\n"
-  "and the annotation that fixes it, and which files of the root filesystem are\n"
-  "owned by ids outside the mapping.  Reads only; follows no symlink out of the\n"
-  "root filesystem.\n"
-  "\n"
-  "The doctor runs with your rights on the host paths the bundle names: it\n"
-  "stats each mount source and lists the whole root.path, which config.json may\n"
-  "point anywhere (/root, a symlink to /).  For a bundle you did not write, use\n"
-  "      --untrusted           read root.path only below the bundle directory,\n"
-  "                            through no symlink (refused otherwise); mount\n"
-  "                            sources are still stat'ed, never listed\n"
-  "\n"
-  "BUNDLE is an OCI bundle: its config.json gives the mapping, the user (as the\n"
-  "hook reads it: oci-idmap-hook/user, PUID/PGID, process.user), the bind mounts\n"
-  "and what the container asks of the hook.  Without a bundle the same facts come\n"
-  "from the options, in podman's syntax:\n"
-  "      --rootfs DIR          the root filesystem to scan\n"
-  "      --uidmap C:H:N        container id C is host id H, for N ids (repeatable;\n"
-  "                            none: no user namespace)\n"
-  "      --gidmap C:H:N        the same for groups (default: as --uidmap)\n"
-  "      --user UID[:GID]      the container's user (default 0)\n"
-  "      --group-add GID       a supplementary group of that user (repeatable;\n"
-  "                            numbers only: names would be looked up in files\n"
-  "                            the container controls)\n"
-  "      --mount SRC:DEST[:OPTIONS]\n"
-  "                            a bind mount of host SRC at DEST (repeatable);\n"
-  "                            OPTIONS, separated by ',': ro, and idmap or nsmap\n"
-  "                            to ask the hook for it in that mode\n"
-  "      --json                print one JSON document instead of text (its\n"
-  "                            strings escaped as in the text: \\xNN)\n"
-  "  -h, --help                show this help and exit\n"
-  "\n"
-  "      --policy FILE         the administrator's policy the hook runs with\n"
-  "                            (default /etc/oci-idmap-hook/policy.json, if it\n"
-  "                            exists; without one the hook's defaults apply)\n"
-  "\n"
-  "Exit status: 0 when the container will work as asked ('warning:' lines, such\n"
-  "as setuid files that lose their privilege, do not count); 1 when a problem\n"
-  "will make it fail (one 'problem:' line each, with its fix); 2 on bad usage or\n"
-  "when the bundle or root filesystem cannot be read.  See oci-idmap-hook(1).\n";
-/* clang-format on */
-
-static int
-doctor_usage_error (const char *what, const char *arg)
-{
-  fprintf (stderr, "%s doctor: %s%s%s%s\nTry 'oci-idmap-hook doctor --help'.\n", program_name, what, arg ? " '" : "",
-           arg ? arg : "", arg ? "'" : "");
-  return 2;
-}
-
-void
-doctor_problem (struct doctor *d, bool warning, const char *where, const char *fix, const char *fmt, ...)
-{
-  struct doctor_problem *p;
-  va_list ap;
-
-  p = reallocarray (d->problems, d->n_problems + 1, sizeof *d->problems);
-  if (p == NULL)
-    abort ();
-  d->problems = p;
-  p = &d->problems[d->n_problems++];
-  memset (p, 0, sizeof *p);
-  p->warning = warning;
-  p->where = strdup (where);
-  p->fix = fix ? strdup (fix) : NULL;
-  va_start (ap, fmt);
-  if (vasprintf (&p->what, fmt, ap) < 0 || p->where == NULL)
-    abort ();
-  va_end (ap);
-}
-
-int
-doctor_exit_status (const struct doctor *d)
-{
-  for (size_t i = 0; i < d->n_problems; i++)
-    if (!d->problems[i].warning)
-      return 1;
-  return 0;
-}
-
-void
-doctor_free (struct doctor *d)
-{
-  admin_policy_free (&d->admin);
-  for (size_t i = 0; i < d->n_mounts; i++)
-    {
-      free (d->mounts[i].dest);
-      free (d->mounts[i].hook_note);
-      free (d->mounts[i].problem);
-      free (d->mounts[i].fix);
-      doctor_acl_free (&d->mounts[i].acl);
-    }
-  free (d->mounts);
-  free (d->groups);
-  for (size_t i = 0; i < d->n_problems; i++)
-    {
-      free (d->problems[i].where);
-      free (d->problems[i].what);
-      free (d->problems[i].fix);
-    }
-  free (d->problems);
-  id_table_free (&d->scan.uids);
-  id_table_free (&d->scan.gids);
-  for (size_t k = 0; k < ID_TABLE_PATHS; k++)
-    free (d->scan.setid_paths[k]);
-  free (d->scan.error);
-  free (d->ids_note);
-}
 
 /* Record ERR as a problem at WHERE, its hint as the fix. */
 static void
@@ -161,56 +42,6 @@ add_mount (struct doctor *d, const char *source, const char *dest, hook_error_t 
   m->source = source;
   d->n_mounts++;
   return m;
-}
-
-/* "C:H:N", as podman's --uidmap. */
-static int
-parse_map_flag (const char *text, struct idmap *map, hook_error_t **err)
-{
-  unsigned long long v[3];
-  const char *p = text;
-  char *end;
-
-  for (int k = 0; k < 3; k++)
-    {
-      if (*p < '0' || *p > '9')
-        return make_error (err, 0, "\"%s\": expected CONTAINER_ID:HOST_ID:SIZE", text);
-      errno = 0;
-      v[k] = strtoull (p, &end, 10);
-      if (errno || *end != (k < 2 ? ':' : '\0'))
-        return make_error (err, 0, "\"%s\": expected CONTAINER_ID:HOST_ID:SIZE", text);
-      p = end + 1;
-    }
-  return idmap_add (map, v[0], v[1], v[2], text, err);
-}
-
-/* SRC:DEST[:OPTIONS] */
-static int
-parse_mount_flag (struct doctor *d, char *text, hook_error_t **err)
-{
-  char *dest = strchr (text, ':'), *opts, *opt, *save = NULL;
-  struct doctor_mount *m;
-
-  if (dest == NULL || dest == text)
-    return make_error (err, 0, "\"%s\": expected SRC:DEST[:OPTIONS]", text);
-  *dest++ = '\0';
-  opts = strchr (dest, ':');
-  if (opts)
-    *opts++ = '\0';
-  m = add_mount (d, text, dest, err);
-  if (m == NULL)
-    return -1;
-  for (opt = opts ? strtok_r (opts, ",", &save) : NULL; opt; opt = strtok_r (NULL, ",", &save))
-    if (strcmp (opt, "ro") == 0 || strcmp (opt, "rw") == 0)
-      m->readonly = opt[1] == 'o';
-    else if (strcmp (opt, "idmap") == 0 || strcmp (opt, "nsmap") == 0)
-      {
-        m->asked = true;
-        m->policy.mode = opt[0] == 'i' ? MODE_IDMAP : MODE_NSMAP;
-      }
-    else
-      return make_error (err, 0, "--mount %s:%s: unknown option \"%s\"; use ro, rw, idmap or nsmap", text, dest, opt);
-  return 0;
 }
 
 static bool
@@ -317,13 +148,11 @@ keeps_dac_override (const struct oci_config *cfg)
   return false;
 }
 
-/* Does config.json run our hook at a stage where it works? */
+/* Does config.json run our hook at one of the N STAGES? */
 static bool
-registers_hook (const struct oci_config *cfg)
+registers_hook (const struct oci_config *cfg, const char *const *stages, size_t n)
 {
-  static const char *const stages[] = { "prestart", "createRuntime" };
-
-  for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++)
+  for (size_t s = 0; s < n; s++)
     {
       const char *path[] = { "hooks", stages[s], NULL };
       yajl_val hooks = yajl_tree_get (cfg->tree, path, yajl_t_array);
@@ -360,7 +189,7 @@ open_confined_rootfs (int bundle_fd, const char *root, const char *bundle, hook_
 {
   struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-  int fd = (int) syscall (SYS_openat2, bundle_fd, root, &how, sizeof how);
+  int fd = (int)syscall (SYS_openat2, bundle_fd, root, &how, sizeof how);
 
   if (fd >= 0)
     return fd;
@@ -406,7 +235,9 @@ facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct 
       d->n_groups = cfg->n_additional_gids;
     }
   mounts_from_config (d, cfg);
-  d->hook_registered = registers_hook (cfg);
+  /* At a stage where it works; and at poststop, where it restores. */
+  d->hook_registered = registers_hook (cfg, (const char *const[]){ "prestart", "createRuntime" }, 2);
+  d->hook_at_poststop = registers_hook (cfg, (const char *const[]){ "poststop" }, 1);
   check_registration (d);
   if (d->rootfs == NULL)
     return make_error (err, 0, "%s/config.json has no root.path", bundle);
@@ -442,165 +273,79 @@ check_users (struct doctor *d)
 }
 
 static int
-run_doctor (struct doctor *d, int root_fd, bool json)
+run_doctor (struct doctor *d, int root_fd, bool json, FILE *out, hook_error_t **err)
 {
-  hook_error_t *err = NULL;
-
   check_users (d);
   doctor_check_mounts (d);
   doctor_scan_rootfs (d, root_fd);
-  if (json ? doctor_report_json (d, stdout, &err) < 0 : doctor_report_text (d, stdout) < 0)
+  if (json ? doctor_report_json (d, out, err) < 0 : doctor_report_text (d, out) < 0)
     {
-      if (err == NULL)
-        make_error (&err, errno, "write the report");
-      error_report (&err);
-      return 2;
+      if (*err == NULL)
+        make_error (err, errno, "write the report");
+      return -1;
     }
   return doctor_exit_status (d);
 }
 
-/* --group-add GID: a number, as in the container. */
+/* Facts from the options, in podman's syntax.  Returns the rootfs fd, or
+ * -1 with *ERR. */
 static int
-add_group_flag (struct doctor *d, const char *text, hook_error_t **err)
+facts_from_options (struct doctor *d, const struct doctor_options *o, hook_error_t **err)
 {
-  uint32_t *groups, gid;
+  int root_fd;
 
-  if (parse_numeric_id (text, strlen (text), &gid) < 0)
-    return make_error (err, 0, "--group-add %s: give a numeric group id", text);
-  groups = realloc (d->groups, (d->n_groups + 1) * sizeof *groups);
-  if (groups == NULL)
-    return make_error (err, ENOMEM, "--group-add");
-  d->groups = groups;
-  d->groups[d->n_groups++] = gid;
-  return 0;
+  idmap_identity (&d->ids.uids);
+  idmap_identity (&d->ids.gids);
+  if (o->uids.n)
+    {
+      d->userns = true;
+      d->ids.uids = o->uids;
+      d->ids.gids = o->gids.n ? o->gids : o->uids; /* podman: --gidmap defaults to --uidmap */
+    }
+  d->user = o->user_set ? o->user : (struct target_user){ 0, 0, "the default user" };
+  d->user_known = d->process_user_known = d->privileged = d->hook_registered = d->hook_at_poststop = true;
+  d->process_user = d->user;
+  if (o->n_groups > 0)
+    {
+      d->groups = malloc (o->n_groups * sizeof *d->groups);
+      if (d->groups == NULL)
+        return make_error (err, ENOMEM, "groups");
+      memcpy (d->groups, o->groups, o->n_groups * sizeof *d->groups);
+      d->n_groups = o->n_groups;
+    }
+  for (size_t i = 0; i < o->n_mounts; i++)
+    {
+      const struct doctor_mount_option *mo = &o->mounts[i];
+      struct doctor_mount *m = add_mount (d, mo->source, mo->dest, err);
+      if (m == NULL)
+        return -1;
+      m->readonly = mo->readonly;
+      m->asked = mo->asked;
+      m->policy.mode = mo->mode;
+    }
+  d->rootfs = o->rootfs;
+  root_fd = open (d->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0)
+    return make_error (err, errno, "open the root filesystem %s", d->rootfs);
+  return root_fd;
 }
 
 int
-command_doctor (int argc, char **argv)
+doctor_run (const struct doctor_options *o, FILE *out, hook_error_t **err)
 {
-  static const struct option longopts[] = {
-    { "rootfs", required_argument, NULL, 'r' }, { "uidmap", required_argument, NULL, 'u' },
-    { "gidmap", required_argument, NULL, 'g' }, { "user", required_argument, NULL, 'U' },
-    { "mount", required_argument, NULL, 'm' },  { "group-add", required_argument, NULL, 'G' },
-    { "json", no_argument, NULL, 'j' },        { "untrusted", no_argument, NULL, 'T' },
-    { "policy", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  const char *policy = NULL;
   struct doctor d = { 0 };
   struct oci_config cfg = { 0 };
-  struct idmap uids = { 0 }, gids = { 0 };
-  hook_error_t *err = NULL;
-  const char *user = NULL;
-  bool json = false, by_flags = false, untrusted = false;
   cleanup_close int root_fd = -1;
-  cleanup_free char *safe = NULL;
-  int c, ret = 2;
+  int ret = -1;
 
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "+h", longopts, NULL)) != -1)
+  if (admin_policy_load (o->policy ? o->policy : ADMIN_POLICY_DEFAULT_PATH, o->policy != NULL, &d.admin, err) == 0)
     {
-      by_flags |= c != 'j' && c != 'h' && c != 'P' && c != 'T';
-      switch (c)
-        {
-        case 'r':
-          d.rootfs = optarg;
-          break;
-        case 'u':
-        case 'g':
-          if (parse_map_flag (optarg, c == 'u' ? &uids : &gids, &err) < 0)
-            goto usage;
-          break;
-        case 'U':
-          user = optarg;
-          break;
-        case 'm':
-          if (parse_mount_flag (&d, optarg, &err) < 0)
-            goto usage;
-          break;
-        case 'G':
-          if (add_group_flag (&d, optarg, &err) < 0)
-            goto usage;
-          break;
-        case 'j':
-          json = true;
-          break;
-        case 'T':
-          untrusted = true;
-          break;
-        case 'P':
-          policy = optarg;
-          break;
-        case 'h':
-          fputs (doctor_usage, stdout);
-          doctor_free (&d);
-          return 0;
-        default:
-          doctor_free (&d);
-          return doctor_usage_error ("unknown option", argv[optind - 1]);
-        }
+      root_fd
+          = o->bundle ? facts_from_bundle (&d, o->bundle, o->untrusted, &cfg, err) : facts_from_options (&d, o, err);
+      if (root_fd >= 0)
+        ret = run_doctor (&d, root_fd, o->json, out, err);
     }
-  if (by_flags == (optind < argc) || argc - optind > 1 || (by_flags && d.rootfs == NULL))
-    {
-      doctor_free (&d);
-      return doctor_usage_error (argc - optind > 1 ? "unexpected argument"
-                                                   : "give a BUNDLE, or --rootfs DIR with "
-                                                     "the mapping, user and mounts",
-                                 argc - optind > 1 ? argv[optind + 1] : NULL);
-    }
-  if (untrusted && by_flags)
-    {
-      doctor_free (&d);
-      return doctor_usage_error ("--untrusted is for a BUNDLE: --rootfs and --mount name your own paths", NULL);
-    }
-  if (admin_policy_load (policy ? policy : ADMIN_POLICY_DEFAULT_PATH, policy != NULL, &d.admin, &err) < 0)
-    {
-      error_report (&err);
-      doctor_free (&d);
-      return 2;
-    }
-  if (by_flags)
-    {
-      idmap_identity (&d.ids.uids);
-      idmap_identity (&d.ids.gids);
-      if (uids.n)
-        {
-          d.userns = true;
-          d.ids.uids = uids;
-          d.ids.gids = gids.n ? gids : uids; /* podman: --gidmap defaults to --uidmap */
-        }
-      else if (gids.n)
-        {
-          make_error (&err, 0, "--gidmap needs --uidmap");
-          goto usage;
-        }
-      if (idmap_validate (&d.ids.uids, "--uidmap", &err) < 0 || idmap_validate (&d.ids.gids, "--gidmap", &err) < 0
-          || (user && parse_user_spec (user, "--user", &d.user, &err) < 0))
-        goto usage;
-      if (user == NULL)
-        d.user = (struct target_user){ 0, 0, "the default user" };
-      d.user_known = d.process_user_known = d.privileged = d.hook_registered = true;
-      d.process_user = d.user;
-      root_fd = open (d.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (root_fd < 0)
-        make_error (&err, errno, "open the root filesystem %s", d.rootfs);
-    }
-  else
-    root_fd = facts_from_bundle (&d, argv[optind], untrusted, &cfg, &err);
-  if (root_fd < 0)
-    {
-      error_report (&err);
-      ret = 2;
-    }
-  else
-    ret = run_doctor (&d, root_fd, json);
   doctor_free (&d);
   oci_config_free (&cfg);
   return ret;
-
-usage:
-  fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name, (safe = text_escape (err->msg)));
-  error_free (&err);
-  doctor_free (&d);
-  return 2;
 }

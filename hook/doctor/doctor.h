@@ -1,12 +1,16 @@
 /* oci-idmap-hook doctor: what a container will see of its files, and
  * why it would fail, found without changing anything.
  *
- *   doctor_access.c  how an id and a mode look to the target user (pure)
- *   doctor_mount.c   each bind mount: its source on the host, before and
- *                    after the hook, and the annotation that fixes it
- *   doctor_scan.c    the read-only walk of the root filesystem
- *   doctor_report.c  the text and JSON reports
- *   doctor.c         the command line and the facts it gathers */
+ *   doctor_acl.c       POSIX ACLs, and who is in which group (pure)
+ *   doctor_access.c    how an id and a mode look to the target user (pure)
+ *   doctor_findings.c  the problems and ids found, and the verdict
+ *   doctor_mount.c     each bind mount: its source on the host, before and
+ *                      after the hook, and the annotation that fixes it
+ *   doctor_scan.c      the read-only walk of the root filesystem
+ *   doctor_report.c    the text and JSON reports
+ *   doctor.c           the facts it gathers, from a bundle or the options
+ * Each file calls only files listed above it, so none call each other.  The
+ * command line is hook/cli/doctor_command.c. */
 #ifndef HOOK_DOCTOR_H
 #define HOOK_DOCTOR_H
 
@@ -133,7 +137,7 @@ struct doctor_mount
   bool readonly;
   bool asked; /* the container asks the hook for it */
   struct mount_policy policy;
-  bool runtime_idmapped; /* the runtime idmaps it itself ... */
+  bool runtime_idmapped;                           /* the runtime idmaps it itself ... */
   const struct idmap *runtime_uids, *runtime_gids; /* ... so (on disk -> host), or NULL: unknown */
 
   /* The source on the host, by lstat. */
@@ -144,11 +148,13 @@ struct doctor_mount
 
   /* Findings. */
   struct doctor_view before, after;
-  const char *action;     /* "not asked", "idmap", "left as it is", "refuses" */
-  char *hook_note;        /* why it is left or refused */
-  char *problem;          /* one line, or NULL when the mount works */
-  char *fix;              /* what to do about it */
-  bool fix_is_annotation; /* FIX is: ask the hook for DEST in mode idmap */
+  const char *action;            /* "not asked", a mode's name, "left as it is", "refuses" */
+  bool chowns;                   /* the hook would give the tree on disk ... */
+  uint32_t chown_uid, chown_gid; /* ... to these ids */
+  char *hook_note;               /* why it is left or refused */
+  char *problem;                 /* one line, or NULL when the mount works */
+  char *fix;                     /* what to do about it */
+  bool fix_is_annotation;        /* FIX is: ask the hook for DEST in mode idmap */
 };
 
 struct doctor_problem
@@ -188,8 +194,9 @@ struct doctor
    * --group-add): they count when the target user is the process user. */
   uint32_t *groups;
   size_t n_groups;
-  bool privileged;      /* root in the container keeps CAP_DAC_OVERRIDE */
-  bool hook_registered; /* the runtime will run the hook (always assumed with --rootfs) */
+  bool privileged;       /* root in the container keeps CAP_DAC_OVERRIDE */
+  bool hook_registered;  /* the runtime will run the hook (always assumed with --rootfs) */
+  bool hook_at_poststop; /* ... and at poststop, to restore chown+restore (the same) */
 
   struct doctor_mount *mounts;
   size_t n_mounts;
@@ -225,7 +232,42 @@ int doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err);
 
 void doctor_free (struct doctor *d);
 
-/* oci-idmap-hook doctor ...: see hook/cli/commands.h. */
+/* 1 if a problem (not a warning) will make the container fail, else 0. */
 int doctor_exit_status (const struct doctor *d);
+
+/* A bind mount given as --mount SRC:DEST[:OPTIONS]. */
+struct doctor_mount_option
+{
+  const char *source, *dest;
+  bool readonly;
+  bool asked; /* OPTIONS name a mode: the container asks the hook for it */
+  enum mount_mode mode;
+};
+
+/* What the doctor's command line asks (hook/cli/doctor_command.c). */
+struct doctor_options
+{
+  const char *bundle; /* BUNDLE, or NULL: the facts come from the options below */
+  bool untrusted;     /* read the bundle's root.path only below it */
+  bool json;
+  const char *policy; /* --policy, or NULL: ADMIN_POLICY_DEFAULT_PATH if it exists */
+
+  const char *rootfs;
+  struct idmap uids, gids; /* n == 0: not given (no gids: as uids) */
+  bool user_set;
+  struct target_user user; /* default 0:0 */
+  const uint32_t *groups;  /* --group-add */
+  size_t n_groups;
+  const struct doctor_mount_option *mounts;
+  size_t n_mounts;
+};
+
+/* The doctor's exit status when it could not read what it was to check. */
+#define DOCTOR_EXIT_CANNOT_CHECK 2
+
+/* Gather the facts O names, check them and print the report to OUT.
+ * Returns the verdict (doctor_exit_status), or -1 with *ERR when the bundle,
+ * the root filesystem or the policy cannot be read. */
+int doctor_run (const struct doctor_options *o, FILE *out, hook_error_t **err);
 
 #endif

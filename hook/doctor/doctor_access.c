@@ -16,17 +16,6 @@ doctor_id_inside (const struct idmap *mount_map, const struct idmap *ns_map, uin
   return idmap_to_inside (ns_map, host, shown);
 }
 
-bool
-doctor_in_groups (const struct doctor_subject *who, uint32_t gid)
-{
-  if (gid == who->user->gid)
-    return true;
-  for (size_t i = 0; i < who->n_groups; i++)
-    if (who->groups[i] == gid)
-      return true;
-  return false;
-}
-
 unsigned
 doctor_access_for (const struct doctor_view *view, mode_t mode, const struct doctor_acl *acl,
                    const struct doctor_subject *who)
@@ -57,41 +46,4 @@ doctor_access_text (unsigned access, char buf[4])
   buf[2] = (access & ACCESS_X) ? 'x' : '-';
   buf[3] = '\0';
   return buf;
-}
-
-char **
-id_table_count (struct id_table *t, uint32_t id)
-{
-  struct id_group *g = NULL;
-
-  for (size_t i = 0; i < t->n; i++)
-    if (t->groups[i].id == id)
-      {
-        g = &t->groups[i];
-        break;
-      }
-  if (g == NULL)
-    {
-      if (t->n >= ID_TABLE_MAX)
-        {
-          t->other_files++;
-          return NULL;
-        }
-      g = &t->groups[t->n++];
-      memset (g, 0, sizeof *g);
-      g->id = id;
-    }
-  if (g->count++ < ID_TABLE_PATHS)
-    return &g->paths[g->count - 1];
-  return NULL;
-}
-
-void
-id_table_free (struct id_table *t)
-{
-  for (size_t i = 0; i < t->n; i++)
-    for (size_t k = 0; k < ID_TABLE_PATHS; k++)
-      free (t->groups[i].paths[k]);
-  t->n = 0;
-  t->other_files = 0;
 }

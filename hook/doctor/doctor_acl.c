@@ -1,5 +1,6 @@
 /* POSIX access ACLs, as the doctor judges them: the system.posix_acl_access
- * xattr parsed, and the permission a user gets from it.  Pure logic. */
+ * xattr parsed, and the permission a user gets from it; and whether a group
+ * is one of the user's, which the mode bits ask too.  Pure logic. */
 #include "doctor.h"
 
 #include <stdlib.h>
@@ -56,6 +57,17 @@ doctor_acl_free (struct doctor_acl *acl)
   free (acl->e);
   acl->e = NULL;
   acl->n = 0;
+}
+
+bool
+doctor_in_groups (const struct doctor_subject *who, uint32_t gid)
+{
+  if (gid == who->user->gid)
+    return true;
+  for (size_t i = 0; i < who->n_groups; i++)
+    if (who->groups[i] == gid)
+      return true;
+  return false;
 }
 
 static const struct doctor_acl_entry *

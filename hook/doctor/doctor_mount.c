@@ -105,10 +105,11 @@ admin_allows (const struct doctor *d, const struct doctor_mount *m, const struct
   return POLICY_MAP;
 }
 
-/* Run the hook's policy for M in POL; the view it would give in *AFTER. */
+/* Run the hook's policy for M in POL; the view it would give in *AFTER, and
+ * for mode chown the on-disk ids the tree would get in CHOWNED (or NULL). */
 static enum policy_result
 simulate (const struct doctor *d, const struct doctor_mount *m, const struct mount_policy *pol,
-          struct doctor_view *after, const char **why, hook_error_t **err)
+          struct doctor_view *after, struct doctor_mount *chowned_out, const char **why, hook_error_t **err)
 {
   struct mount_policy with_admin = *pol;
   struct idmap uids, gids;
@@ -130,15 +131,36 @@ simulate (const struct doctor *d, const struct doctor_mount *m, const struct mou
       /* Mode chown: the tree gets new owners on disk (those the runtime's
        * own mapping, if any, shows as the user); see it as it will be. */
       struct doctor_mount chowned = *m;
-      if (policy_chown_target (&with_admin, &d->ids, &d->user, m->runtime_uids, m->runtime_gids,
-                               &chowned.owner_uid, &chowned.owner_gid, err)
+      if (policy_chown_target (&with_admin, &d->ids, &d->user, m->runtime_uids, m->runtime_gids, &chowned.owner_uid,
+                               &chowned.owner_gid, err)
           < 0)
         r = POLICY_ERROR;
       view_through (d, r == POLICY_ERROR ? m : &chowned, m->runtime_uids, m->runtime_gids, after);
+      if (r == POLICY_CHOWN && chowned_out)
+        {
+          chowned_out->chowns = true;
+          chowned_out->chown_uid = chowned.owner_uid;
+          chowned_out->chown_gid = chowned.owner_gid;
+        }
     }
   else
     view_through (d, m, m->runtime_uids, m->runtime_gids, after);
   return r;
+}
+
+/* What mode chown would do to the tree on disk, and when it is undone. */
+static char *
+chown_note (const struct doctor *d, const struct doctor_mount *m)
+{
+  const char *after = "it stays so (undo: oci-idmap-hook restore)";
+
+  if (m->policy.mode == MODE_CHOWN_RESTORE)
+    after = d->hook_at_poststop ? "restored when the container stops"
+                                : "NOT restored when the container stops: config.json does not run the hook at "
+                                  "poststop (undo: oci-idmap-hook restore)";
+  return xasprintf ("the tree would be chowned: the source and everything below it given to %u:%u on disk, "
+                    "journaled; %s",
+                    m->chown_uid, m->chown_gid, after);
 }
 
 static const char *
@@ -160,7 +182,7 @@ find_fix (const struct doctor *d, struct doctor_mount *m)
   struct doctor_view v;
   hook_error_t *err = NULL;
   const char *why;
-  enum policy_result r = simulate (d, m, &pol, &v, &why, &err);
+  enum policy_result r = simulate (d, m, &pol, &v, NULL, &why, &err);
 
   if (r == POLICY_ERROR)
     {
@@ -217,7 +239,7 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
       return;
     }
   if (m->asked)
-    switch (simulate (d, m, &m->policy, &m->after, &why, &err))
+    switch (simulate (d, m, &m->policy, &m->after, m, &why, &err))
       {
       case POLICY_ERROR:
         m->action = "refuses";
@@ -230,8 +252,14 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
         m->action = "left as it is";
         m->hook_note = xasprintf ("%s", why);
         break;
-      case POLICY_MAP:
       case POLICY_CHOWN:
+        m->hook_note = chown_note (d, m);
+        break;
+      case POLICY_MAP:
+        if (m->policy.mode == MODE_AUTO)
+          m->hook_note = xasprintf ("idmap, as shown, where the filesystem supports idmapped mounts; where it does "
+                                    "not, chown (the same owner inside, and the tree changes owners on disk)");
+        break;
       default:
         break;
       }
@@ -257,7 +285,7 @@ read_acl (struct doctor_mount *m)
   if (S_ISLNK (m->mode))
     return;
   n = lgetxattr (m->source, "system.posix_acl_access", buf, sizeof buf);
-  if (n > 0 && doctor_acl_parse (buf, (size_t) n, &m->acl) < 0)
+  if (n > 0 && doctor_acl_parse (buf, (size_t)n, &m->acl) < 0)
     memset (&m->acl, 0, sizeof m->acl);
 }
 
@@ -283,6 +311,10 @@ doctor_check_mounts (struct doctor *d)
       doctor_check_mount (d, m);
       if (m->problem)
         doctor_problem (d, false, m->dest, m->fix, "%s", m->problem);
+      else if (m->chowns && m->policy.mode == MODE_CHOWN_RESTORE && !d->hook_at_poststop)
+        doctor_problem (d, true, m->dest, "add the hook to hooks.poststop too (oci-idmap-hook inject does)",
+                        "mode chown+restore, but config.json does not run the hook at poststop: the owners "
+                        "will not be put back when the container stops");
     }
 }
 

@@ -2,9 +2,9 @@
  * scripts.  Both show the same facts. */
 #define _GNU_SOURCE
 #include "base/cleanup.h"
-#include "oci/json_write.h"
-#include "doctor.h"
 #include "base/escape.h"
+#include "doctor.h"
+#include "oci/json_write.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -290,6 +290,13 @@ j_mount (yajl_gen g, const struct doctor *d, const struct doctor_mount *m)
   j_kstr (g, "requested_mode", m->asked ? mode_name (m->policy.mode) : NULL);
   j_kstr (g, "hook", m->action);
   j_kstr (g, "hook_note", m->hook_note);
+  j_kbool (g, "chowns", m->chowns);
+  if (m->chowns)
+    {
+      j_kuint (g, "chown_uid", m->chown_uid);
+      j_kuint (g, "chown_gid", m->chown_gid);
+      j_kbool (g, "restored_at_stop", m->policy.mode == MODE_CHOWN_RESTORE);
+    }
   if (seen)
     j_view (g, "after_hook", d, &m->after);
   j_kstr (g, "problem", m->problem);

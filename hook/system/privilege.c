@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <seccomp.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -216,30 +218,104 @@ privilege_narrow_restore (hook_error_t **err)
                      err);
 }
 
+/* " (cap_chown,cap_setuid)" for the hex mask at TEXT, " (none)" for 0, to F. */
+static void
+print_cap_names (FILE *f, const char *text)
+{
+  unsigned long long mask = strtoull (text, NULL, 16);
+  const char *sep = " (";
+
+  if (mask == 0)
+    {
+      fputs (" (none)", f);
+      return;
+    }
+  for (cap_value_t c = 0; c < 64; c++)
+    if (mask & (1ULL << c))
+      {
+        char *name = cap_to_name (c);
+        fprintf (f, "%s%s", sep, name ? name : "?");
+        cap_free (name);
+        sep = ",";
+      }
+  fputc (')', f);
+}
+
 int
 privilege_describe (char **out, hook_error_t **err)
 {
   cleanup_fclose FILE *f = fopen ("/proc/self/status", "re");
   cleanup_free char *line = NULL;
-  size_t cap = 0, used = 0;
-  char *buf;
+  size_t cap = 0, len = 0;
+  char *buf = NULL;
+  FILE *o;
+  bool first = true;
 
   if (f == NULL)
     return make_error (err, errno, "open /proc/self/status");
-  buf = calloc (1, 512);
-  if (buf == NULL)
-    return make_error (err, ENOMEM, "describe privileges");
+  o = open_memstream (&buf, &len);
+  if (o == NULL)
+    return make_error (err, errno, "describe privileges");
   while (getline (&line, &cap, f) > 0)
     if (strncmp (line, "Cap", 3) == 0 || strncmp (line, "NoNewPrivs:", 11) == 0 || strncmp (line, "Seccomp:", 8) == 0)
       {
+        char *value = line + strcspn (line, ":");
         line[strcspn (line, "\n")] = '\0';
-        for (char *p = line; *p; p++)
-          if (*p == '\t')
-            *p = ' ';
-        used += (size_t) snprintf (buf + used, 512 - used, "%s%s", used ? ", " : "", line);
-        if (used >= 511)
-          break;
+        if (*value == '\0')
+          continue;
+        *value++ = '\0';
+        value += strspn (value, " \t");
+        fprintf (o, "%s%s: %s", first ? "" : ", ", line, value);
+        /* The masks, and the capabilities they hold by name. */
+        if (strncmp (line, "Cap", 3) == 0)
+          print_cap_names (o, value);
+        first = false;
       }
+  if (fclose (o) != 0 || buf == NULL)
+    {
+      free (buf);
+      return make_error (err, ENOMEM, "describe privileges");
+    }
   *out = buf;
+  return 0;
+}
+
+/* privilege_probe: where the SIGSYS of the probe's call lands. */
+static sigjmp_buf probe_jump;
+static volatile sig_atomic_t probe_syscall;
+
+static void
+probe_handler (int sig, siginfo_t *info, void *ctx)
+{
+  (void)sig;
+  (void)ctx;
+  probe_syscall = info->si_syscall;
+  siglongjmp (probe_jump, 1);
+}
+
+int
+privilege_probe (int *stopped, char **name, hook_error_t **err)
+{
+  struct sigaction sa = { .sa_sigaction = probe_handler, .sa_flags = SA_SIGINFO }, old;
+  int fd;
+
+  *stopped = -1;
+  *name = NULL;
+  if (sigaction (SIGSYS, &sa, &old) < 0)
+    return make_error (err, errno, "install the probe's SIGSYS handler");
+  if (sigsetjmp (probe_jump, 1) == 0)
+    {
+      fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd >= 0)
+        close (fd);
+    }
+  else
+    {
+      *stopped = probe_syscall;
+      *name = seccomp_syscall_resolve_num_arch (SCMP_ARCH_NATIVE, probe_syscall);
+    }
+  /* The sandbox's own handler again: any other call it stops ends the process. */
+  if (sigaction (SIGSYS, &old, NULL) < 0)
+    return make_error (err, errno, "restore the SIGSYS handler");
   return 0;
 }

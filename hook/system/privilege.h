@@ -22,7 +22,14 @@ int privilege_narrow (bool chowning, hook_error_t **err);
  * putting owners, modes and capabilities back needs. */
 int privilege_narrow_restore (hook_error_t **err);
 
-/* One line describing what is in force, from /proc/self/status. */
+/* One line describing what is in force, from /proc/self/status: each
+ * capability set as its mask and its capabilities by name, no_new_privs and
+ * the seccomp mode.  Malloc'd. */
 int privilege_describe (char **out, hook_error_t **err);
+
+/* Inside the sandbox: make a system call the hook never makes (socket) and
+ * see the sandbox stop it.  *STOPPED is the number of the call it stopped
+ * (*NAME its name, malloc'd, or NULL), or -1 if the call went through. */
+int privilege_probe (int *stopped, char **name, hook_error_t **err);
 
 #endif

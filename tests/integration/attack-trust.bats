@@ -151,7 +151,7 @@ PY
 	run "$HOOK" restore --verbose --journal "$REAL"
 	[ "$status" -eq 0 ]
 	# CHOWN DAC_READ_SEARCH FOWNER FSETID SYS_ADMIN SETFCAP
-	[[ "$output" == *"sandbox: "*"CapPrm: 000000008020001d, CapEff: 000000008020001d, CapBnd: "*"NoNewPrivs: 1, Seccomp: 2"* ]]
+	[[ "$output" == *"sandbox: "*"CapPrm: 000000008020001d (cap_chown,cap_dac_read_search,cap_fowner,cap_fsetid,cap_sys_admin,cap_setfcap), CapEff: 000000008020001d (cap_chown,cap_dac_read_search,cap_fowner,cap_fsetid,cap_sys_admin,cap_setfcap), CapBnd: "*"NoNewPrivs: 1, Seccomp: 2"* ]]
 	[ "${lines[-1]}" = "$REAL: 6 of 6 journaled entries put back, 0 gone since; 0 files created since given back" ]
 	[ "$(host_owner "$DATA/sub/a")" = 1000:1000 ]
 }

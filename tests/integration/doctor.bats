@@ -67,6 +67,71 @@ plain_bundle() {
 	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
 }
 
+@test "doctor --mount previews mode chown and chown+restore: the owner after the chown, and a real container sees just that" {
+	local j="$BATS_TEST_TMPDIR/journal" rootfs="$BATS_TEST_TMPDIR/rootfs"
+	make_rootfs "$rootfs"
+	mkdir "$DATA/sub"
+	chown 1000:1000 "$DATA/sub"
+	doctor --json --rootfs "$rootfs" --uidmap 0:100000:65536 --user 999:999 --mount "$DATA:/data:chown+restore"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.mounts[0].inside | "\(.uid):\(.gid) \(.access)"' <<<"$output")" = "65534:65534 r-x" ]
+	[ "$(jq -r '.mounts[0].after_hook | "\(.uid):\(.gid) \(.access)"' <<<"$output")" = "999:999 rwx" ]
+	[ "$(jq -r '.mounts[0] | "\(.hook) \(.chowns) \(.chown_uid):\(.chown_gid) \(.restored_at_stop)"' <<<"$output")" = \
+		"chown+restore true 100999:100999 true" ]
+	doctor --rootfs "$rootfs" --uidmap 0:100000:65536 --user 999:999 --mount "$DATA:/data:chown+restore"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hook:    chown+restore: the tree would be chowned: the source and everything below it given to 100999:100999 on disk, journaled; restored when the container stops"* ]]
+	[[ "$output" == *"after:   999:999, user 999 can rwx"* ]]
+	doctor --rootfs "$rootfs" --uidmap 0:100000:65536 --user 999:999 --mount "$DATA:/data:ro,chown"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hook:    chown: the tree would be chowned: the source and everything below it given to 100999:100999 on disk, journaled; it stays so (undo: oci-idmap-hook restore)"* ]]
+	[[ "$output" == *"after:   999:999, user 999 can r-x"* ]]
+
+	# The same container for real, asked in the same mode: what the doctor
+	# said of its bundle is what the container sees, and what is on disk after.
+	b=$(make_bundle c)
+	bundle_userns "$b" 0:100000:65536
+	bundle_user "$b" 999 999
+	bundle_bind "$b" "$DATA" /data
+	bundle_hook "$b" prestart "$HOOK" --journal-dir "$j" prestart
+	bundle_hook "$b" poststop "$HOOK" --journal-dir "$j" poststop
+	bundle_annotation "$b" oci-idmap-hook/mounts /data=chown+restore
+	bundle_args "$b" sh -c 'stat -c %u:%g /data /data/sub; echo hi >/data/new && echo wrote'
+	doctor --json "$b"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.mounts[0].after_hook | "\(.uid):\(.gid) \(.access)"' <<<"$output")" = "999:999 rwx" ]
+	[ "$(jq -r '.mounts[0] | "\(.chown_uid):\(.chown_gid) \(.restored_at_stop)"' <<<"$output")" = "100999:100999 true" ]
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '999:999\n999:999\nwrote')" ]
+	# Restored at stop, as predicted: the tree is 1000's again, new files too.
+	[ "$(host_owner "$DATA")" = 1000:1000 ]
+	[ "$(host_owner "$DATA/sub")" = 1000:1000 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+
+	# Mode chown stays: on disk the tree has the ids the doctor named.
+	update_config "$b" '.annotations["oci-idmap-hook/mounts"] = "/data=chown"'
+	doctor --json "$b"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.mounts[0] | "\(.hook) \(.chown_uid):\(.chown_gid) \(.restored_at_stop)"' <<<"$output")" = "chown 100999:100999 false" ]
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "$(host_owner "$DATA")" = 100999:100999 ]
+	[ "$(host_owner "$DATA/sub")" = 100999:100999 ]
+	run "$HOOK" restore --dir "$j" --container "$(ls "$j" | sed -n 's/@.*//p' | head -1)"
+	[ "$status" -eq 0 ]
+	[ "$(host_owner "$DATA")" = 1000:1000 ]
+}
+
+@test "doctor warns when chown+restore is asked but config.json does not run the hook at poststop" {
+	b=$(plain_bundle)
+	bundle_annotation "$b" oci-idmap-hook/mounts /data=chown+restore
+	doctor "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"NOT restored when the container stops: config.json does not run the hook at poststop"* ]]
+	[[ "$output" == *"warning: /data: mode chown+restore, but config.json does not run the hook at poststop"* ]]
+}
+
 @test "the same diagnosis from flags, in podman's syntax" {
 	make_rootfs "$BATS_TEST_TMPDIR/rootfs"
 	doctor --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536 --gidmap 0:100000:65536 \
@@ -178,6 +243,7 @@ plain_bundle() {
 	[[ "$output" == *"expected CONTAINER_ID:HOST_ID:SIZE"* ]]
 	doctor --rootfs / --mount /x:/y:bogus
 	[ "$status" -eq 2 ]
+	[[ "$output" == *'unknown option "bogus"; use ro or rw, and a mode: idmap, nsmap, chown, auto, chown+restore'* ]]
 	doctor "$BATS_TEST_TMPDIR" --rootfs /
 	[ "$status" -eq 2 ]
 	doctor --help

@@ -113,6 +113,23 @@ assert_refused() {
 	[[ "$output" == *"expected STAGE prestart, createRuntime or poststop, not 'poststart'"* ]]
 }
 
+@test "a bad option is one usage line and a pointer to --help, for the hook and every command" {
+	run "$HOOK" --bogus prestart </dev/null
+	[ "$status" -eq 2 ]
+	[ "$output" = "$(printf "oci-idmap-hook: unknown option '--bogus'\nTry 'oci-idmap-hook --help'.")" ]
+	run "$HOOK" --log
+	[ "$status" -eq 2 ]
+	[ "$output" = "$(printf "oci-idmap-hook: missing the value of '--log'\nTry 'oci-idmap-hook --help'.")" ]
+	for cmd in doctor inject restore; do
+		run "$HOOK" "$cmd" --bogus
+		[ "$status" -eq 2 ]
+		[ "$output" = "$(printf "oci-idmap-hook %s: unknown option '--bogus'\nTry 'oci-idmap-hook %s --help'." "$cmd" "$cmd")" ]
+	done
+	run "$HOOK" doctor --rootfs
+	[ "$status" -eq 2 ]
+	[ "$output" = "$(printf "oci-idmap-hook doctor: missing the value of '--rootfs'\nTry 'oci-idmap-hook doctor --help'.")" ]
+}
+
 @test "--help describes the stages, the annotations and the options" {
 	run "$HOOK" --help
 	[ "$status" -eq 0 ]
@@ -120,6 +137,10 @@ assert_refused() {
 	[[ "$output" == *"oci-idmap-hook/mounts"* ]]
 	[[ "$output" == *"oci-idmap-hook/user"* ]]
 	[[ "$output" == *"--allow-host-root"* ]]
+	# Every command, each with its own --help.
+	[[ "$output" == *"  doctor                 explain why a container could not use its files"* ]]
+	[[ "$output" == *"  inject BUNDLE          add this hook to a bundle's config.json"* ]]
+	[[ "$output" == *"  restore                undo mode chown from its journal"* ]]
 }
 
 @test "garbage on stdin is refused with one line" {

@@ -1,9 +1,9 @@
 /* hook/doctor/doctor_access.c and hook/doctor/doctor_mount.c: how ids and modes look to the
  * container's user, the id table, and the verdict on one mount. */
 #define _GNU_SOURCE
-#include "hook/doctor/doctor.h"
 #include "base/escape.h"
 #include "helpers.h"
+#include "hook/doctor/doctor.h"
 
 #include <sys/stat.h>
 
@@ -87,10 +87,10 @@ acl_bytes (unsigned char *buf, const unsigned (*entries)[3], size_t n)
   for (size_t i = 0; i < n; i++)
     {
       unsigned char *e = buf + 4 + 8 * i;
-      e[0] = (unsigned char) entries[i][0], e[1] = (unsigned char) (entries[i][0] >> 8);
-      e[2] = (unsigned char) entries[i][1], e[3] = 0;
+      e[0] = (unsigned char)entries[i][0], e[1] = (unsigned char)(entries[i][0] >> 8);
+      e[2] = (unsigned char)entries[i][1], e[3] = 0;
       for (int k = 0; k < 4; k++)
-        e[4 + k] = (unsigned char) (entries[i][2] >> (8 * k));
+        e[4 + k] = (unsigned char)(entries[i][2] >> (8 * k));
     }
   return 4 + 8 * n;
 }
@@ -101,7 +101,7 @@ test_acl (void)
   /* setfacl -m u:999:rwx,g:2000:rw,m::rwx on a 0750 directory of 1:50. */
   static const unsigned entries[][3] = {
     { ACL_TAG_USER_OBJ, 7, 0 }, { ACL_TAG_USER, 7, 999 }, { ACL_TAG_GROUP_OBJ, 5, 0 },
-    { ACL_TAG_GROUP, 6, 2000 }, { ACL_TAG_MASK, 7, 0 },     { ACL_TAG_OTHER, 0, 0 },
+    { ACL_TAG_GROUP, 6, 2000 }, { ACL_TAG_MASK, 7, 0 },   { ACL_TAG_OTHER, 0, 0 },
   };
   struct target_user user = { 999, 999, "test" }, other = { 998, 998, "test" }, owner = { 1, 1, "test" };
   struct doctor_view v = { .uid = 1, .gid = 50 };
@@ -111,7 +111,7 @@ test_acl (void)
   size_t len = acl_bytes (buf, entries, 6);
 
   is_int (doctor_acl_parse (buf, len, &acl), 0, "an ACL xattr parses");
-  is_int ((long long) acl.n, 6, "with its six entries");
+  is_int ((long long)acl.n, 6, "with its six entries");
   is_str (access_of (&v, S_IFDIR | 0770, &acl, &user, NULL, 0, false), "rwx", "a named user gets its entry");
   is_str (access_of (&v, S_IFDIR | 0770, &acl, &owner, NULL, 0, false), "rwx", "the owner gets the owner entry");
   is_str (access_of (&v, S_IFDIR | 0770, &acl, &other, in_2000, 1, false), "rw-",
@@ -239,6 +239,63 @@ test_check_mount (void)
   doctor_free (&d);
 }
 
+/* Mode chown previewed: the access is the one after the chown (the tree
+ * given to the user's host ids), and the note says what happens on disk. */
+static void
+test_check_mount_chown (void)
+{
+  struct doctor d;
+  struct doctor_mount *m;
+
+  m = setup (&d, 1000);
+  m->asked = true;
+  m->policy.mode = MODE_CHOWN;
+  doctor_check_mount (&d, m);
+  ok (m->problem == NULL, "asked in mode chown, a dir of host 1000 works for 999");
+  is_str (m->action, "chown", "the hook's action is chown");
+  ok (m->chowns && m->chown_uid == 100999 && m->chown_gid == 100999,
+      "the tree would be given to the user's host ids 100999:100999");
+  ok (m->before.uid_unmapped && m->before.uid == DOCTOR_OVERFLOW_ID, "before, it shows as nobody");
+  ok (m->after.uid == 999 && m->after.gid == 999 && !m->after.uid_unmapped && m->after.access == 7,
+      "after the chown the user owns it: 999:999, rwx");
+  like (m->hook_note, "the tree would be chowned", "the report says the tree is chowned");
+  like (m->hook_note, "undo: oci-idmap-hook restore", "and that it stays so");
+  doctor_free (&d);
+
+  m = setup (&d, 1000);
+  m->asked = true;
+  m->policy.mode = MODE_CHOWN_RESTORE;
+  d.hook_at_poststop = true;
+  doctor_check_mount (&d, m);
+  ok (m->problem == NULL && m->chowns && m->after.uid == 999, "chown+restore: the same view");
+  like (m->hook_note, "restored when the container stops", "and it is put back at stop");
+  doctor_free (&d);
+
+  m = setup (&d, 1000);
+  m->asked = true;
+  m->policy.mode = MODE_CHOWN_RESTORE;
+  doctor_check_mount (&d, m);
+  like (m->hook_note, "NOT restored when the container stops", "not at stop when the hook does not run at poststop");
+  doctor_free (&d);
+
+  m = setup (&d, 1000);
+  m->asked = true;
+  m->policy.mode = MODE_CHOWN;
+  m->mode = S_IFDIR | 0500;
+  doctor_check_mount (&d, m);
+  like (m->problem, "user 999 cannot write /srv/data: it shows as owned by 999:999", "chown gives owners, not modes");
+  like (m->fix, "chmod", "so the fix is a mode");
+  doctor_free (&d);
+
+  m = setup (&d, 0);
+  m->asked = true;
+  m->policy.mode = MODE_CHOWN;
+  doctor_check_mount (&d, m);
+  ok (!m->chowns, "a source of host root is not chowned");
+  like (m->problem, "the hook will refuse it", "the hook refuses it");
+  doctor_free (&d);
+}
+
 /* Run REPORT on D into a string. */
 static char *
 report (const struct doctor *d, bool json)
@@ -305,7 +362,8 @@ test_report_escapes (void)
   like (text, "source:  /srv/x\\x0averdict: ok, the container will work as asked\\x1b[8m\\xc2\\x9b8m\\xe2\\x80\\xae,",
         "the forged source shows escaped, on its own line");
   like (text, "mount /data\\x0d\\x1b]0;title\\x07\n", "so does the destination");
-  like (text, "rootfs /r\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80)", "and root.path: overlong, surrogate, > U+10FFFF");
+  like (text, "rootfs /r\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80)",
+        "and root.path: overlong, surrogate, > U+10FFFF");
   json = report (&d, true);
   ok (printable_lines (json), "the JSON report is valid UTF-8 without control bytes");
   like (json, "\"source\": \"/srv/x\\\\x0averdict", "its strings hold the text report's escapes");
@@ -322,5 +380,6 @@ main (void)
   test_id_table ();
   test_report_escapes ();
   test_check_mount ();
+  test_check_mount_chown ();
   return done_testing ();
 }

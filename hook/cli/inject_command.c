@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* clang-format off */
 static const char inject_usage[] =
   "Usage: oci-idmap-hook inject [--stage prestart|createRuntime] [--hook PATH] [--policy FILE]\n"
   "                             [--environment LEVEL] BUNDLE\n"
@@ -26,9 +27,10 @@ static const char inject_usage[] =
   "      --environment LEVEL  run the hook with --environment LEVEL (off, idmap, full)\n"
   "      --remove       take the hook out of every stage instead\n"
   "  -h, --help         show this help and exit\n";
+/* clang-format on */
 
 int
-inject_main (int argc, char **argv)
+command_inject (int argc, char **argv)
 {
   static const struct option longopts[] = {
     { "stage", required_argument, NULL, 's' },
@@ -46,7 +48,8 @@ inject_main (int argc, char **argv)
   enum env_trust trust;
   int c;
 
-  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1)
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, ":h", longopts, NULL)) != -1)
     switch (c)
       {
       case 's':
@@ -60,7 +63,7 @@ inject_main (int argc, char **argv)
         break;
       case 'E':
         if (env_trust_parse (optarg, &trust) < 0)
-          return usage_failure ("inject", "--environment expects off, idmap or full, not", optarg);
+          return usage_error ("inject", "--environment expects off, idmap or full, not", optarg);
         opts.environment = optarg;
         break;
       case 'r':
@@ -70,22 +73,21 @@ inject_main (int argc, char **argv)
         fputs (inject_usage, stdout);
         return 0;
       default:
-        fputs ("Try 'oci-idmap-hook inject --help'.\n", stderr);
-        return 2;
+        return usage_error_option ("inject", c, argv);
       }
   if (strcmp (opts.stage, "prestart") != 0 && strcmp (opts.stage, "createRuntime") != 0)
-    return usage_failure ("inject", "expected --stage prestart or createRuntime, not", opts.stage);
+    return usage_error ("inject", "expected --stage prestart or createRuntime, not", opts.stage);
   if (argc - optind != 1)
-    return usage_failure ("inject", "expected one BUNDLE directory", NULL);
+    return usage_error ("inject", "expected one BUNDLE directory", NULL);
   if (opts.hook_path == NULL)
     {
       if (inject_self_path (&self, &err) < 0)
-        return report_failure (&err);
+        return report_failure (&err, EXIT_FAILURE);
       opts.hook_path = self;
     }
   if (opts.hook_path[0] != '/')
-    return usage_failure ("inject", "--hook must be an absolute path, not", opts.hook_path);
+    return usage_error ("inject", "--hook must be an absolute path, not", opts.hook_path);
   if (inject_bundle (argv[optind], &opts, &changed, &err) < 0)
-    return report_failure (&err);
+    return report_failure (&err, EXIT_FAILURE);
   return 0;
 }

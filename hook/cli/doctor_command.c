@@ -1,0 +1,254 @@
+/* oci-idmap-hook doctor: its command line, around doctor_run. */
+#define _GNU_SOURCE
+#include "base/cleanup.h"
+#include "commands.h"
+#include "hook/doctor/doctor.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* clang-format off */
+static const char doctor_usage[] =
+  "Usage: oci-idmap-hook doctor [--json] [--untrusted] [--policy FILE] BUNDLE\n"
+  "       oci-idmap-hook doctor [--json] [--policy FILE] --rootfs DIR [--uidmap C:H:N]...\n"
+  "                             [--gidmap C:H:N]... [--user UID[:GID]] [--group-add GID]...\n"
+  "                             [--mount SRC:DEST[:OPTIONS]]...\n"
+  "\n"
+  "Explain, before the container runs, why it could not use its files: how each\n"
+  "bind mount will look to the container's user, what the hook would do with it\n"
+  "and the annotation that fixes it, and which files of the root filesystem are\n"
+  "owned by ids outside the mapping.  Reads only; follows no symlink out of the\n"
+  "root filesystem.\n"
+  "\n"
+  "The doctor runs with your rights on the host paths the bundle names: it\n"
+  "stats each mount source and lists the whole root.path, which config.json may\n"
+  "point anywhere (/root, a symlink to /).  For a bundle you did not write, use\n"
+  "      --untrusted           read root.path only below the bundle directory,\n"
+  "                            through no symlink (refused otherwise); mount\n"
+  "                            sources are still stat'ed, never listed\n"
+  "\n"
+  "BUNDLE is an OCI bundle: its config.json gives the mapping, the user (as the\n"
+  "hook reads it: oci-idmap-hook/user, PUID/PGID, process.user), the bind mounts\n"
+  "and what the container asks of the hook.  Without a bundle the same facts come\n"
+  "from the options, named and written as podman's (--mount takes what podman's\n"
+  "-v takes):\n"
+  "      --rootfs DIR          the root filesystem to scan\n"
+  "      --uidmap C:H:N        container id C is host id H, for N ids (repeatable;\n"
+  "                            none: no user namespace)\n"
+  "      --gidmap C:H:N        the same for groups (default: as --uidmap)\n"
+  "      --user UID[:GID]      the container's user (default 0)\n"
+  "      --group-add GID       a supplementary group of that user (repeatable;\n"
+  "                            numbers only: names would be looked up in files\n"
+  "                            the container controls)\n"
+  "      --mount SRC:DEST[:OPTIONS]\n"
+  "                            a bind mount of host SRC at DEST (repeatable);\n"
+  "                            OPTIONS, separated by ',': ro or rw (default), and\n"
+  "                            a mode to ask the hook for it in that mode: idmap,\n"
+  "                            nsmap, chown, auto or chown+restore (chown: the\n"
+  "                            access shown is the one after the chown)\n"
+  "\n"
+  "With a bundle or without:\n"
+  "      --policy FILE         the administrator's policy the hook runs with\n"
+  "                            (default /etc/oci-idmap-hook/policy.json, if it\n"
+  "                            exists; without one the hook's defaults apply)\n"
+  "      --json                print one JSON document instead of text (its\n"
+  "                            strings escaped as in the text: \\xNN)\n"
+  "  -h, --help                show this help and exit\n"
+  "\n"
+  "Exit status: 0 when the container will work as asked ('warning:' lines, such\n"
+  "as setuid files that lose their privilege, do not count); 1 when a problem\n"
+  "will make it fail (one 'problem:' line each, with its fix); 2 on bad usage or\n"
+  "when the bundle or root filesystem cannot be read.  See oci-idmap-hook(1).\n";
+/* clang-format on */
+
+/* The options as they are parsed: they own their arrays. */
+struct doctor_args
+{
+  struct doctor_options o;
+  struct doctor_mount_option *mounts;
+  uint32_t *groups;
+  const char *user;
+  bool by_flags; /* an option that describes a container without a bundle */
+};
+
+static void
+doctor_args_free (struct doctor_args *a)
+{
+  free (a->mounts);
+  free (a->groups);
+}
+
+/* "C:H:N", as podman's --uidmap. */
+static int
+parse_map_flag (const char *text, struct idmap *map, hook_error_t **err)
+{
+  unsigned long long v[3];
+  const char *p = text;
+  char *end;
+
+  for (int k = 0; k < 3; k++)
+    {
+      if (*p < '0' || *p > '9')
+        return make_error (err, 0, "\"%s\": expected CONTAINER_ID:HOST_ID:SIZE", text);
+      errno = 0;
+      v[k] = strtoull (p, &end, 10);
+      if (errno || *end != (k < 2 ? ':' : '\0'))
+        return make_error (err, 0, "\"%s\": expected CONTAINER_ID:HOST_ID:SIZE", text);
+      p = end + 1;
+    }
+  return idmap_add (map, v[0], v[1], v[2], text, err);
+}
+
+/* SRC:DEST[:OPTIONS], in place. */
+static int
+parse_mount_flag (struct doctor_args *a, char *text, hook_error_t **err)
+{
+  char *dest = strchr (text, ':'), *opts, *opt, *save = NULL;
+  cleanup_free char *normal = NULL;
+  struct doctor_mount_option *m;
+
+  if (dest == NULL || dest == text)
+    return make_error (err, 0, "\"%s\": expected SRC:DEST[:OPTIONS]", text);
+  *dest++ = '\0';
+  opts = strchr (dest, ':');
+  if (opts)
+    *opts++ = '\0';
+  if (normalize_dest (dest, &normal, err) < 0)
+    return -1;
+  m = reallocarray (a->mounts, a->o.n_mounts + 1, sizeof *a->mounts);
+  if (m == NULL)
+    return make_error (err, ENOMEM, "--mount");
+  a->mounts = m;
+  m = &a->mounts[a->o.n_mounts++];
+  *m = (struct doctor_mount_option){ .source = text, .dest = dest };
+  for (opt = opts ? strtok_r (opts, ",", &save) : NULL; opt; opt = strtok_r (NULL, ",", &save))
+    if (strcmp (opt, "ro") == 0 || strcmp (opt, "rw") == 0)
+      m->readonly = opt[1] == 'o';
+    else if (mode_parse (opt, strlen (opt), &m->mode) == 0)
+      m->asked = true;
+    else
+      return make_error (err, 0, "--mount %s:%s: unknown option \"%s\"; use ro or rw, and a mode: %s", text, dest, opt,
+                         mode_list);
+  return 0;
+}
+
+/* --group-add GID: a number, as in the container. */
+static int
+add_group_flag (struct doctor_args *a, const char *text, hook_error_t **err)
+{
+  uint32_t *groups, gid;
+
+  if (parse_numeric_id (text, strlen (text), &gid) < 0)
+    return make_error (err, 0, "--group-add %s: give a numeric group id", text);
+  groups = reallocarray (a->groups, a->o.n_groups + 1, sizeof *groups);
+  if (groups == NULL)
+    return make_error (err, ENOMEM, "--group-add");
+  a->groups = groups;
+  a->groups[a->o.n_groups++] = gid;
+  return 0;
+}
+
+/* The options that take a value, each into A.  -1 with *ERR: bad usage. */
+static int
+parse_option (struct doctor_args *a, int c, char *arg, hook_error_t **err)
+{
+  switch (c)
+    {
+    case 'r':
+      a->o.rootfs = arg;
+      return 0;
+    case 'u':
+      return parse_map_flag (arg, &a->o.uids, err);
+    case 'g':
+      return parse_map_flag (arg, &a->o.gids, err);
+    case 'U':
+      a->user = arg;
+      return 0;
+    case 'm':
+      return parse_mount_flag (a, arg, err);
+    case 'G':
+      return add_group_flag (a, arg, err);
+    case 'P':
+      a->o.policy = arg;
+      return 0;
+    default:
+      return make_error (err, 0, "unknown option");
+    }
+}
+
+/* Without a bundle: the mapping and the user make sense together. */
+static int
+check_flags (struct doctor_args *a, hook_error_t **err)
+{
+  if (a->o.uids.n == 0 && a->o.gids.n)
+    return make_error (err, 0, "--gidmap needs --uidmap");
+  if (idmap_validate (&a->o.uids, "--uidmap", err) < 0
+      || idmap_validate (a->o.gids.n ? &a->o.gids : &a->o.uids, "--gidmap", err) < 0)
+    return -1;
+  a->o.user_set = a->user != NULL;
+  if (a->user && parse_user_spec (a->user, "--user", &a->o.user, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+command_doctor (int argc, char **argv)
+{
+  static const struct option longopts[] = {
+    { "rootfs", required_argument, NULL, 'r' },
+    { "uidmap", required_argument, NULL, 'u' },
+    { "gidmap", required_argument, NULL, 'g' },
+    { "user", required_argument, NULL, 'U' },
+    { "mount", required_argument, NULL, 'm' },
+    { "group-add", required_argument, NULL, 'G' },
+    { "json", no_argument, NULL, 'j' },
+    { "untrusted", no_argument, NULL, 'T' },
+    { "policy", required_argument, NULL, 'P' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  __attribute__ ((cleanup (doctor_args_free))) struct doctor_args a = { .mounts = NULL };
+  hook_error_t *err = NULL;
+  int c, ret;
+
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+:h", longopts, NULL)) != -1)
+    switch (c)
+      {
+      case 'j':
+        a.o.json = true;
+        break;
+      case 'T':
+        a.o.untrusted = true;
+        break;
+      case 'h':
+        fputs (doctor_usage, stdout);
+        return 0;
+      case '?':
+      case ':':
+        return usage_error_option ("doctor", c, argv);
+      default:
+        a.by_flags |= c != 'P';
+        if (parse_option (&a, c, optarg, &err) < 0)
+          return usage_error_from ("doctor", &err);
+        break;
+      }
+  if (a.by_flags == (optind < argc) || argc - optind > 1 || (a.by_flags && a.o.rootfs == NULL))
+    return usage_error ("doctor",
+                        argc - optind > 1 ? "unexpected argument"
+                                          : "give a BUNDLE, or --rootfs DIR with the mapping, user and mounts",
+                        argc - optind > 1 ? argv[optind + 1] : NULL);
+  if (a.o.untrusted && a.by_flags)
+    return usage_error ("doctor", "--untrusted is for a BUNDLE: --rootfs and --mount name your own paths", NULL);
+  if (a.by_flags && check_flags (&a, &err) < 0)
+    return usage_error_from ("doctor", &err);
+  a.o.bundle = a.by_flags ? NULL : argv[optind];
+  a.o.mounts = a.mounts;
+  a.o.groups = a.groups;
+  ret = doctor_run (&a.o, stdout, &err);
+  return ret < 0 ? report_failure (&err, DOCTOR_EXIT_CANNOT_CHECK) : ret;
+}
