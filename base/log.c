@@ -126,6 +126,20 @@ log_line (const char *raw)
 }
 
 void
+error_report (hook_error_t **err)
+{
+  cleanup_free char *line = NULL;
+
+  if (*err == NULL)
+    return;
+  /* log_line escapes it: a newline or a terminal escape from the input
+   * stays inside the one line a runtime shows, as \xNN. */
+  line = error_string (*err);
+  log_line (line);
+  error_free (err);
+}
+
+void
 log_verbose (const char *fmt, ...)
 {
   cleanup_free char *msg = NULL;

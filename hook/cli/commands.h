@@ -3,7 +3,7 @@
 #ifndef HOOK_COMMANDS_H
 #define HOOK_COMMANDS_H
 
-#include "base/error.h"
+#include "base/log.h"
 
 int inject_main (int argc, char **argv);
 

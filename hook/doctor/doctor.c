@@ -139,10 +139,9 @@ doctor_free (struct doctor *d)
 static void
 problem_from_error (struct doctor *d, const char *where, hook_error_t **err)
 {
-  char *semi = strstr ((*err)->msg, "; ");
-  if (semi)
-    *semi = '\0';
-  doctor_problem (d, false, where, semi ? semi + 2 : NULL, "%s", (*err)->msg);
+  cleanup_free char *what = error_summary (*err);
+
+  doctor_problem (d, false, where, error_hint_text (*err), "%s", what);
   error_free (err);
 }
 
@@ -494,7 +493,7 @@ command_doctor (int argc, char **argv)
   const char *user = NULL;
   bool json = false, by_flags = false, untrusted = false;
   cleanup_close int root_fd = -1;
-  cleanup_free char *safe = NULL;
+  cleanup_free char *safe = NULL, *text = NULL;
   int c, ret = 2;
 
   optind = 1;
@@ -599,7 +598,8 @@ command_doctor (int argc, char **argv)
   return ret;
 
 usage:
-  fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name, (safe = text_escape (err->msg)));
+  fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name,
+           (safe = text_escape (text = error_string (err))));
   error_free (&err);
   doctor_free (&d);
   return 2;

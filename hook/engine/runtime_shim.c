@@ -118,7 +118,7 @@ container_asks (const char *bundle, enum env_trust trust, bool *asks, hook_error
   *asks = false;
   if (oci_config_read (bundle, &path, &text, &len, NULL, err) < 0)
     {
-      if ((*err)->errnum != ENOENT)
+      if (error_errno (*err) != ENOENT)
         return -1;
       error_free (err); /* no config.json: the real runtime will say so */
       return 0;
@@ -181,7 +181,7 @@ log_for_engine (char **argv, int cmd, const char *msg)
 static int
 shim_failure (char **argv, int cmd, hook_error_t **err)
 {
-  cleanup_free char *msg = NULL, *safe = text_escape ((*err)->msg);
+  cleanup_free char *text = error_string (*err), *msg = NULL, *safe = text_escape (text);
   if (asprintf (&msg, "oci-idmap-runtime: %s", safe) > 0)
     log_for_engine (argv, cmd, msg);
   return report_failure (err);

@@ -130,7 +130,7 @@ idmap_submount (int proc_fd, const struct plan *plan, const struct mount_job *jo
   /* Reached from the job's mount, or covered by another mount there: then
    * the job's copy does not show it either. */
   sub->target_fd = mount_open_below (job->target_fd, sub->rel, &stx, err);
-  if (sub->target_fd < 0 && (*err)->errnum != ENOENT && (*err)->errnum != ENOTDIR)
+  if (sub->target_fd < 0 && error_errno (*err) != ENOENT && error_errno (*err) != ENOTDIR)
     {
       if (!job->policy.wildcard)
         return error_prefix (err, "%s, mounted below it", sub->dest);
@@ -180,7 +180,7 @@ idmap_submount (int proc_fd, const struct plan *plan, const struct mount_job *jo
     return error_prefix (err, "cannot idmap %s, mounted below it from %s", sub->dest, sub->source);
   if (mount_set_idmap (sub->tree_fd, sub->userns_fd, maps_to_host_root (&sub->uids, &sub->gids), err) == 0)
     return 0;
-  if ((*err)->errnum != EINVAL && (*err)->errnum != EPERM)
+  if (error_errno (*err) != EINVAL && error_errno (*err) != EPERM)
     return error_prefix (err, "cannot idmap %s, mounted below it from %s", sub->dest, sub->source);
   error_free (err);
   close (sub->tree_fd);
@@ -209,7 +209,7 @@ idmap_job (int proc_fd, const struct plan *plan, struct mount_job *job, const st
           return -1;
       return 0;
     }
-  if ((*err)->errnum != EINVAL && (*err)->errnum != EPERM)
+  if (error_errno (*err) != EINVAL && error_errno (*err) != EPERM)
     return error_prefix (err, "cannot idmap %s (%s)", job_source (job), job->mi->fstype);
   /* The kernel says EINVAL (EPERM for some) when the filesystem does not
    * support idmapped mounts. */
@@ -289,7 +289,8 @@ undo_chowns (struct plan *plan, size_t n, const struct chown_options *co, hook_e
         continue;
       if (chown_job_undo (&plan->jobs[k], co, &uerr) < 0)
         {
-          error_hint (err, "and %s: %s", plan->jobs[k].dest, uerr->msg);
+          cleanup_free char *why = error_string (uerr);
+          error_hint (err, "and %s: %s", plan->jobs[k].dest, why);
           error_free (&uerr);
         }
       else

@@ -78,7 +78,7 @@ fill_header (const struct mount_job *job, const struct chown_options *co, const 
 static void
 hint_for (hook_error_t **err, bool rootless)
 {
-  switch ((*err)->errnum)
+  switch (error_errno (*err))
     {
     case EROFS:
       error_hint (err, "the source is read-only; mount it read-write or use mode idmap");
@@ -111,8 +111,8 @@ undo_failed_walk (struct mount_job *job, const struct chown_options *co, const c
 
   if (restore_journal (j->fd, j->path, job->tree_fd, false, &rep, &uerr) < 0)
     {
-      error_hint (err, "undo the changes made so far with: oci-idmap-hook restore --journal %s (%s)", j->path,
-                  uerr->msg);
+      cleanup_free char *why = error_string (uerr);
+      error_hint (err, "undo the changes made so far with: oci-idmap-hook restore --journal %s (%s)", j->path, why);
       error_free (&uerr);
       return;
     }

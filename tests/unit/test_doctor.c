@@ -13,7 +13,7 @@ set_map (struct idmap *map, const char *text)
   hook_error_t *err = NULL;
   if (idmap_parse_proc (map, text, "test map", &err) < 0)
     {
-      diag ("bad test map: %s", err->msg);
+      diag ("bad test map: %s", error_shown (err));
       error_free (&err);
     }
 }

@@ -20,7 +20,7 @@ set_ids (struct container_ids *ids, const char *uids, const char *gids)
   hook_error_t *err = NULL;
   if (idmap_parse_proc (&ids->uids, uids, "uids", &err) < 0 || idmap_parse_proc (&ids->gids, gids, "gids", &err) < 0)
     {
-      diag ("bad test map: %s", err->msg);
+      diag ("bad test map: %s", error_shown (err));
       error_free (&err);
     }
 }
@@ -271,13 +271,13 @@ test_plan (void)
 
   memset (&f, 0, sizeof f);
   if (oci_config_parse (json, strlen (json), &f.cfg, &err) < 0)
-    diag ("bad test config: %s", err->msg);
+    diag ("bad test config: %s", error_shown (err));
   f.mi.text = strdup (mountinfo_text);
   if (err == NULL && mountinfo_parse (f.mi.text, &f.mi, &err) < 0)
-    diag ("bad test mountinfo: %s", err->msg);
+    diag ("bad test mountinfo: %s", error_shown (err));
   f.host.text = strdup (host_mountinfo_text);
   if (err == NULL && mountinfo_parse (f.host.text, &f.host, &err) < 0)
-    diag ("bad test host mountinfo: %s", err->msg);
+    diag ("bad test host mountinfo: %s", error_shown (err));
   if (err == NULL)
     admin_policy_load ("/nonexistent/policy.json", false, &f.pol, &err);
   error_free (&err);
@@ -370,7 +370,7 @@ subs (const struct mount_job *job)
   for (size_t i = 0; i < job->n_subs && o < sizeof buf; i++)
     {
       const struct submount *sub = &job->subs[i];
-      const char *what = sub->refusal ? sub->refusal->msg : sub->skip ? sub->skip : "ok";
+      const char *what = sub->refusal ? error_shown (sub->refusal) : sub->skip ? sub->skip : "ok";
       o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.24s", i ? " " : "", sub->dest, sub->rel,
                              sub->source, what);
     }
@@ -386,13 +386,13 @@ test_submounts (void)
 
   memset (&f, 0, sizeof f);
   if (oci_config_parse (json, strlen (json), &f.cfg, &err) < 0)
-    diag ("bad test config: %s", err->msg);
+    diag ("bad test config: %s", error_shown (err));
   f.mi.text = strdup (sub_mountinfo_text);
   if (err == NULL && mountinfo_parse (f.mi.text, &f.mi, &err) < 0)
-    diag ("bad test mountinfo: %s", err->msg);
+    diag ("bad test mountinfo: %s", error_shown (err));
   f.host.text = strdup (host_mountinfo_text);
   if (err == NULL && mountinfo_parse (f.host.text, &f.host, &err) < 0)
-    diag ("bad test host mountinfo: %s", err->msg);
+    diag ("bad test host mountinfo: %s", error_shown (err));
   if (err == NULL)
     admin_policy_load ("/nonexistent/policy.json", false, &f.pol, &err);
   error_free (&err);
@@ -405,7 +405,7 @@ test_submounts (void)
               "/data/x(x)</etc/app>:the source /etc/app is u /data/x/t(x/t)</>:cannot tell where its so "
               "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source /run/s is und",
               "every mount below a requested one is judged where its source really is, however deep");
-      like (f.plan.jobs[0].subs[0].refusal ? f.plan.jobs[0].subs[0].refusal->msg : "",
+      like (f.plan.jobs[0].subs[0].refusal ? error_shown (f.plan.jobs[0].subs[0].refusal) : "",
             "the source /etc/app is under /etc (built-in deny list)", "a refusal names the source and the rule");
       ok (f.plan.jobs[0].outer == NULL, "a job with no job above it has no outer job");
     }

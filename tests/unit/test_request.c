@@ -8,14 +8,14 @@
 static const char *
 parsed (const char *text)
 {
-  static char buf[512];
+  static char buf[8200];
   struct request req;
   hook_error_t *err = NULL;
   size_t o = 0;
 
   if (request_parse_mounts (text, "test", &req, &err) < 0)
     {
-      snprintf (buf, sizeof buf, "error: %s", err->msg);
+      snprintf (buf, sizeof buf, "error: %s", error_shown (err));
       error_free (&err);
       return buf;
     }
@@ -125,7 +125,7 @@ config (const char *json)
   cleanup_free char *text = json_q (json);
   if (oci_config_parse (text, strlen (text), &cfg, &err) < 0)
     {
-      diag ("bad test config: %s", err->msg);
+      diag ("bad test config: %s", error_shown (err));
       error_free (&err);
       oci_config_free (&cfg);
     }
