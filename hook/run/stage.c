@@ -9,6 +9,7 @@
 #include "hook/system/container_proc.h"
 #include "hook/chown/journal.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "hook/system/mountinfo.h"
 #include "plan.h"
 #include "hook/system/privilege.h"
@@ -299,10 +300,10 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
   /* The administrator's default for containers that ask for nothing. */
   if (req.n == 0 && pol.default_mounts)
     {
-      if (asprintf (&origin, "defaultMounts of %s", pol.path) < 0)
-        origin = NULL;
-      if (request_parse_mounts (pol.default_mounts, origin ? origin : "defaultMounts", &req, err) < 0)
+      if (str_printf (&origin, err, "defaultMounts of \"%s\"", pol.path) < 0)
         return -1;
+      if (request_parse_mounts (pol.default_mounts, origin, &req, err) < 0)
+        return error_hint (err, "correct defaultMounts in \"%s\"", pol.path);
     }
   if (req.n == 0)
     {

@@ -254,7 +254,7 @@ rl_unshare() {
 	chown -R "$RL_USER:" "$W/policy.json" "$W/hooks-policy"
 	RL_HOOKS="$W/hooks-policy" rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- true
 	[ "$status" -ne 0 ]
-	grep -qF "/data: refused: mode chown is not in allowedModes of $W/policy.json" "$W/hook.log"
+	grep -qF "/data: refused: mode chown is not in allowedModes of \"$W/policy.json\"; ask for a mode it lists (idmap), or add chown to allowedModes" "$W/hook.log"
 	# The hook sees the user's file as uid 0's: that is the user, as it should be.
 	chmod 0666 "$W/policy.json"
 	RL_HOOKS="$W/hooks-policy" rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- true

@@ -318,7 +318,7 @@ test_plan (void)
 
   /* The administrator's policy judges the source where the kernel says it is. */
   is_error (build (&f, "/conf", &err), -1, &err,
-            "/conf: refused: the source /etc/app is under /etc (built-in deny list); list it in allowedSources",
+            "/conf: refused: the source \"/etc/app\" is under /etc (built-in deny list); list it in allowedSources",
             "a source that really is under /etc is refused whatever config.json calls it");
   unbuild (&f);
   is_success (build (&f, "*", &err), 0, &err, "under '*' a denied source is not an error");
@@ -371,7 +371,7 @@ subs (const struct mount_job *job)
     {
       const struct submount *sub = &job->subs[i];
       const char *what = sub->refusal ? error_shown (sub->refusal) : sub->skip ? sub->skip : "ok";
-      o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.24s", i ? " " : "", sub->dest, sub->rel,
+      o += (size_t)snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.26s", i ? " " : "", sub->dest, sub->rel,
                              sub->source, what);
     }
   return buf;
@@ -402,11 +402,11 @@ test_submounts (void)
   if (f.plan.n == 1)
     {
       is_str (subs (&f.plan.jobs[0]),
-              "/data/x(x)</etc/app>:the source /etc/app is u /data/x/t(x/t)</>:cannot tell where its so "
-              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source /run/s is und",
+              "/data/x(x)</etc/app>:the source \"/etc/app\" is u /data/x/t(x/t)</>:cannot tell where its sour "
+              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source \"/run/s\" is und",
               "every mount below a requested one is judged where its source really is, however deep");
       like (f.plan.jobs[0].subs[0].refusal ? error_shown (f.plan.jobs[0].subs[0].refusal) : "",
-            "the source /etc/app is under /etc (built-in deny list)", "a refusal names the source and the rule");
+            "the source \"/etc/app\" is under /etc (built-in deny list)", "a refusal names the source and the rule");
       ok (f.plan.jobs[0].outer == NULL, "a job with no job above it has no outer job");
     }
   unbuild (&f);
@@ -416,8 +416,7 @@ test_submounts (void)
           "under '*' a denied config mount below another is a skipped job of its own");
   if (f.plan.n == 3)
     {
-      is_str (subs (&f.plan.jobs[0]),
-              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:refused by the administr",
+      is_str (subs (&f.plan.jobs[0]), "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:refused by the administrat",
               "under '*' a denied mount below a job is skipped; those of a job below it are that job's");
       ok (f.plan.jobs[1].outer == &f.plan.jobs[0], "a job below another has it as its outer job");
       ok (f.plan.jobs[1].n_subs == 0, "a skipped job has no submounts to judge");
@@ -426,7 +425,7 @@ test_submounts (void)
   unbuild (&f);
 
   is_error (build (&f, "/data;/data/x=nsmap", &err), -1, &err,
-            "/data/x: refused: the source /etc/app is under /etc (built-in deny list)",
+            "/data/x: refused: the source \"/etc/app\" is under /etc (built-in deny list)",
             "a mount below a job, asked for itself, is judged by its own request");
   unbuild (&f);
 
@@ -435,8 +434,8 @@ test_submounts (void)
   is_success (build (&f, "/other;/data", &err), 0, &err, "a plan under allowedSources is built");
   if (f.plan.n == 2)
     is_str (subs (&f.plan.jobs[1]),
-            "/data/x(x)</etc/app>:the source /etc/app is n /data/x/t(x/t)</>:cannot tell where its so "
-            "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source /run/s is not",
+            "/data/x(x)</etc/app>:the source \"/etc/app\" is n /data/x/t(x/t)</>:cannot tell where its sour "
+            "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source \"/run/s\" is not",
             "allowedSources judges the mounts below a job too");
   unbuild (&f);
 
