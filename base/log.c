@@ -99,7 +99,9 @@ write_all (int fd, const char *s, size_t len)
 
 /* Every line the program prints is escaped here, once: messages carry
  * annotations, config.json paths and file names as raw bytes, and none of
- * them may end the line or reach a terminal as a control sequence. */
+ * them may end the line or reach a terminal as a control sequence.  Like
+ * the error machinery, printing has nowhere to report running out of
+ * memory: it aborts rather than lose the line. */
 void
 log_line (const char *raw)
 {
@@ -110,8 +112,9 @@ log_line (const char *raw)
   int n;
 
   n = asprintf (&line, "%s: %s\n", program_name, msg);
-  if (n > 0)
-    write_all (STDERR_FILENO, line, (size_t) n);
+  if (n < 0)
+    abort ();
+  write_all (STDERR_FILENO, line, (size_t) n);
   if (log_fd < 0)
     return;
   free (line);
@@ -121,8 +124,9 @@ log_line (const char *raw)
   strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
   n = asprintf (&line, "%s %s[%d]%s%s: %s\n", stamp, program_name, (int) getpid (),
                 log_container ? " container " : "", log_container ? log_container : "", msg);
-  if (n > 0)
-    write_all (log_fd, line, (size_t) n);
+  if (n < 0)
+    abort ();
+  write_all (log_fd, line, (size_t) n);
 }
 
 void
@@ -139,18 +143,36 @@ error_report (hook_error_t **err)
   error_free (err);
 }
 
+static void vlog_line (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
+
+static void
+vlog_line (const char *fmt, va_list ap)
+{
+  cleanup_free char *msg = NULL;
+
+  if (vasprintf (&msg, fmt, ap) < 0)
+    abort ();
+  log_line (msg);
+}
+
+void
+log_linef (const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  vlog_line (fmt, ap);
+  va_end (ap);
+}
+
 void
 log_verbose (const char *fmt, ...)
 {
-  cleanup_free char *msg = NULL;
   va_list ap;
 
   if (!log_verbose_enabled)
     return;
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    msg = NULL;
+  vlog_line (fmt, ap);
   va_end (ap);
-  if (msg)
-    log_line (msg);
 }

@@ -24,7 +24,10 @@ void log_line (const char *msg);
  * fix"), then free it.  Does nothing if *ERR is NULL. */
 void error_report (hook_error_t **err);
 
-/* log_line, only with --verbose. */
+/* log_line of FMT applied to the arguments. */
+void log_linef (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* log_linef, only with --verbose. */
 void log_verbose (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
 #endif

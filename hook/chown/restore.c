@@ -4,6 +4,7 @@
 #include "restore_walk.h"
 #include "restore_trust.h"
 #include "base/cleanup.h"
+#include "base/str.h"
 #include "journal.h"
 #include "base/log.h"
 #include "hook/system/mount_api.h"
@@ -251,6 +252,8 @@ restore_summary (const struct restore_report *rep)
   cleanup_free char *withheld = NULL, *cleared = NULL;
   char *s = NULL;
 
+  if (left == NULL)
+    return NULL;
   if (rep->withheld
       && asprintf (&withheld, "; %llu setuid/setgid or capability files given back without that privilege (%s)",
                    (unsigned long long) rep->withheld,
@@ -259,18 +262,17 @@ restore_summary (const struct restore_report *rep)
                                                             "content digests"
                                                           : "content changed since the chown")
              < 0)
-    withheld = NULL;
+    return NULL;
   if (rep->new_files.privilege_cleared
       && asprintf (&cleared, " (%llu without their setuid/setgid bits or capabilities)",
                    (unsigned long long) rep->new_files.privilege_cleared)
              < 0)
-    cleared = NULL;
-  if (asprintf (&s, "%llu of %llu journaled entries put back, %llu gone since%s; %llu files created since given back%s%s%s%s",
-                (unsigned long long) rep->restored, (unsigned long long) rep->records,
-                (unsigned long long) rep->vanished, withheld ? withheld : "",
-                (unsigned long long) rep->new_files.changed, cleared ? cleared : "",
-                rep->new_files.no_btime ? " (none: the filesystem records no birth times)" : "",
-                left && left[0] ? "; " : "", left ? left : "")
+    return NULL;
+  if (asprintf (
+          &s, "%llu of %llu journaled entries put back, %llu gone since%s; %llu files created since given back%s%s%s%s",
+          (unsigned long long) rep->restored, (unsigned long long) rep->records, (unsigned long long) rep->vanished,
+          withheld ? withheld : "", (unsigned long long) rep->new_files.changed, cleared ? cleared : "",
+          rep->new_files.no_btime ? " (none: the filesystem records no birth times)" : "", left[0] ? "; " : "", left)
       < 0)
     return NULL;
   return s;
@@ -333,15 +335,14 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
           ret = restore_parsed (&jf, path, -1, true, &rep, err);
           if (ret == 0)
             {
-              cleanup_free char *sum = restore_summary (&rep), *line = NULL;
+              cleanup_free char *sum = restore_summary (&rep);
+              if (sum == NULL)
+                ret = make_error (err, ENOMEM, "%s: report the restore of \"%s\"", jf.h.dest, path);
               /* Privilege withheld or taken off is said even without --verbose. */
-              if (rep.withheld || rep.new_files.privilege_cleared)
-                {
-                  if (asprintf (&line, "%s: %s: %s", jf.h.dest, path, sum ? sum : "restored") > 0)
-                    log_line (line);
-                }
+              else if (rep.withheld || rep.new_files.privilege_cleared)
+                log_linef ("%s: %s: %s", jf.h.dest, path, sum);
               else
-                log_verbose ("%s: %s: %s", jf.h.dest, path, sum ? sum : "restored");
+                log_verbose ("%s: %s: %s", jf.h.dest, path, sum);
               count++;
               if (only_poststop && unlinkat (dir_fd, e->d_name, 0) < 0)
                 ret = make_error (err, errno, "remove %s", path);
@@ -398,14 +399,13 @@ static char *
 default_journal_dir (hook_error_t **err)
 {
   struct rootless rl;
-  char *dir;
+  char *dir = NULL;
+  int ret;
 
   if (rootless_detect (&rl, err) < 0)
     return NULL;
-  dir = rl.active ? rootless_path (&rl, ROOTLESS_JOURNAL_DIR) : strdup (JOURNAL_DEFAULT_DIR);
-  if (dir == NULL && !rl.active)
-    make_error (err, ENOMEM, "journal directory");
-  else if (dir == NULL)
+  ret = rl.active ? rootless_path (&rl, ROOTLESS_JOURNAL_DIR, &dir, err) : str_dup (&dir, JOURNAL_DEFAULT_DIR, err);
+  if (ret == 0 && dir == NULL)
     {
       make_error (err, 0, "no home directory in /etc/passwd for host uid %u, the user of this namespace", rl.host_uid);
       error_hint (err, "name the journal directory with --dir DIR");

@@ -8,6 +8,7 @@
 #include "oci/json_write.h"
 #include "hook/run/admin_policy.h"
 #include "base/cleanup.h"
+#include "base/str.h"
 #include "hook/cli/commands.h"
 #include "base/escape.h"
 #include "inject.h"
@@ -182,8 +183,10 @@ static int
 shim_failure (char **argv, int cmd, hook_error_t **err)
 {
   cleanup_free char *text = error_string (*err), *msg = NULL, *safe = text_escape (text);
-  if (asprintf (&msg, "oci-idmap-runtime: %s", safe) > 0)
-    log_for_engine (argv, cmd, msg);
+  /* Part of reporting an error: nowhere to report running out of memory. */
+  if (asprintf (&msg, "oci-idmap-runtime: %s", safe) < 0)
+    abort ();
+  log_for_engine (argv, cmd, msg);
   return report_failure (err);
 }
 
@@ -265,18 +268,19 @@ check_not_self (const char *runtime, hook_error_t **err)
   const char *path = getenv ("PATH");
   struct stat a, b;
 
-  if (strchr (runtime, '/'))
-    found = strdup (runtime);
-  else
-    for (const char *p = path ? path : "/usr/bin:/bin"; p && *p && found == NULL;)
-      {
-        const char *colon = strchr (p, ':');
-        size_t len = colon ? (size_t) (colon - p) : strlen (p);
-        cleanup_free char *cand = NULL;
-        if (asprintf (&cand, "%.*s/%s", (int) len, p, runtime) > 0 && access (cand, X_OK) == 0)
-          found = steal_pointer (&cand);
-        p = colon ? colon + 1 : NULL;
-      }
+  if (strchr (runtime, '/') && str_dup (&found, runtime, err) < 0)
+    return -1;
+  for (const char *p = path ? path : "/usr/bin:/bin"; !strchr (runtime, '/') && p && *p && found == NULL;)
+    {
+      const char *colon = strchr (p, ':');
+      size_t len = colon ? (size_t) (colon - p) : strlen (p);
+      cleanup_free char *cand = NULL;
+      if (str_printf (&cand, err, "%.*s/%s", (int) len, p, runtime) < 0)
+        return -1;
+      if (access (cand, X_OK) == 0)
+        found = steal_pointer (&cand);
+      p = colon ? colon + 1 : NULL;
+    }
   if (found == NULL)
     return make_error (err, ENOENT, "the real runtime %s is not in PATH", runtime);
   if (self && stat (found, &a) == 0 && stat (self, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)

@@ -242,7 +242,7 @@ admin_policy_check_mode (const struct admin_policy *pol, enum mount_mode mode, h
     return 0;
   for (size_t m = 0; m < MODE_COUNT && o < sizeof allowed; m++)
     if (!pol->mode_denied[m])
-      o += (size_t)snprintf (allowed + o, sizeof allowed - o, "%s%s", o ? ", " : "", mode_name ((enum mount_mode)m));
+      o += (size_t) snprintf (allowed + o, sizeof allowed - o, "%s%s", o ? ", " : "", mode_name ((enum mount_mode) m));
   make_error (err, 0, "mode %s is not in allowedModes of \"%s\"", mode_name (mode), policy_file (pol));
   return error_hint (err, "ask for a mode it lists (%s), or add %s to allowedModes in \"%s\"", o ? allowed : "none",
                      mode_name (mode), policy_file (pol));

@@ -233,29 +233,29 @@ idmap_job (int proc_fd, const struct plan *plan, struct mount_job *job, const st
 
 /* One verbose line for a mapped mount: DEST, SOURCE (WHERE says more). */
 static void
-log_mapped (const char *dest, const char *source, const char *where, const char *fstype, enum mount_mode mode,
+log_mapped (const char *dest, const char *source, const char *below, const char *fstype, enum mount_mode mode,
             uint32_t owner_uid, uint32_t owner_gid, const struct idmap *uids, const struct idmap *gids,
             const struct target_user *user)
 {
   char u[128], g[128];
+  const char *where = below ? ", mounted below " : "";
 
+  below = below ? below : "";
   idmap_describe (uids, u, sizeof u);
   idmap_describe (gids, g, sizeof g);
   if (mode == MODE_IDMAP)
-    log_verbose ("%s: idmapped %s%s (%s): on-disk owner %u:%u shows as container user %u:%u (uid map %s, gid map "
+    log_verbose ("%s: idmapped %s%s%s (%s): on-disk owner %u:%u shows as container user %u:%u (uid map %s, gid map "
                  "%s%s)",
-                 dest, source, where, fstype, owner_uid, owner_gid, user->uid, user->gid, u, g,
+                 dest, source, where, below, fstype, owner_uid, owner_gid, user->uid, user->gid, u, g,
                  maps_to_host_root (uids, gids) ? ", nosuid" : "");
   else
-    log_verbose ("%s: idmapped %s%s (%s) with the container's own mapping (uid map %s, gid map %s)", dest, source,
-                 where, fstype, u, g);
+    log_verbose ("%s: idmapped %s%s%s (%s) with the container's own mapping (uid map %s, gid map %s)", dest, source,
+                 where, below, fstype, u, g);
 }
 
 static void
 log_job (const struct mount_job *job, const struct target_user *user)
 {
-  cleanup_free char *where = NULL;
-
   if (job->skip)
     {
       log_verbose ("%s: left as it is (%s): %s", job->dest, job_source (job), job->skip);
@@ -263,17 +263,15 @@ log_job (const struct mount_job *job, const struct target_user *user)
     }
   if (job->chown)
     return; /* said by chown_job_run */
-  log_mapped (job->dest, job_source (job), "", job->mi->fstype, job->policy.mode, job->owner_uid, job->owner_gid,
+  log_mapped (job->dest, job_source (job), NULL, job->mi->fstype, job->policy.mode, job->owner_uid, job->owner_gid,
               &job->uids, &job->gids, user);
-  if (job->n_subs == 0 || asprintf (&where, ", mounted below %s", job->dest) < 0)
-    return;
   for (size_t k = 0; k < job->n_subs; k++)
     {
       const struct submount *sub = &job->subs[k];
       if (sub->skip)
-        log_verbose ("%s: left as it is%s (%s): %s", sub->dest, where, sub->source, sub->skip);
+        log_verbose ("%s: left as it is, mounted below %s (%s): %s", sub->dest, job->dest, sub->source, sub->skip);
       else
-        log_mapped (sub->dest, sub->source, where, sub->mi->fstype, job->policy.mode, sub->owner_uid,
+        log_mapped (sub->dest, sub->source, job->dest, sub->mi->fstype, job->policy.mode, sub->owner_uid,
                     sub->owner_gid, &sub->uids, &sub->gids, user);
     }
 }

@@ -7,6 +7,7 @@
 #include "hook/system/mount_api.h"
 #include "hook/chown/restore.h"
 #include "hook/system/rootless.h"
+#include "base/str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -162,8 +163,17 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
       journal_close (&j);
       return -1;
     }
-  job->journal_path = strdup (j.path);
+  if (str_dup (&job->journal_path, j.path, err) < 0)
+    {
+      if (!j.reopened)
+        unlinkat (co->journal_dir_fd, name, 0);
+      journal_close (&j);
+      return error_prefix (err, "%s", job_source (job));
+    }
   ret = chown_walk (job->tree_fd, &spec, &j, &rep, err);
+  /* Out of memory for the report: undone like any failed walk. */
+  if (ret == 0 && (left = chown_report_leftovers (&rep)) == NULL)
+    ret = make_error (err, ENOMEM, "report the chown");
   if (ret < 0)
     {
       error_prefix (err, "%s", job_source (job));
@@ -172,13 +182,8 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
     }
   else
     {
-      left = chown_report_leftovers (&rep);
       if (left && left[0])
-        {
-          cleanup_free char *line = NULL;
-          if (asprintf (&line, "%s: chown %s: %s", job->dest, job_source (job), left) > 0)
-            log_line (line);
-        }
+        log_linef ("%s: chown %s: %s", job->dest, job_source (job), left);
       log_verbose ("%s: chown %s (%s, mode %s): %llu of %llu entries given to on-disk %u:%u; journal %s", job->dest,
                    job_source (job), job->mi->fstype, mode_name (job->policy.mode),
                    (unsigned long long) rep.changed, (unsigned long long) rep.entries + 1, spec.to_uid, spec.to_gid,

@@ -57,7 +57,8 @@ judge_source (const struct mountinfo_entry *e, const struct mountinfo *host_mi, 
   size_t n = 0;
   int ret;
 
-  *real = mountinfo_host_path (host_mi, e);
+  if (mountinfo_host_path (host_mi, e, real, err) < 0)
+    return -1;
   if (*real == NULL)
     return make_error (err, 0, "cannot tell where its source %s is on the host (device %u:%u)", e->root, e->major,
                        e->minor);
@@ -65,15 +66,18 @@ judge_source (const struct mountinfo_entry *e, const struct mountinfo *host_mi, 
   if (aliases == NULL)
     return make_error (err, ENOMEM, "%s", *real);
   aliases[n++] = *real;
-  for (size_t i = 0; i < host_mi->n; i++)
+  ret = 0;
+  for (size_t i = 0; i < host_mi->n && ret == 0; i++)
     {
-      char *alias = mountinfo_host_path_via (host_mi, i, e);
+      char *alias = NULL;
+      ret = mountinfo_host_path_via (host_mi, i, e, &alias, err);
       if (alias && strcmp (alias, *real) != 0)
         aliases[n++] = alias;
       else
         free (alias);
     }
-  ret = admin_policy_check_source_paths (pol, (const char *const *) aliases, n, err);
+  if (ret == 0)
+    ret = admin_policy_check_source_paths (pol, (const char *const *) aliases, n, err);
   for (size_t i = 1; i < n; i++)
     free (aliases[i]);
   return ret;

@@ -249,8 +249,9 @@ load_policy (const struct hook_options *opts, struct rootless *rl, char **rootle
     return -1;
   if (rl->active)
     {
-      rootless_policy = rootless_path (rl, ROOTLESS_POLICY_PATH);
-      *rootless_journal = rootless_path (rl, ROOTLESS_JOURNAL_DIR);
+      if (rootless_path (rl, ROOTLESS_POLICY_PATH, &rootless_policy, err) < 0
+          || rootless_path (rl, ROOTLESS_JOURNAL_DIR, rootless_journal, err) < 0)
+        return -1;
       log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl->host_uid, rl->home ? rl->home : "?");
     }
   if (admin_policy_load (opts->policy_path       ? opts->policy_path

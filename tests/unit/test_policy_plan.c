@@ -371,7 +371,7 @@ subs (const struct mount_job *job)
     {
       const struct submount *sub = &job->subs[i];
       const char *what = sub->refusal ? error_shown (sub->refusal) : sub->skip ? sub->skip : "ok";
-      o += (size_t)snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.26s", i ? " " : "", sub->dest, sub->rel,
+      o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.26s", i ? " " : "", sub->dest, sub->rel,
                              sub->source, what);
     }
   return buf;
