@@ -125,14 +125,15 @@ check_safe (int fd, const char *what, const char *path, hook_error_t **err)
   bool sticky_dir;
 
   if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat %s %s", what, path);
+    return make_error (err, errno, "stat %s \"%s\"", what, path);
   sticky_dir = S_ISDIR (st.st_mode) && (st.st_mode & S_ISVTX);
   if ((st.st_uid == 0 || st.st_uid == geteuid ()) && (!(st.st_mode & 022) || sticky_dir))
     return 0;
   make_error (err, 0,
-              "%s %s is owned by uid %u with mode %04o: it must be owned by root and not writable by group or others",
+              "%s \"%s\" is owned by uid %u with mode %04o: it must be owned by root and not writable by group or "
+              "others",
               what, path, (unsigned int) st.st_uid, (unsigned int) (st.st_mode & 07777));
-  return error_hint (err, "chown root %s && chmod go-w %s", path, path);
+  return error_hint (err, "chown root \"%s\" && chmod go-w \"%s\"", path, path);
 }
 
 int
@@ -155,12 +156,12 @@ admin_policy_load (const char *path, bool required, struct admin_policy *pol, ho
   if (fd < 0 && errno == ENOENT && !required)
     return 0;
   if (fd < 0)
-    return make_error (err, errno, "open the policy file %s", path);
+    return make_error (err, errno, "open the policy file \"%s\"", path);
   if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat the policy file %s", path);
+    return make_error (err, errno, "stat the policy file \"%s\"", path);
   if (!S_ISREG (st.st_mode))
     {
-      make_error (err, 0, "the policy file %s is not a regular file", path);
+      make_error (err, 0, "the policy file \"%s\" is not a regular file", path);
       return error_hint (err, "put the policy in a regular file owned by root");
     }
   if (check_safe (fd, "the policy file", path, err) < 0 || check_safe (dir_fd, "the policy's directory", dir, err) < 0)

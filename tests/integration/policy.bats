@@ -112,5 +112,5 @@ policy_bundle() {
 	[[ "$output" == *"oci-idmap-hook: $POLICY is not valid JSON"* ]]
 	run_runc "$(policy_bundle "$DATA" /data --policy "$BATS_TEST_TMPDIR/missing.json")"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: open the policy file $BATS_TEST_TMPDIR/missing.json: No such file or directory"* ]]
+	[[ "$output" == *"oci-idmap-hook: open the policy file \"$BATS_TEST_TMPDIR/missing.json\": No such file or directory"* ]]
 }

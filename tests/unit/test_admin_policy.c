@@ -176,7 +176,8 @@ test_bad_files (void)
   ok (pol.path == NULL && pol.n_allowed == 0 && !pol.allow_host_root, "the defaults allow no host root");
   admin_policy_free (&pol);
   is_error (admin_policy_load ("/nonexistent/policy.json", true, &pol, &err), -1, &err,
-            "open the policy file /nonexistent/policy.json: No such file", "a missing named policy file is an error");
+            "open the policy file \"/nonexistent/policy.json\": No such file",
+            "a missing named policy file is an error");
   admin_policy_free (&pol);
 }
 

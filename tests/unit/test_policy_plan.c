@@ -264,7 +264,7 @@ test_plan (void)
       "a destination missing from config is an error naming it and the request's origin" },
     { "/proc", "/proc: is a proc mount, not a bind mount", "an explicit non-bind mount is an error" },
     { "/shadow", "/shadow: is a tmpfs mount", "a bind mount covered by a later tmpfs is not served" },
-    { "/opt/x", "/opt/x: not mounted at /r/opt/x in the container",
+    { "/opt/x", "/opt/x: not mounted at \"/r/opt/x\" in the container",
       "an explicit mount missing from mountinfo is an error" },
     { "/data;/missing", "/missing: the container has no mount", "an error after a found mount frees the plan" },
   };
@@ -334,8 +334,8 @@ test_plan (void)
 
   f.plan = (struct plan){ 0 };
   request_parse_mounts ("/data", "test request", &f.req, &err);
-  is_error (plan_build (&f.req, &f.cfg, "/", &f.mi, &f.host, &f.pol, &f.plan, &err), -1, &err, "not mounted at /data",
-            "with rootfs '/' the host path is the destination itself");
+  is_error (plan_build (&f.req, &f.cfg, "/", &f.mi, &f.host, &f.pol, &f.plan, &err), -1, &err,
+            "not mounted at \"/data\"", "with rootfs '/' the host path is the destination itself");
   unbuild (&f);
 
   oci_config_free (&f.cfg);
