@@ -30,27 +30,27 @@ open_existing_log (const char *path, hook_error_t **err)
   int fd;
 
   if (pfd < 0)
-    return make_error (err, errno, "open the log file \"%s\"", path);
+    return make_error (err, errno, "open the log file '%s'", path);
   if (fstat (pfd, &st) < 0)
-    return make_error (err, errno, "stat the log file \"%s\"", path);
+    return make_error (err, errno, "stat the log file '%s'", path);
   if (S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode))
-    return make_error (err, 0, "the log file \"%s\" is a FIFO or socket, not a regular file", path);
+    return make_error (err, 0, "the log file '%s' is a FIFO or socket, not a regular file", path);
   if (!S_ISREG (st.st_mode))
-    return make_error (err, 0, "the log file \"%s\" is not a regular file", path);
+    return make_error (err, 0, "the log file '%s' is not a regular file", path);
   if (st.st_uid != geteuid () || st.st_nlink != 1)
     {
-      make_error (err, 0, "the log file \"%s\" is owned by uid %u with %u links, not the hook's own file", path,
+      make_error (err, 0, "the log file '%s' is owned by uid %u with %u links, not the hook's own file", path,
                   (unsigned int) st.st_uid, (unsigned int) st.st_nlink);
       return error_hint (err, "remove it, and keep the log in a directory only root can write");
     }
   snprintf (self, sizeof self, "/proc/self/fd/%d", pfd);
   fd = open (self, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
-    return make_error (err, errno, "open the log file \"%s\"", path);
+    return make_error (err, errno, "open the log file '%s'", path);
   if (fstat (fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
     {
       close (fd);
-      return make_error (err, 0, "the log file \"%s\" changed while it was opened", path);
+      return make_error (err, 0, "the log file '%s' changed while it was opened", path);
     }
   return fd;
 }
@@ -65,7 +65,7 @@ log_open_file (const char *path, hook_error_t **err)
   if (fd < 0 && errno == EEXIST)
     fd = open_existing_log (path, err);
   else if (fd < 0)
-    return make_error (err, errno, "open the log file \"%s\"", path);
+    return make_error (err, errno, "open the log file '%s'", path);
   if (fd < 0)
     return -1;
   if (log_fd >= 0)

@@ -146,7 +146,7 @@ entry_error (struct worker *wk, int errnum, const char *what, const char *dir, c
 {
   hook_error_t *err = NULL;
   cleanup_free char *path = join_path (dir, name);
-  make_error (&err, errnum, "%s \"%s\"", what, path && path[0] ? path : ".");
+  make_error (&err, errnum, "%s '%s'", what, path && path[0] ? path : ".");
   walk_fail (wk->w, &err);
   return -1;
 }

@@ -45,17 +45,17 @@ open_source (const struct journal_header *h, const char *path, hook_error_t **er
 
   if (fd < 0)
     {
-      make_error (err, errno, "%s: open the source \"%s\"", path, h->source);
-      return error_hint (err, "mount the volume back at \"%s\" and run the restore again", h->source);
+      make_error (err, errno, "%s: open the source '%s'", path, h->source);
+      return error_hint (err, "mount the volume back at '%s' and run the restore again", h->source);
     }
   if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat \"%s\"", h->source);
+    return make_error (err, errno, "stat '%s'", h->source);
   if (major (st.st_dev) != h->major || minor (st.st_dev) != h->minor
       || !same_handle (fd, h->root_handle_type, h->root_handle, h->root_handle_bytes))
     {
-      make_error (err, 0, "%s: \"%s\" is not the directory this journal was written for (device %u:%u)", path,
+      make_error (err, 0, "%s: '%s' is not the directory this journal was written for (device %u:%u)", path,
                   h->source, h->major, h->minor);
-      return error_hint (err, "mount the volume back at \"%s\" and run the restore again", h->source);
+      return error_hint (err, "mount the volume back at '%s' and run the restore again", h->source);
     }
   return steal_fd (&fd);
 }
@@ -303,7 +303,7 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
     {
       if (fd >= 0)
         close (fd);
-      return make_error (err, errno, "read the journal directory \"%s\"", dir);
+      return make_error (err, errno, "read the journal directory '%s'", dir);
     }
   while (ret == 0 && (e = readdir (d)) != NULL)
     {
@@ -337,7 +337,7 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
             {
               cleanup_free char *sum = restore_summary (&rep);
               if (sum == NULL)
-                ret = make_error (err, ENOMEM, "%s: report the restore of \"%s\"", jf.h.dest, path);
+                ret = make_error (err, ENOMEM, "%s: report the restore of '%s'", jf.h.dest, path);
               /* Privilege withheld or taken off is said even without --verbose. */
               else if (rep.withheld || rep.new_files.privilege_cleared)
                 log_linef ("%s: %s: %s", jf.h.dest, path, sum);
@@ -345,7 +345,7 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
                 log_verbose ("%s: %s: %s", jf.h.dest, path, sum);
               count++;
               if (only_poststop && unlinkat (dir_fd, e->d_name, 0) < 0)
-                ret = make_error (err, errno, "remove \"%s\"", path);
+                ret = make_error (err, errno, "remove '%s'", path);
             }
           else
             error_prefix (err, "%s", jf.h.dest);
@@ -494,12 +494,12 @@ command_restore (int argc, char **argv)
       cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       int n;
       if (dfd < 0)
-        make_error (&err, errno, "open the journal directory \"%s\"", dir);
+        make_error (&err, errno, "open the journal directory '%s'", dir);
       else if ((n = restore_container (dfd, dir, container, false, &err)) >= 0)
         {
           if (n == 0)
             {
-              make_error (&err, 0, "no journal of container %s in \"%s\"", container, dir);
+              make_error (&err, 0, "no journal of container %s in '%s'", container, dir);
               error_report (&err);
               return 1;
             }

@@ -282,9 +282,9 @@ check_not_self (const char *runtime, hook_error_t **err)
       p = colon ? colon + 1 : NULL;
     }
   if (found == NULL)
-    return make_error (err, ENOENT, "the real runtime \"%s\" is not in PATH", runtime);
+    return make_error (err, ENOENT, "the real runtime '%s' is not in PATH", runtime);
   if (self && stat (found, &a) == 0 && stat (self, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-    return make_error (err, 0, "the real runtime \"%s\" is this shim itself; set %s or %s to runc or crun", found,
+    return make_error (err, 0, "the real runtime '%s' is this shim itself; set %s or %s to runc or crun", found,
                        RUNTIME_FLAG, RUNTIME_ENV);
   return 0;
 }
@@ -316,6 +316,6 @@ runtime_main (int argc, char **argv)
     return shim_failure (argv, cmd < argc ? cmd : argc, &err);
   argv[0] = (char *) runtime;
   execvp (runtime, argv);
-  make_error (&err, errno, "exec the real runtime \"%s\"", runtime);
+  make_error (&err, errno, "exec the real runtime '%s'", runtime);
   return shim_failure (argv, cmd < argc ? cmd : argc, &err);
 }

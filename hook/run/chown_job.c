@@ -113,7 +113,7 @@ undo_failed_walk (struct mount_job *job, const struct chown_options *co, const c
   if (restore_journal (j->fd, j->path, job->tree_fd, false, &rep, &uerr) < 0)
     {
       cleanup_free char *why = error_string (uerr);
-      error_hint (err, "undo the changes made so far with: oci-idmap-hook restore --journal \"%s\" (%s)", j->path, why);
+      error_hint (err, "undo the changes made so far with: oci-idmap-hook restore --journal '%s' (%s)", j->path, why);
       error_free (&uerr);
       return;
     }
@@ -147,10 +147,10 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
   int ret;
 
   if (target_ids (job, ids, user, &spec.to_uid, &spec.to_gid, err) < 0)
-    return error_prefix (err, "cannot chown \"%s\"", job_source (job));
+    return error_prefix (err, "cannot chown '%s'", job_source (job));
   if (fstatvfs (job->tree_fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
     {
-      make_error (err, EROFS, "\"%s\"", job_source (job));
+      make_error (err, EROFS, "'%s'", job_source (job));
       return error_hint (err, "the mount is read-only, nothing was changed; mount it read-write or use mode idmap");
     }
   if (mount_set_walk_attrs (job->tree_fd, err) < 0 || fill_header (job, co, ids, spec.to_uid, spec.to_gid, &h, err) < 0)
@@ -210,7 +210,7 @@ chown_job_undo (struct mount_job *job, const struct chown_options *co, hook_erro
   if (job->journal_fd < 0)
     return 0;
   if (restore_journal (job->journal_fd, job->journal_path, job->tree_fd, true, &rep, err) < 0)
-    return error_hint (err, "undo it with: oci-idmap-hook restore --journal \"%s\"", job->journal_path);
+    return error_hint (err, "undo it with: oci-idmap-hook restore --journal '%s'", job->journal_path);
   unlinkat (co->journal_dir_fd, strrchr (job->journal_path, '/') + 1, 0);
   return 0;
 }

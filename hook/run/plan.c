@@ -60,7 +60,7 @@ judge_source (const struct mountinfo_entry *e, const struct mountinfo *host_mi, 
   if (mountinfo_host_path (host_mi, e, real, err) < 0)
     return -1;
   if (*real == NULL)
-    return make_error (err, 0, "cannot tell where its source \"%s\" is on the host (device %u:%u)", e->root, e->major,
+    return make_error (err, 0, "cannot tell where its source '%s' is on the host (device %u:%u)", e->root, e->major,
                        e->minor);
   aliases = calloc (host_mi->n + 1, sizeof *aliases);
   if (aliases == NULL)
@@ -134,7 +134,7 @@ add_job (struct plan *plan, const char *dest, const struct oci_mount *m, enum mo
           job->skip = "not found in the container's mount table";
           return 0;
         }
-      make_error (err, 0, "%s: not mounted at \"%s\" in the container", dest, job->host_path);
+      make_error (err, 0, "%s: not mounted at '%s' in the container", dest, job->host_path);
       return error_hint (err, "the destination may be a symlink inside the image; name the real path");
     }
   return check_source (job, host_mi, pol, err);

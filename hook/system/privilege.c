@@ -225,7 +225,7 @@ privilege_describe (char **out, hook_error_t **err)
   char *buf;
 
   if (f == NULL)
-    return make_error (err, errno, "open \"/proc/self/status\"");
+    return make_error (err, errno, "open '/proc/self/status'");
   buf = calloc (1, 512);
   if (buf == NULL)
     return make_error (err, ENOMEM, "describe privileges");

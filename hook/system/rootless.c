@@ -40,7 +40,7 @@ read_self_map (const char *which, struct idmap *map, hook_error_t **err)
 
   snprintf (path, sizeof path, "/proc/self/%s_map", which);
   if (read_small (path, text, sizeof text) < 0)
-    return make_error (err, errno, "read \"%s\"", path);
+    return make_error (err, errno, "read '%s'", path);
   return idmap_parse_proc (map, text, path, err);
 }
 

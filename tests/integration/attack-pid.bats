@@ -98,7 +98,7 @@ run_valgrind() {
 	b="$BATS_TEST_TMPDIR/nocfg"
 	mkdir "$b"
 	run_valgrind "$b"
-	[ "$output" = "oci-idmap-hook: open \"$b/config.json\": No such file or directory" ]
+	[ "$output" = "oci-idmap-hook: open '$b/config.json': No such file or directory" ]
 	mkdir "$b/config.json"
 	run_valgrind "$b"
 	[ "$output" = "oci-idmap-hook: $b/config.json is not a regular file" ]

@@ -240,9 +240,9 @@ test_check_mount (void)
   d.admin.allowed_sources[0] = strdup ("/elsewhere");
   d.admin.n_allowed = 1;
   doctor_check_mount (&d, m);
-  like (m->problem, "refused: the source \"/srv/a; b\" is not under any of allowedSources in \"/etc/p.json\"",
-        "a refusal of a source with \"; \" in its name is the whole problem");
-  is_str (m->fix, "add the directory to allowedSources in \"/etc/p.json\", or use a source under one it lists",
+  like (m->problem, "refused: the source '/srv/a; b' is not under any of allowedSources in '/etc/p.json'",
+        "a refusal of a source with '; ' in its name is the whole problem");
+  is_str (m->fix, "add the directory to allowedSources in '/etc/p.json', or use a source under one it lists",
           "and its fix is the hint alone");
   doctor_free (&d);
 

@@ -264,7 +264,7 @@ test_plan (void)
       "a destination missing from config is an error naming it and the request's origin" },
     { "/proc", "/proc: is a proc mount, not a bind mount", "an explicit non-bind mount is an error" },
     { "/shadow", "/shadow: is a tmpfs mount", "a bind mount covered by a later tmpfs is not served" },
-    { "/opt/x", "/opt/x: not mounted at \"/r/opt/x\" in the container",
+    { "/opt/x", "/opt/x: not mounted at '/r/opt/x' in the container",
       "an explicit mount missing from mountinfo is an error" },
     { "/data;/missing", "/missing: the container has no mount", "an error after a found mount frees the plan" },
   };
@@ -318,7 +318,7 @@ test_plan (void)
 
   /* The administrator's policy judges the source where the kernel says it is. */
   is_error (build (&f, "/conf", &err), -1, &err,
-            "/conf: refused: the source \"/etc/app\" is under /etc (built-in deny list); list it in allowedSources",
+            "/conf: refused: the source '/etc/app' is under /etc (built-in deny list); list it in allowedSources",
             "a source that really is under /etc is refused whatever config.json calls it");
   unbuild (&f);
   is_success (build (&f, "*", &err), 0, &err, "under '*' a denied source is not an error");
@@ -335,7 +335,7 @@ test_plan (void)
   f.plan = (struct plan){ 0 };
   request_parse_mounts ("/data", "test request", &f.req, &err);
   is_error (plan_build (&f.req, &f.cfg, "/", &f.mi, &f.host, &f.pol, &f.plan, &err), -1, &err,
-            "not mounted at \"/data\"", "with rootfs '/' the host path is the destination itself");
+            "not mounted at '/data'", "with rootfs '/' the host path is the destination itself");
   unbuild (&f);
 
   oci_config_free (&f.cfg);
@@ -402,11 +402,11 @@ test_submounts (void)
   if (f.plan.n == 1)
     {
       is_str (subs (&f.plan.jobs[0]),
-              "/data/x(x)</etc/app>:the source \"/etc/app\" is u /data/x/t(x/t)</>:cannot tell where its sour "
-              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source \"/run/s\" is und",
+              "/data/x(x)</etc/app>:the source '/etc/app' is u /data/x/t(x/t)</>:cannot tell where its sour "
+              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source '/run/s' is und",
               "every mount below a requested one is judged where its source really is, however deep");
       like (f.plan.jobs[0].subs[0].refusal ? error_shown (f.plan.jobs[0].subs[0].refusal) : "",
-            "the source \"/etc/app\" is under /etc (built-in deny list)", "a refusal names the source and the rule");
+            "the source '/etc/app' is under /etc (built-in deny list)", "a refusal names the source and the rule");
       ok (f.plan.jobs[0].outer == NULL, "a job with no job above it has no outer job");
     }
   unbuild (&f);
@@ -425,7 +425,7 @@ test_submounts (void)
   unbuild (&f);
 
   is_error (build (&f, "/data;/data/x=nsmap", &err), -1, &err,
-            "/data/x: refused: the source \"/etc/app\" is under /etc (built-in deny list)",
+            "/data/x: refused: the source '/etc/app' is under /etc (built-in deny list)",
             "a mount below a job, asked for itself, is judged by its own request");
   unbuild (&f);
 
@@ -434,8 +434,8 @@ test_submounts (void)
   is_success (build (&f, "/other;/data", &err), 0, &err, "a plan under allowedSources is built");
   if (f.plan.n == 2)
     is_str (subs (&f.plan.jobs[1]),
-            "/data/x(x)</etc/app>:the source \"/etc/app\" is n /data/x/t(x/t)</>:cannot tell where its sour "
-            "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source \"/run/s\" is not",
+            "/data/x(x)</etc/app>:the source '/etc/app' is n /data/x/t(x/t)</>:cannot tell where its sour "
+            "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source '/run/s' is not",
             "allowedSources judges the mounts below a job too");
   unbuild (&f);
 
