@@ -188,7 +188,7 @@ make_tree() {
 	[ "$(listing "$DATA")" = "$before" ]
 	run "$HOOK" restore --dir "$JOURNALS" --container nosuch
 	[ "$status" -eq 1 ]
-	[ "$output" = "oci-idmap-hook: no journal of container nosuch in $JOURNALS" ]
+	[ "$output" = "oci-idmap-hook: no journal of container nosuch in '$JOURNALS'" ]
 }
 
 @test "runc: chown+restore gives the tree back at poststop, and what the container created to the source's owner" {
