@@ -30,27 +30,27 @@ open_existing_log (const char *path, hook_error_t **err)
   int fd;
 
   if (pfd < 0)
-    return make_error (err, errno, "open the log file %s", path);
+    return make_error (err, errno, "open the log file '%s'", path);
   if (fstat (pfd, &st) < 0)
-    return make_error (err, errno, "stat the log file %s", path);
+    return make_error (err, errno, "stat the log file '%s'", path);
   if (S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode))
-    return make_error (err, 0, "the log file %s is a FIFO or socket, not a regular file", path);
+    return make_error (err, 0, "the log file '%s' is a FIFO or socket, not a regular file", path);
   if (!S_ISREG (st.st_mode))
-    return make_error (err, 0, "the log file %s is not a regular file", path);
+    return make_error (err, 0, "the log file '%s' is not a regular file", path);
   if (st.st_uid != geteuid () || st.st_nlink != 1)
     {
-      make_error (err, 0, "the log file %s is owned by uid %u with %u links, not the hook's own file", path,
+      make_error (err, 0, "the log file '%s' is owned by uid %u with %u links, not the hook's own file", path,
                   (unsigned int) st.st_uid, (unsigned int) st.st_nlink);
       return error_hint (err, "remove it, and keep the log in a directory only root can write");
     }
   snprintf (self, sizeof self, "/proc/self/fd/%d", pfd);
   fd = open (self, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
-    return make_error (err, errno, "open the log file %s", path);
+    return make_error (err, errno, "open the log file '%s'", path);
   if (fstat (fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
     {
       close (fd);
-      return make_error (err, 0, "the log file %s changed while it was opened", path);
+      return make_error (err, 0, "the log file '%s' changed while it was opened", path);
     }
   return fd;
 }
@@ -65,7 +65,7 @@ log_open_file (const char *path, hook_error_t **err)
   if (fd < 0 && errno == EEXIST)
     fd = open_existing_log (path, err);
   else if (fd < 0)
-    return make_error (err, errno, "open the log file %s", path);
+    return make_error (err, errno, "open the log file '%s'", path);
   if (fd < 0)
     return -1;
   if (log_fd >= 0)
@@ -99,7 +99,9 @@ write_all (int fd, const char *s, size_t len)
 
 /* Every line the program prints is escaped here, once: messages carry
  * annotations, config.json paths and file names as raw bytes, and none of
- * them may end the line or reach a terminal as a control sequence. */
+ * them may end the line or reach a terminal as a control sequence.  Like
+ * the error machinery, printing has nowhere to report running out of
+ * memory: it aborts rather than lose the line. */
 void
 log_line (const char *raw)
 {
@@ -110,8 +112,9 @@ log_line (const char *raw)
   int n;
 
   n = asprintf (&line, "%s: %s\n", program_name, msg);
-  if (n > 0)
-    write_all (STDERR_FILENO, line, (size_t) n);
+  if (n < 0)
+    abort ();
+  write_all (STDERR_FILENO, line, (size_t) n);
   if (log_fd < 0)
     return;
   free (line);
@@ -121,22 +124,55 @@ log_line (const char *raw)
   strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
   n = asprintf (&line, "%s %s[%d]%s%s: %s\n", stamp, program_name, (int) getpid (),
                 log_container ? " container " : "", log_container ? log_container : "", msg);
-  if (n > 0)
-    write_all (log_fd, line, (size_t) n);
+  if (n < 0)
+    abort ();
+  write_all (log_fd, line, (size_t) n);
+}
+
+void
+error_report (hook_error_t **err)
+{
+  cleanup_free char *line = NULL;
+
+  if (*err == NULL)
+    return;
+  /* log_line escapes it: a newline or a terminal escape from the input
+   * stays inside the one line a runtime shows, as \xNN. */
+  line = error_string (*err);
+  log_line (line);
+  error_free (err);
+}
+
+static void vlog_line (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
+
+static void
+vlog_line (const char *fmt, va_list ap)
+{
+  cleanup_free char *msg = NULL;
+
+  if (vasprintf (&msg, fmt, ap) < 0)
+    abort ();
+  log_line (msg);
+}
+
+void
+log_linef (const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start (ap, fmt);
+  vlog_line (fmt, ap);
+  va_end (ap);
 }
 
 void
 log_verbose (const char *fmt, ...)
 {
-  cleanup_free char *msg = NULL;
   va_list ap;
 
   if (!log_verbose_enabled)
     return;
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    msg = NULL;
+  vlog_line (fmt, ap);
   va_end (ap);
-  if (msg)
-    log_line (msg);
 }

@@ -20,7 +20,14 @@ void log_set_container (const char *id);
  * MESSAGE escaped as text (base/escape.h): one line, no control bytes. */
 void log_line (const char *msg);
 
-/* log_line, only with --verbose. */
+/* Print ERR as one line with log_line ("PROGRAM: CONTEXT: what: strerror;
+ * fix"), then free it.  Does nothing if *ERR is NULL. */
+void error_report (hook_error_t **err);
+
+/* log_line of FMT applied to the arguments. */
+void log_linef (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* log_linef, only with --verbose. */
 void log_verbose (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
 #endif

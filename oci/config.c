@@ -260,11 +260,11 @@ oci_config_read (const char *bundle, char **path, char **text, size_t *len, stru
     }
   fd = open (*path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
-    return make_error (err, errno, "open %s", *path);
+    return make_error (err, errno, "open '%s'", *path);
   if (fstat (fd, st) < 0)
-    ret = make_error (err, errno, "stat %s", *path);
+    ret = make_error (err, errno, "stat '%s'", *path);
   else if (!S_ISREG (st->st_mode))
-    ret = make_error (err, 0, "%s is not a regular file", *path);
+    ret = make_error (err, 0, "'%s' is not a regular file", *path);
   else
     ret = read_all_capped (fd, OCI_CONFIG_MAX_BYTES, *path, text, len, err);
   close (fd);

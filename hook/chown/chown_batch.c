@@ -71,7 +71,7 @@ chown_entry_error (struct chown_worker *wk, int errnum, const char *what, const 
 {
   hook_error_t *err = NULL;
   cleanup_free char *path = join_path (dir, name);
-  make_error (&err, errnum, "%s %s", what, path && path[0] ? path : ".");
+  make_error (&err, errnum, "%s '%s'", what, path && path[0] ? path : ".");
   walk_fail (wk->w, &err);
   return -1;
 }

@@ -36,51 +36,63 @@ chown_report_free (struct chown_report *report)
   memset (report, 0, sizeof *report);
 }
 
-static void
+/* Append "N WHAT (PATH, ...)" to *OUT; false when memory ran out. */
+static bool
 append_kind (char **out, uint64_t n, const char *what, char *const *paths)
 {
-  char *s = NULL;
+  char *s = NULL, *t;
   if (n == 0)
-    return;
+    return true;
   if (asprintf (&s, "%s%s%llu %s", *out ? *out : "", *out ? "; " : "", (unsigned long long) n, what) < 0)
-    return;
+    return false;
   for (size_t i = 0; paths && i < CHOWN_REPORT_PATHS && paths[i]; i++)
     {
-      char *t = NULL;
       if (asprintf (&t, "%s%s%s", s, i ? ", " : " (", paths[i]) < 0)
-        break;
+        {
+          free (s);
+          return false;
+        }
       free (s);
       s = t;
     }
   if (paths && paths[0])
     {
-      char *t = NULL;
-      if (asprintf (&t, "%s%s)", s, n > CHOWN_REPORT_PATHS ? ", ..." : "") >= 0)
+      if (asprintf (&t, "%s%s)", s, n > CHOWN_REPORT_PATHS ? ", ..." : "") < 0)
         {
           free (s);
-          s = t;
+          return false;
         }
+      free (s);
+      s = t;
     }
   free (*out);
   *out = s;
+  return true;
 }
 
 char *
 chown_report_leftovers (const struct chown_report *r)
 {
   char *out = NULL;
+  bool ok
+      = append_kind (&out, r->host_root, "owned by host root left as they are (--allow-host-root to give them away)",
+                     NULL)
+        && append_kind (&out, r->foreign,
+                        "shown as nobody left as they are: owned by ids outside your user namespace (only their "
+                        "owners or real root can change them), or by your namespace's own nobody (podman unshare "
+                        "chown them)",
+                        NULL)
+        && append_kind (&out, r->hard_links, "hard-linked files left as they are (--chown-hard-links to change them)",
+                        r->hard_link_paths)
+        && append_kind (&out, r->devices, "device nodes left as they are", r->device_paths)
+        && append_kind (&out, r->submounts, "mounts below the source not entered", r->submount_paths)
+        && append_kind (&out, r->swapped, "entries replaced or busy during the walk left as they are", r->swapped_paths)
+        && append_kind (&out, r->vanished, "entries removed during the walk", NULL);
 
-  append_kind (&out, r->host_root, "owned by host root left as they are (--allow-host-root to give them away)",
-               NULL);
-  append_kind (&out, r->foreign,
-               "shown as nobody left as they are: owned by ids outside your user namespace (only their owners "
-               "or real root can change them), or by your namespace's own nobody (podman unshare chown them)",
-               NULL);
-  append_kind (&out, r->hard_links, "hard-linked files left as they are (--chown-hard-links to change them)",
-               r->hard_link_paths);
-  append_kind (&out, r->devices, "device nodes left as they are", r->device_paths);
-  append_kind (&out, r->submounts, "mounts below the source not entered", r->submount_paths);
-  append_kind (&out, r->swapped, "entries replaced or busy during the walk left as they are", r->swapped_paths);
-  append_kind (&out, r->vanished, "entries removed during the walk", NULL);
+  if (!ok)
+    {
+      free (out);
+      return NULL;
+    }
   return out ? out : strdup ("");
 }

@@ -68,7 +68,8 @@ void chown_report_free (struct chown_report *report);
 void chown_report_merge (struct chown_report *to, const struct chown_report *from);
 
 /* "3 hard-linked files left unchanged (a/x, b/y, ...)"-style summary of what
- * was left alone, or "" when nothing was.  Returns a malloc'd string. */
+ * was left alone, or "" when nothing was.  Returns a malloc'd string, or
+ * NULL when memory runs out (an ENOMEM for the caller to report). */
 char *chown_report_leftovers (const struct chown_report *report);
 
 #endif

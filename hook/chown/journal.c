@@ -285,26 +285,26 @@ journal_dir_open (const char *dir, hook_error_t **err)
   if (copy == NULL)
     return make_error (err, ENOMEM, "%s", dir);
   if (dir[0] != '/')
-    return make_error (err, 0, "journal directory %s: not an absolute path", dir);
+    return make_error (err, 0, "journal directory '%s': not an absolute path", dir);
   /* mkdir -p; only the last component gets 0700, the rest 0755. */
   for (char *p = copy + 1; *p; p++)
     if (*p == '/')
       {
         *p = '\0';
         if (mkdir (copy, 0755) < 0 && errno != EEXIST)
-          return make_error (err, errno, "create the journal directory %s", copy);
+          return make_error (err, errno, "create the journal directory '%s'", copy);
         *p = '/';
       }
   if (mkdir (copy, 0700) < 0 && errno != EEXIST)
-    return make_error (err, errno, "create the journal directory %s", dir);
+    return make_error (err, errno, "create the journal directory '%s'", dir);
   fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
-    return make_error (err, errno, "open the journal directory %s", dir);
+    return make_error (err, errno, "open the journal directory '%s'", dir);
   if (fstat (fd, &st) < 0 || st.st_uid != geteuid () || (st.st_mode & 022))
     {
       close (fd);
-      make_error (err, 0, "journal directory %s must be owned by the hook's user and not writable by others", dir);
-      return error_hint (err, "chown root %s && chmod 0700 %s", dir, dir);
+      make_error (err, 0, "journal directory '%s' must be owned by the hook's user and not writable by others", dir);
+      return error_hint (err, "chown root '%s' && chmod 0700 '%s'", dir, dir);
     }
   return fd;
 }
@@ -317,11 +317,11 @@ read_whole (int fd, const char *path, unsigned char **out, size_t *len, hook_err
   struct stat st;
 
   if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat %s", path);
+    return make_error (err, errno, "stat '%s'", path);
   if (!S_ISREG (st.st_mode))
     return make_error (err, 0, "%s: not a journal (not a regular file)", path);
   if (lseek (fd, 0, SEEK_SET) < 0)
-    return make_error (err, errno, "seek %s", path);
+    return make_error (err, errno, "seek '%s'", path);
   return read_all_capped (fd, JOURNAL_MAX_BYTES, path, (char **) out, len, err);
 }
 
@@ -385,14 +385,14 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
   int ret = 0;
 
   if (fd < 0)
-    return make_error (err, errno, "open %s", path);
+    return make_error (err, errno, "open '%s'", path);
   if (read_whole (fd, path, &old.data, &old.len, err) < 0)
     return -1;
   if (memmem (old.data, old.len, "\n\n", 2) == NULL)
     {
       journal_file_free (&old);
       if (unlinkat (dir_fd, name, 0) < 0)
-        return make_error (err, errno, "remove %s", path);
+        return make_error (err, errno, "remove '%s'", path);
       return 1;
     }
   if (journal_header_parse ((const char *) old.data, old.len, &old.h, &old.body, err) < 0)
@@ -402,13 +402,13 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
     }
   if (!same_tree (&old.h, h))
     {
-      make_error (err, 0, "%s exists and describes another change of this mount", path);
-      ret = error_hint (err, "undo it first: oci-idmap-hook restore --journal %s", path);
+      make_error (err, 0, "'%s' exists and describes another change of this mount", path);
+      ret = error_hint (err, "undo it first: oci-idmap-hook restore --journal '%s'", path);
     }
   else if (valid_length (&old, &valid, err) < 0)
     ret = error_prefix (err, "%s", path);
   else if (ftruncate (fd, (off_t) valid) < 0 || lseek (fd, 0, SEEK_END) < 0)
-    ret = make_error (err, errno, "truncate %s", path);
+    ret = make_error (err, errno, "truncate '%s'", path);
   journal_file_free (&old);
   if (ret == 0)
     *out = steal_fd (&fd);
@@ -426,7 +426,7 @@ write_all (int fd, const void *buf, size_t len, const char *path, hook_error_t *
         continue;
       if (n < 0)
         {
-          make_error (err, errno, "write the journal %s", path);
+          make_error (err, errno, "write the journal '%s'", path);
           if (errno == ENOSPC || errno == EDQUOT)
             error_hint (err, "free space there or pass --journal-dir DIR on another filesystem");
           return -1;
@@ -472,7 +472,7 @@ journal_create (int dir_fd, const char *dir, const char *name, const struct jour
       fd = openat (dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     }
   if (fd < 0)
-    return make_error (err, errno, "create the journal %s", j->path);
+    return make_error (err, errno, "create the journal '%s'", j->path);
   j->fd = fd;
   text = journal_header_format (h);
   if (text == NULL)
@@ -481,7 +481,7 @@ journal_create (int dir_fd, const char *dir, const char *name, const struct jour
     return -1;
   /* The file's name must be durable too, or a crash loses the journal. */
   if (fdatasync (fd) < 0 || fsync (dir_fd) < 0)
-    return make_error (err, errno, "sync the journal %s", j->path);
+    return make_error (err, errno, "sync the journal '%s'", j->path);
   return 0;
 }
 
@@ -554,7 +554,7 @@ journal_wait (struct journal *j, uint64_t ticket, hook_error_t **err)
     }
   errnum = j->synced < ticket ? j->sync_errno : 0;
   pthread_mutex_unlock (&j->lock);
-  return errnum ? make_error (err, errnum, "sync the journal %s", j->path) : 0;
+  return errnum ? make_error (err, errnum, "sync the journal '%s'", j->path) : 0;
 }
 
 static void *

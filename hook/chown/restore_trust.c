@@ -44,7 +44,7 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
   int ret = 0;
 
   if (cur < 0 || fstat (cur, &st) < 0)
-    return make_error (err, errno, "stat the journal directory %s", dir);
+    return make_error (err, errno, "stat the journal directory '%s'", dir);
   if (rootless_detect (&rl, err) < 0)
     return -1;
   for (int level = 1; ret == 0; level++)
@@ -85,13 +85,14 @@ restore_trust_dir (int dir_fd, const char *dir, hook_error_t **err)
   struct stat st;
 
   if (fstat (dir_fd, &st) < 0)
-    return make_error (err, errno, "stat the journal directory %s", dir);
+    return make_error (err, errno, "stat the journal directory '%s'", dir);
   if (st.st_uid != geteuid () || (st.st_mode & 022))
     {
-      make_error (err, 0, "journal directory %s: owned by uid %u with mode %04o, so others may have put journals in it", dir,
-                  (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
-      return error_hint (err, TRUST_HINT ": chown %u %s && chmod go-w %s, after checking what is in it", geteuid (),
-                         geteuid (), dir, dir);
+      make_error (err, 0,
+                  "journal directory '%s': owned by uid %u with mode %04o, so others may have put journals in it",
+                  dir, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+      return error_hint (err, TRUST_HINT ": chown %u '%s' && chmod go-w '%s', after checking what is in it",
+                         geteuid (), geteuid (), dir, dir);
     }
   return check_ancestors (dir_fd, dir, err);
 }
@@ -132,14 +133,14 @@ restore_trust_open (int dir_fd, const char *name, const char *path, hook_error_t
 
   /* Look before opening: a device is never opened, a FIFO never waited on. */
   if (fstatat (dir_fd, name, &before, AT_SYMLINK_NOFOLLOW) < 0)
-    return make_error (err, errno, "open %s", path);
+    return make_error (err, errno, "open '%s'", path);
   if (!S_ISREG (before.st_mode))
     return not_a_journal (path, before.st_mode, err);
   fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0)
-    return make_error (err, errno, "open %s", path);
+    return make_error (err, errno, "open '%s'", path);
   if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat %s", path);
+    return make_error (err, errno, "stat '%s'", path);
   if (!S_ISREG (st.st_mode) || st.st_dev != before.st_dev || st.st_ino != before.st_ino)
     return make_error (err, 0, "%s: replaced while it was opened", path);
   return steal_fd (&fd);
@@ -191,7 +192,7 @@ restore_trust_open_path (const char *path, hook_error_t **err)
     return make_error (err, 0, "%s: not a journal file name", path);
   dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0)
-    return make_error (err, errno, "open the directory of %s", path);
+    return make_error (err, errno, "open the directory of '%s'", path);
   if (restore_trust_dir (dir_fd, dir, err) < 0)
     {
       hook_error_t *why = NULL;
@@ -214,7 +215,7 @@ restore_trust_journal (int fd, const char *path, const struct journal_header *h,
   struct stat st;
 
   if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat %s", path);
+    return make_error (err, errno, "stat '%s'", path);
   if (!S_ISREG (st.st_mode))
     return not_a_journal (path, st.st_mode, err);
   if (st.st_uid == geteuid () && !(st.st_mode & 022) && st.st_nlink == 1)

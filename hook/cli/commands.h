@@ -4,7 +4,7 @@
 #ifndef HOOK_COMMANDS_H
 #define HOOK_COMMANDS_H
 
-#include "base/error.h"
+#include "base/log.h"
 
 /* Bad usage: the exit status of every command. */
 #define EXIT_USAGE 2

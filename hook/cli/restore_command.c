@@ -4,6 +4,7 @@
 #include "base/cleanup.h"
 #include "base/escape.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "commands.h"
 #include "hook/chown/journal.h"
 #include "hook/chown/restore.h"
@@ -56,14 +57,13 @@ static char *
 default_journal_dir (hook_error_t **err)
 {
   struct rootless rl;
-  char *dir;
+  char *dir = NULL;
+  int ret;
 
   if (rootless_detect (&rl, err) < 0)
     return NULL;
-  dir = rl.active ? rootless_path (&rl, ROOTLESS_JOURNAL_DIR) : strdup (JOURNAL_DEFAULT_DIR);
-  if (dir == NULL && !rl.active)
-    make_error (err, ENOMEM, "journal directory");
-  else if (dir == NULL)
+  ret = rl.active ? rootless_path (&rl, ROOTLESS_JOURNAL_DIR, &dir, err) : str_dup (&dir, JOURNAL_DEFAULT_DIR, err);
+  if (ret == 0 && dir == NULL)
     {
       make_error (err, 0, "no home directory in /etc/passwd for host uid %u, the user of this namespace", rl.host_uid);
       error_hint (err, "name the journal directory with --dir DIR");
@@ -91,9 +91,10 @@ restore_one (const char *journal, hook_error_t **err)
       || restore_journal (fd, journal, -1, true, &rep, err) < 0)
     return -1;
   sum = restore_summary (&rep);
-  /* The summary names entries the container made: escape it. */
-  if (asprintf (&line, "%s: %s", journal, sum ? sum : "restored") > 0 && (safe = text_escape (line)))
-    printf ("%s\n", safe);
+  if (sum == NULL || str_printf (&line, err, "%s: %s", journal, sum) < 0 || (safe = text_escape (line)) == NULL)
+    return make_error (err, ENOMEM, "report the restore of '%s'", journal);
+  /* The summary names entries the container made: escaped. */
+  printf ("%s\n", safe);
   return 0;
 }
 
@@ -106,14 +107,15 @@ restore_all (const char *container, const char *dir, hook_error_t **err)
   int n;
 
   if (dfd < 0)
-    return make_error (err, errno, "open the journal directory %s", dir);
+    return make_error (err, errno, "open the journal directory '%s'", dir);
   n = restore_container (dfd, dir, container, false, err);
   if (n < 0)
     return -1;
   if (n == 0)
-    return make_error (err, 0, "no journal of container %s in %s", container, dir);
-  safe = text_escape (container);
-  printf ("container %s: %d journal%s restored\n", safe ? safe : "?", n, n == 1 ? "" : "s");
+    return make_error (err, 0, "no journal of container %s in '%s'", container, dir);
+  if ((safe = text_escape (container)) == NULL)
+    return make_error (err, ENOMEM, "report the restore of container %s", container);
+  printf ("container %s: %d journal%s restored\n", safe, n, n == 1 ? "" : "s");
   return 0;
 }
 

@@ -96,9 +96,11 @@ find_bundle (int argc, char **argv, int cmd)
 static int
 shim_failure (const struct runtime_options *o, hook_error_t **err)
 {
-  cleanup_free char *msg = NULL, *safe = text_escape ((*err)->msg);
-  if (asprintf (&msg, "oci-idmap-runtime: %s", safe) > 0)
-    runtime_log_for_engine (o, msg);
+  cleanup_free char *text = error_string (*err), *msg = NULL, *safe = text_escape (text);
+  /* Part of reporting an error: nowhere to report running out of memory. */
+  if (asprintf (&msg, "oci-idmap-runtime: %s", safe) < 0)
+    abort ();
+  runtime_log_for_engine (o, msg);
   return report_failure (err, EXIT_FAILURE);
 }
 
@@ -168,6 +170,6 @@ command_runtime (int argc, char **argv)
     return shim_failure (&o, &err);
   argv[0] = (char *)o.runtime;
   execvp (o.runtime, argv);
-  make_error (&err, errno, "exec the real runtime %s", o.runtime);
+  make_error (&err, errno, "exec the real runtime '%s'", o.runtime);
   return shim_failure (&o, &err);
 }

@@ -20,10 +20,9 @@
 static void
 problem_from_error (struct doctor *d, const char *where, hook_error_t **err)
 {
-  char *semi = strstr ((*err)->msg, "; ");
-  if (semi)
-    *semi = '\0';
-  doctor_problem (d, false, where, semi ? semi + 2 : NULL, "%s", (*err)->msg);
+  cleanup_free char *what = error_summary (*err);
+
+  doctor_problem (d, false, where, error_hint_text (*err), "%s", what);
   error_free (err);
 }
 
@@ -193,7 +192,7 @@ open_confined_rootfs (int bundle_fd, const char *root, const char *bundle, hook_
 
   if (fd >= 0)
     return fd;
-  make_error (err, errno, "--untrusted: open root.path %s below the bundle %s", root, bundle);
+  make_error (err, errno, "--untrusted: open root.path '%s' below the bundle '%s'", root, bundle);
   if (errno == EXDEV || errno == ELOOP)
     error_hint (err, "it leaves the bundle or goes through a symlink; give a root.path inside the bundle "
                      "directory, or drop --untrusted for a bundle you trust");
@@ -210,7 +209,7 @@ facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct 
   int root_fd;
 
   if (bundle_fd < 0)
-    return make_error (err, errno, "open the bundle %s", bundle);
+    return make_error (err, errno, "open the bundle '%s'", bundle);
   if (oci_config_read (bundle, &path, &text, &len, NULL, err) < 0)
     return -1;
   if (oci_config_parse (text, len, cfg, err) < 0)
@@ -240,13 +239,13 @@ facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct 
   d->hook_at_poststop = registers_hook (cfg, (const char *const[]){ "poststop" }, 1);
   check_registration (d);
   if (d->rootfs == NULL)
-    return make_error (err, 0, "%s/config.json has no root.path", bundle);
+    return make_error (err, 0, "'%s/config.json' has no root.path", bundle);
   if (untrusted)
     return open_confined_rootfs (bundle_fd, d->rootfs, bundle, err);
   /* The engine's path: opened as written, then walked by fd. */
   root_fd = openat (bundle_fd, d->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
-    return make_error (err, errno, "open the root filesystem %s (in %s)", d->rootfs, bundle);
+    return make_error (err, errno, "open the root filesystem '%s' (in '%s')", d->rootfs, bundle);
   return root_fd;
 }
 
@@ -326,7 +325,7 @@ facts_from_options (struct doctor *d, const struct doctor_options *o, hook_error
   d->rootfs = o->rootfs;
   root_fd = open (d->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
-    return make_error (err, errno, "open the root filesystem %s", d->rootfs);
+    return make_error (err, errno, "open the root filesystem '%s'", d->rootfs);
   return root_fd;
 }
 

@@ -67,18 +67,16 @@ needed_access (const struct doctor_mount *m)
   return ACCESS_R | ACCESS_X | (m->readonly ? 0 : ACCESS_W);
 }
 
-/* Split "what; hint" as error_hint() joined them. */
+/* The error's cause as WHAT and its fix as HINT. */
 static void
 split_error (hook_error_t **err, char **what, char **hint)
 {
-  char *semi = strstr ((*err)->msg, "; ");
+  const char *fix = error_hint_text (*err);
 
-  *hint = semi ? strdup (semi + 2) : NULL;
-  if (semi)
-    *semi = '\0';
-  *what = steal_pointer (&(*err)->msg);
+  *hint = fix ? strdup (fix) : NULL;
+  *what = error_summary (*err);
   error_free (err);
-  if (*what == NULL)
+  if (fix && *hint == NULL)
     abort ();
 }
 

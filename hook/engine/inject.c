@@ -303,10 +303,10 @@ write_atomically (const char *path, const struct stat *orig, const char *text, s
   size_t done = 0;
 
   if (asprintf (&tmp, "%s.oci-idmap-XXXXXX", path) < 0)
-    return make_error (err, ENOMEM, "write %s", path);
+    return make_error (err, ENOMEM, "write '%s'", path);
   fd = mkostemp (tmp, O_CLOEXEC);
   if (fd < 0)
-    return make_error (err, errno, "create a temporary file beside %s", path);
+    return make_error (err, errno, "create a temporary file beside '%s'", path);
   if (fchown (fd, orig->st_uid, orig->st_gid) < 0 || fchmod (fd, orig->st_mode & 07777) < 0)
     goto fail;
   while (done < len)
@@ -323,7 +323,7 @@ write_atomically (const char *path, const struct stat *orig, const char *text, s
   return 0;
 
 fail:
-  make_error (err, errno, "write %s", path);
+  make_error (err, errno, "write '%s'", path);
   unlink (tmp);
   return -1;
 }
@@ -379,7 +379,7 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
     }
   g = yajl_gen_alloc (NULL);
   if (g == NULL)
-    make_error (err, ENOMEM, "generate %s", path);
+    make_error (err, ENOMEM, "generate '%s'", path);
   else
     {
       /* json_parse took only valid UTF-8; the hook's own path must be too. */

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "runtime_shim.h"
 #include "base/cleanup.h"
+#include "base/str.h"
 #include "hook/run/admin_policy.h"
 #include "hook/run/request.h"
 #include "inject.h"
@@ -32,7 +33,7 @@ container_asks (const char *bundle, enum env_trust trust, bool *asks, hook_error
   *asks = false;
   if (oci_config_read (bundle, &path, &text, &len, NULL, err) < 0)
     {
-      if ((*err)->errnum != ENOENT)
+      if (error_errno (*err) != ENOENT)
         return -1;
       error_free (err); /* no config.json: the real runtime will say so */
       return 0;
@@ -133,22 +134,23 @@ runtime_check_not_self (const char *runtime, hook_error_t **err)
   const char *path = getenv ("PATH");
   struct stat a, b;
 
-  if (strchr (runtime, '/'))
-    found = strdup (runtime);
-  else
-    for (const char *p = path ? path : "/usr/bin:/bin"; p && *p && found == NULL;)
-      {
-        const char *colon = strchr (p, ':');
-        size_t len = colon ? (size_t)(colon - p) : strlen (p);
-        cleanup_free char *cand = NULL;
-        if (asprintf (&cand, "%.*s/%s", (int)len, p, runtime) > 0 && access (cand, X_OK) == 0)
-          found = steal_pointer (&cand);
-        p = colon ? colon + 1 : NULL;
-      }
+  if (strchr (runtime, '/') && str_dup (&found, runtime, err) < 0)
+    return -1;
+  for (const char *p = path ? path : "/usr/bin:/bin"; !strchr (runtime, '/') && p && *p && found == NULL;)
+    {
+      const char *colon = strchr (p, ':');
+      size_t len = colon ? (size_t) (colon - p) : strlen (p);
+      cleanup_free char *cand = NULL;
+      if (str_printf (&cand, err, "%.*s/%s", (int) len, p, runtime) < 0)
+        return -1;
+      if (access (cand, X_OK) == 0)
+        found = steal_pointer (&cand);
+      p = colon ? colon + 1 : NULL;
+    }
   if (found == NULL)
-    return make_error (err, ENOENT, "the real runtime %s is not in PATH", runtime);
+    return make_error (err, ENOENT, "the real runtime '%s' is not in PATH", runtime);
   if (self && stat (found, &a) == 0 && stat (self, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-    return make_error (err, 0, "the real runtime %s is this shim itself; set %s or %s to runc or crun", found,
+    return make_error (err, 0, "the real runtime '%s' is this shim itself; set %s or %s to runc or crun", found,
                        RUNTIME_FLAG, RUNTIME_ENV);
   return 0;
 }

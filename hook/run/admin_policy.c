@@ -125,14 +125,15 @@ check_safe (int fd, const char *what, const char *path, hook_error_t **err)
   bool sticky_dir;
 
   if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat %s %s", what, path);
+    return make_error (err, errno, "stat %s '%s'", what, path);
   sticky_dir = S_ISDIR (st.st_mode) && (st.st_mode & S_ISVTX);
   if ((st.st_uid == 0 || st.st_uid == geteuid ()) && (!(st.st_mode & 022) || sticky_dir))
     return 0;
   make_error (err, 0,
-              "%s %s is owned by uid %u with mode %04o: it must be owned by root and not writable by group or others",
+              "%s '%s' is owned by uid %u with mode %04o: it must be owned by root and not writable by group or "
+              "others",
               what, path, (unsigned int) st.st_uid, (unsigned int) (st.st_mode & 07777));
-  return error_hint (err, "chown root %s && chmod go-w %s", path, path);
+  return error_hint (err, "chown root '%s' && chmod go-w '%s'", path, path);
 }
 
 int
@@ -155,12 +156,12 @@ admin_policy_load (const char *path, bool required, struct admin_policy *pol, ho
   if (fd < 0 && errno == ENOENT && !required)
     return 0;
   if (fd < 0)
-    return make_error (err, errno, "open the policy file %s", path);
+    return make_error (err, errno, "open the policy file '%s'", path);
   if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat the policy file %s", path);
+    return make_error (err, errno, "stat the policy file '%s'", path);
   if (!S_ISREG (st.st_mode))
     {
-      make_error (err, 0, "the policy file %s is not a regular file", path);
+      make_error (err, 0, "the policy file '%s' is not a regular file", path);
       return error_hint (err, "put the policy in a regular file owned by root");
     }
   if (check_safe (fd, "the policy file", path, err) < 0 || check_safe (dir_fd, "the policy's directory", dir, err) < 0)
@@ -179,10 +180,12 @@ admin_policy_free (struct admin_policy *pol)
   set_defaults (pol);
 }
 
+/* Where the administrator changes a rule: the file the policy came from, or
+ * the one the hook reads by default. */
 static const char *
-policy_name (const struct admin_policy *pol)
+policy_file (const struct admin_policy *pol)
 {
-  return pol->path ? pol->path : "the built-in policy";
+  return pol->path ? pol->path : ADMIN_POLICY_DEFAULT_PATH;
 }
 
 int
@@ -200,14 +203,22 @@ admin_policy_check_source_paths (const struct admin_policy *pol, const char *con
 
   for (size_t p = 0; p < n; p++)
     if (strcmp (paths[p], "/") == 0)
-      return make_error (err, 0, "the host's root directory is never served (built-in deny list)");
+      {
+        make_error (err, 0, "the host's root directory is never served (built-in deny list)");
+        return error_hint (err, "use a directory below it as the source");
+      }
   /* One name the administrator allowed is enough ... */
   for (size_t p = 0; p < n && allowed_by == NULL; p++)
     for (size_t i = 0; i < pol->n_allowed && allowed_by == NULL; i++)
       if (path_is_under (paths[p], pol->allowed_sources[i]))
         allowed_by = pol->allowed_sources[i];
   if (pol->n_allowed > 0 && allowed_by == NULL)
-    return make_error (err, 0, "the source %s is not under any of allowedSources in %s", paths[0], policy_name (pol));
+    {
+      make_error (err, 0, "the source '%s' is not under any of allowedSources in '%s'", paths[0],
+                  policy_file (pol));
+      return error_hint (err, "add the directory to allowedSources in '%s', or use a source under one it lists",
+                         policy_file (pol));
+    }
   /* ... but a denied tree is denied under every name it has, and served
    * only where the admin listed a path inside it. */
   for (size_t p = 0; p < n; p++)
@@ -215,9 +226,9 @@ admin_policy_check_source_paths (const struct admin_policy *pol, const char *con
       if (under_denied (paths[p], denied_roots[i], denied, sizeof denied)
           && (allowed_by == NULL || !path_is_under (allowed_by, denied)))
         {
-          make_error (err, 0, "the source %s is under %s (built-in deny list)", paths[p], denied);
-          return error_hint (err, "list it in allowedSources of %s to allow it",
-                             pol->path ? pol->path : ADMIN_POLICY_DEFAULT_PATH);
+          make_error (err, 0, "the source '%s' is under %s (built-in deny list)", paths[p], denied);
+          return error_hint (err, "list it in allowedSources of '%s' to allow it, or use another source",
+                             policy_file (pol));
         }
   return 0;
 }
@@ -225,7 +236,15 @@ admin_policy_check_source_paths (const struct admin_policy *pol, const char *con
 int
 admin_policy_check_mode (const struct admin_policy *pol, enum mount_mode mode, hook_error_t **err)
 {
+  char allowed[128] = "";
+  size_t o = 0;
+
   if ((unsigned int) mode < MODE_COUNT && !pol->mode_denied[mode])
     return 0;
-  return make_error (err, 0, "mode %s is not in allowedModes of %s", mode_name (mode), policy_name (pol));
+  for (size_t m = 0; m < MODE_COUNT && o < sizeof allowed; m++)
+    if (!pol->mode_denied[m])
+      o += (size_t) snprintf (allowed + o, sizeof allowed - o, "%s%s", o ? ", " : "", mode_name ((enum mount_mode) m));
+  make_error (err, 0, "mode %s is not in allowedModes of '%s'", mode_name (mode), policy_file (pol));
+  return error_hint (err, "ask for a mode it lists (%s), or add %s to allowedModes in '%s'", o ? allowed : "none",
+                     mode_name (mode), policy_file (pol));
 }

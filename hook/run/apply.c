@@ -41,9 +41,9 @@ prepare_job (struct mount_job *job, const struct container_ids *ids, const struc
    * mapping replaces the runtime's instead of stacking on it. */
   job->tree_fd = mount_clone (job->target_fd, idmapped, err);
   if (job->tree_fd < 0)
-    return error_prefix (err, "cannot idmap %s", job_source (job));
+    return error_prefix (err, "cannot idmap '%s'", job_source (job));
   if (fstat (job->tree_fd, &st) < 0)
-    return make_error (err, errno, "stat %s", job_source (job));
+    return make_error (err, errno, "stat '%s'", job_source (job));
   if (job->policy.wildcard && !S_ISDIR (st.st_mode))
     {
       job->skip = "not a directory";
@@ -54,7 +54,7 @@ prepare_job (struct mount_job *job, const struct container_ids *ids, const struc
   switch (policy_decide (&job->policy, st.st_uid, st.st_gid, ids, user, &job->uids, &job->gids, &why, err))
     {
     case POLICY_ERROR:
-      return error_prefix (err, "%s %s", refused_verb (job), job_source (job));
+      return error_prefix (err, "%s '%s'", refused_verb (job), job_source (job));
     case POLICY_SKIP:
       job->skip = why;
       return 0;
@@ -112,7 +112,7 @@ same_mount_root (const struct statx *a, const struct statx *b)
 static int
 refused_below (const struct submount *sub, hook_error_t **err)
 {
-  return error_prefix (err, "refused: %s, mounted below it from %s, would be idmapped with it", sub->dest,
+  return error_prefix (err, "refused: '%s', mounted below it from '%s', would be idmapped with it", sub->dest,
                        sub->source);
 }
 
@@ -130,7 +130,7 @@ idmap_submount (int proc_fd, const struct plan *plan, const struct mount_job *jo
   /* Reached from the job's mount, or covered by another mount there: then
    * the job's copy does not show it either. */
   sub->target_fd = mount_open_below (job->target_fd, sub->rel, &stx, err);
-  if (sub->target_fd < 0 && (*err)->errnum != ENOENT && (*err)->errnum != ENOTDIR)
+  if (sub->target_fd < 0 && error_errno (*err) != ENOENT && error_errno (*err) != ENOTDIR)
     {
       if (!job->policy.wildcard)
         return error_prefix (err, "%s, mounted below it", sub->dest);
@@ -154,7 +154,7 @@ idmap_submount (int proc_fd, const struct plan *plan, const struct mount_job *jo
       sub->skip = "the runtime idmapped it";
       /* The job's copy lost that mapping with its own: keep the runtime's. */
       if (job->runtime_idmapped && (sub->tree_fd = mount_clone (sub->target_fd, false, err)) < 0)
-        return error_prefix (err, "cannot copy %s, mounted below it", sub->dest);
+        return error_prefix (err, "cannot copy '%s', mounted below it", sub->dest);
       return 0;
     }
   sub->owner_uid = stx.stx_uid;
@@ -174,14 +174,14 @@ idmap_submount (int proc_fd, const struct plan *plan, const struct mount_job *jo
     }
   sub->userns_fd = mapping_userns (proc_fd, plan, &sub->uids, &sub->gids, err);
   if (sub->userns_fd < 0)
-    return error_prefix (err, "cannot idmap %s, mounted below it from %s", sub->dest, sub->source);
+    return error_prefix (err, "cannot idmap '%s', mounted below it from '%s'", sub->dest, sub->source);
   sub->tree_fd = mount_clone (sub->target_fd, false, err);
   if (sub->tree_fd < 0)
-    return error_prefix (err, "cannot idmap %s, mounted below it from %s", sub->dest, sub->source);
+    return error_prefix (err, "cannot idmap '%s', mounted below it from '%s'", sub->dest, sub->source);
   if (mount_set_idmap (sub->tree_fd, sub->userns_fd, maps_to_host_root (&sub->uids, &sub->gids), err) == 0)
     return 0;
-  if ((*err)->errnum != EINVAL && (*err)->errnum != EPERM)
-    return error_prefix (err, "cannot idmap %s, mounted below it from %s", sub->dest, sub->source);
+  if (error_errno (*err) != EINVAL && error_errno (*err) != EPERM)
+    return error_prefix (err, "cannot idmap '%s', mounted below it from '%s'", sub->dest, sub->source);
   error_free (err);
   close (sub->tree_fd);
   sub->tree_fd = -1;
@@ -190,7 +190,8 @@ idmap_submount (int proc_fd, const struct plan *plan, const struct mount_job *jo
       sub->skip = "its filesystem does not support idmapped mounts";
       return 0;
     }
-  make_error (err, 0, "cannot idmap %s, mounted below it from %s (%s): filesystem does not support idmapped mounts",
+  make_error (err, 0,
+              "cannot idmap '%s', mounted below it from '%s' (%s): filesystem does not support idmapped mounts",
               sub->dest, sub->source, sub->mi->fstype);
   return error_hint (err, "ask for %s=chown by its own path, or mount it elsewhere", sub->dest);
 }
@@ -201,7 +202,7 @@ idmap_job (int proc_fd, const struct plan *plan, struct mount_job *job, const st
 {
   job->userns_fd = mapping_userns (proc_fd, plan, &job->uids, &job->gids, err);
   if (job->userns_fd < 0)
-    return error_prefix (err, "cannot idmap %s", job_source (job));
+    return error_prefix (err, "cannot idmap '%s'", job_source (job));
   if (mount_set_idmap (job->tree_fd, job->userns_fd, maps_to_host_root (&job->uids, &job->gids), err) == 0)
     {
       for (size_t k = 0; k < job->n_subs; k++)
@@ -209,8 +210,8 @@ idmap_job (int proc_fd, const struct plan *plan, struct mount_job *job, const st
           return -1;
       return 0;
     }
-  if ((*err)->errnum != EINVAL && (*err)->errnum != EPERM)
-    return error_prefix (err, "cannot idmap %s (%s)", job_source (job), job->mi->fstype);
+  if (error_errno (*err) != EINVAL && error_errno (*err) != EPERM)
+    return error_prefix (err, "cannot idmap '%s' (%s)", job_source (job), job->mi->fstype);
   /* The kernel says EINVAL (EPERM for some) when the filesystem does not
    * support idmapped mounts. */
   error_free (err);
@@ -226,36 +227,36 @@ idmap_job (int proc_fd, const struct plan *plan, struct mount_job *job, const st
       job->skip = "its filesystem does not support idmapped mounts";
       return 0;
     }
-  make_error (err, 0, "cannot idmap %s (%s): filesystem does not support idmapped mounts", job_source (job),
+  make_error (err, 0, "cannot idmap '%s' (%s): filesystem does not support idmapped mounts", job_source (job),
               job->mi->fstype);
   return error_hint (err, "use mode chown");
 }
 
 /* One verbose line for a mapped mount: DEST, SOURCE (WHERE says more). */
 static void
-log_mapped (const char *dest, const char *source, const char *where, const char *fstype, enum mount_mode mode,
+log_mapped (const char *dest, const char *source, const char *below, const char *fstype, enum mount_mode mode,
             uint32_t owner_uid, uint32_t owner_gid, const struct idmap *uids, const struct idmap *gids,
             const struct target_user *user)
 {
   char u[128], g[128];
+  const char *where = below ? ", mounted below " : "";
 
+  below = below ? below : "";
   idmap_describe (uids, u, sizeof u);
   idmap_describe (gids, g, sizeof g);
   if (mode == MODE_IDMAP)
-    log_verbose ("%s: idmapped %s%s (%s): on-disk owner %u:%u shows as container user %u:%u (uid map %s, gid map "
+    log_verbose ("%s: idmapped %s%s%s (%s): on-disk owner %u:%u shows as container user %u:%u (uid map %s, gid map "
                  "%s%s)",
-                 dest, source, where, fstype, owner_uid, owner_gid, user->uid, user->gid, u, g,
+                 dest, source, where, below, fstype, owner_uid, owner_gid, user->uid, user->gid, u, g,
                  maps_to_host_root (uids, gids) ? ", nosuid" : "");
   else
-    log_verbose ("%s: idmapped %s%s (%s) with the container's own mapping (uid map %s, gid map %s)", dest, source,
-                 where, fstype, u, g);
+    log_verbose ("%s: idmapped %s%s%s (%s) with the container's own mapping (uid map %s, gid map %s)", dest, source,
+                 where, below, fstype, u, g);
 }
 
 static void
 log_job (const struct mount_job *job, const struct target_user *user)
 {
-  cleanup_free char *where = NULL;
-
   if (job->skip)
     {
       log_verbose ("%s: left as it is (%s): %s", job->dest, job_source (job), job->skip);
@@ -263,17 +264,15 @@ log_job (const struct mount_job *job, const struct target_user *user)
     }
   if (job->chown)
     return; /* said by chown_job_run */
-  log_mapped (job->dest, job_source (job), "", job->mi->fstype, job->policy.mode, job->owner_uid, job->owner_gid,
+  log_mapped (job->dest, job_source (job), NULL, job->mi->fstype, job->policy.mode, job->owner_uid, job->owner_gid,
               &job->uids, &job->gids, user);
-  if (job->n_subs == 0 || asprintf (&where, ", mounted below %s", job->dest) < 0)
-    return;
   for (size_t k = 0; k < job->n_subs; k++)
     {
       const struct submount *sub = &job->subs[k];
       if (sub->skip)
-        log_verbose ("%s: left as it is%s (%s): %s", sub->dest, where, sub->source, sub->skip);
+        log_verbose ("%s: left as it is, mounted below %s (%s): %s", sub->dest, job->dest, sub->source, sub->skip);
       else
-        log_mapped (sub->dest, sub->source, where, sub->mi->fstype, job->policy.mode, sub->owner_uid,
+        log_mapped (sub->dest, sub->source, job->dest, sub->mi->fstype, job->policy.mode, sub->owner_uid,
                     sub->owner_gid, &sub->uids, &sub->gids, user);
     }
 }
@@ -289,11 +288,12 @@ undo_chowns (struct plan *plan, size_t n, const struct chown_options *co, hook_e
         continue;
       if (chown_job_undo (&plan->jobs[k], co, &uerr) < 0)
         {
-          error_hint (err, "and %s: %s", plan->jobs[k].dest, uerr->msg);
+          cleanup_free char *why = error_string (uerr);
+          error_hint (err, "and %s: %s", plan->jobs[k].dest, why);
           error_free (&uerr);
         }
       else
-        error_hint (err, "the chown of %s was undone", plan->jobs[k].dest);
+        error_hint (err, "the chown of '%s' was undone", plan->jobs[k].dest);
     }
   return -1;
 }
@@ -333,7 +333,7 @@ open_copy_of (int tree_fd, const char *rel, int target_fd, hook_error_t **err)
   if (fd >= 0 && !same_mount_root (&want, &got))
     {
       close (fd);
-      return make_error (err, 0, "%s is no longer the mount the runtime made (it moved while the hook ran)", rel);
+      return make_error (err, 0, "'%s' is no longer the mount the runtime made (it moved while the hook ran)", rel);
     }
   return fd;
 }
@@ -377,7 +377,7 @@ attach_job (struct mount_job *job, hook_error_t **err)
       rel += rel[0] == '/';
       fd = open_copy_of (o->tree_fd, rel, job->target_fd, err);
       if (fd < 0)
-        return error_prefix (err, "below the copy of %s", o->dest);
+        return error_prefix (err, "below the copy of '%s'", o->dest);
     }
   if (mount_attach (job->tree_fd, fd >= 0 ? fd : job->target_fd, err) < 0)
     return -1;
@@ -430,7 +430,7 @@ apply_plan (int proc_fd, const struct container_proc *cp, struct plan *plan, con
       struct mount_job *job = order[i];
       if (job->skip == NULL && !job->chown && attach_job (job, err) < 0)
         {
-          error_prefix (err, "%s: cannot attach the idmapped copy of %s", job->dest, job_source (job));
+          error_prefix (err, "%s: cannot attach the idmapped copy of '%s'", job->dest, job_source (job));
           return undo_chowns (plan, plan->n, co, err);
         }
     }

@@ -7,6 +7,7 @@
 #include "hook/system/mount_api.h"
 #include "hook/chown/restore.h"
 #include "hook/system/rootless.h"
+#include "base/str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,7 +79,7 @@ fill_header (const struct mount_job *job, const struct chown_options *co, const 
 static void
 hint_for (hook_error_t **err, bool rootless)
 {
-  switch ((*err)->errnum)
+  switch (error_errno (*err))
     {
     case EROFS:
       error_hint (err, "the source is read-only; mount it read-write or use mode idmap");
@@ -111,8 +112,8 @@ undo_failed_walk (struct mount_job *job, const struct chown_options *co, const c
 
   if (restore_journal (j->fd, j->path, job->tree_fd, false, &rep, &uerr) < 0)
     {
-      error_hint (err, "undo the changes made so far with: oci-idmap-hook restore --journal %s (%s)", j->path,
-                  uerr->msg);
+      cleanup_free char *why = error_string (uerr);
+      error_hint (err, "undo the changes made so far with: oci-idmap-hook restore --journal '%s' (%s)", j->path, why);
       error_free (&uerr);
       return;
     }
@@ -146,10 +147,10 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
   int ret;
 
   if (target_ids (job, ids, user, &spec.to_uid, &spec.to_gid, err) < 0)
-    return error_prefix (err, "cannot chown %s", job_source (job));
+    return error_prefix (err, "cannot chown '%s'", job_source (job));
   if (fstatvfs (job->tree_fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
     {
-      make_error (err, EROFS, "%s", job_source (job));
+      make_error (err, EROFS, "'%s'", job_source (job));
       return error_hint (err, "the mount is read-only, nothing was changed; mount it read-write or use mode idmap");
     }
   if (mount_set_walk_attrs (job->tree_fd, err) < 0 || fill_header (job, co, ids, spec.to_uid, spec.to_gid, &h, err) < 0)
@@ -162,8 +163,17 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
       journal_close (&j);
       return -1;
     }
-  job->journal_path = strdup (j.path);
+  if (str_dup (&job->journal_path, j.path, err) < 0)
+    {
+      if (!j.reopened)
+        unlinkat (co->journal_dir_fd, name, 0);
+      journal_close (&j);
+      return error_prefix (err, "%s", job_source (job));
+    }
   ret = chown_walk (job->tree_fd, &spec, &j, &rep, err);
+  /* Out of memory for the report: undone like any failed walk. */
+  if (ret == 0 && (left = chown_report_leftovers (&rep)) == NULL)
+    ret = make_error (err, ENOMEM, "report the chown");
   if (ret < 0)
     {
       error_prefix (err, "%s", job_source (job));
@@ -172,13 +182,8 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
     }
   else
     {
-      left = chown_report_leftovers (&rep);
       if (left && left[0])
-        {
-          cleanup_free char *line = NULL;
-          if (asprintf (&line, "%s: chown %s: %s", job->dest, job_source (job), left) > 0)
-            log_line (line);
-        }
+        log_linef ("%s: chown %s: %s", job->dest, job_source (job), left);
       log_verbose ("%s: chown %s (%s, mode %s): %llu of %llu entries given to on-disk %u:%u; journal %s", job->dest,
                    job_source (job), job->mi->fstype, mode_name (job->policy.mode),
                    (unsigned long long) rep.changed, (unsigned long long) rep.entries + 1, spec.to_uid, spec.to_gid,
@@ -205,7 +210,7 @@ chown_job_undo (struct mount_job *job, const struct chown_options *co, hook_erro
   if (job->journal_fd < 0)
     return 0;
   if (restore_journal (job->journal_fd, job->journal_path, job->tree_fd, true, &rep, err) < 0)
-    return error_hint (err, "undo it with: oci-idmap-hook restore --journal %s", job->journal_path);
+    return error_hint (err, "undo it with: oci-idmap-hook restore --journal '%s'", job->journal_path);
   unlinkat (co->journal_dir_fd, strrchr (job->journal_path, '/') + 1, 0);
   return 0;
 }

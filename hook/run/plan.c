@@ -57,23 +57,27 @@ judge_source (const struct mountinfo_entry *e, const struct mountinfo *host_mi, 
   size_t n = 0;
   int ret;
 
-  *real = mountinfo_host_path (host_mi, e);
+  if (mountinfo_host_path (host_mi, e, real, err) < 0)
+    return -1;
   if (*real == NULL)
-    return make_error (err, 0, "cannot tell where its source %s is on the host (device %u:%u)", e->root, e->major,
+    return make_error (err, 0, "cannot tell where its source '%s' is on the host (device %u:%u)", e->root, e->major,
                        e->minor);
   aliases = calloc (host_mi->n + 1, sizeof *aliases);
   if (aliases == NULL)
     return make_error (err, ENOMEM, "%s", *real);
   aliases[n++] = *real;
-  for (size_t i = 0; i < host_mi->n; i++)
+  ret = 0;
+  for (size_t i = 0; i < host_mi->n && ret == 0; i++)
     {
-      char *alias = mountinfo_host_path_via (host_mi, i, e);
+      char *alias = NULL;
+      ret = mountinfo_host_path_via (host_mi, i, e, &alias, err);
       if (alias && strcmp (alias, *real) != 0)
         aliases[n++] = alias;
       else
         free (alias);
     }
-  ret = admin_policy_check_source_paths (pol, (const char *const *) aliases, n, err);
+  if (ret == 0)
+    ret = admin_policy_check_source_paths (pol, (const char *const *) aliases, n, err);
   for (size_t i = 1; i < n; i++)
     free (aliases[i]);
   return ret;
@@ -130,7 +134,7 @@ add_job (struct plan *plan, const char *dest, const struct oci_mount *m, enum mo
           job->skip = "not found in the container's mount table";
           return 0;
         }
-      make_error (err, 0, "%s: not mounted at %s in the container", dest, job->host_path);
+      make_error (err, 0, "%s: not mounted at '%s' in the container", dest, job->host_path);
       return error_hint (err, "the destination may be a symlink inside the image; name the real path");
     }
   return check_source (job, host_mi, pol, err);

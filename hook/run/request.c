@@ -156,7 +156,7 @@ add_item (const char *item, size_t len, const char *origin, struct request *req,
     return make_error (err, 0, "%s: \"/\" is the container's root, not a bind mount", origin);
   for (size_t i = 0; i < req->n; i++)
     if (strcmp (req->items[i].dest, dest) == 0)
-      return make_error (err, 0, "%s: %s is listed twice", origin, dest);
+      return make_error (err, 0, "%s: '%s' is listed twice", origin, dest);
   if (req->n >= REQUEST_MAX_ITEMS)
     return make_error (err, 0, "%s: more than %d items", origin, REQUEST_MAX_ITEMS);
   req->items[req->n].dest = steal_pointer (&dest);

@@ -9,6 +9,7 @@
 #include "hook/system/container_proc.h"
 #include "hook/chown/journal.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "hook/system/mountinfo.h"
 #include "plan.h"
 #include "hook/system/privilege.h"
@@ -117,7 +118,7 @@ resolve_rootfs (const struct oci_state *st, const struct oci_config *cfg, char *
     return make_error (err, ENOMEM, "rootfs");
   *out = realpath (joined ? joined : root, NULL);
   if (*out == NULL)
-    return make_error (err, errno, "resolve the root filesystem %s", joined ? joined : root);
+    return make_error (err, errno, "resolve the root filesystem '%s'", joined ? joined : root);
   return 0;
 }
 
@@ -218,10 +219,10 @@ restore_at_poststop (const struct oci_state *st, const struct hook_options *opts
   if (dir_fd < 0 && errno == ENOENT)
     return 0;
   if (dir_fd < 0)
-    return make_error (err, errno, "open the journal directory %s", dir);
+    return make_error (err, errno, "open the journal directory '%s'", dir);
   n = restore_container (dir_fd, dir, st->id, true, err);
   if (n < 0)
-    return error_hint (err, "run: oci-idmap-hook restore --dir %s --container %s", dir, st->id);
+    return error_hint (err, "run: oci-idmap-hook restore --dir '%s' --container %s", dir, st->id);
   if (n == 0)
     log_verbose ("nothing to restore at poststop");
   return 0;
@@ -248,8 +249,9 @@ load_policy (const struct hook_options *opts, struct rootless *rl, char **rootle
     return -1;
   if (rl->active)
     {
-      rootless_policy = rootless_path (rl, ROOTLESS_POLICY_PATH);
-      *rootless_journal = rootless_path (rl, ROOTLESS_JOURNAL_DIR);
+      if (rootless_path (rl, ROOTLESS_POLICY_PATH, &rootless_policy, err) < 0
+          || rootless_path (rl, ROOTLESS_JOURNAL_DIR, rootless_journal, err) < 0)
+        return -1;
       log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl->host_uid, rl->home ? rl->home : "?");
     }
   if (admin_policy_load (opts->policy_path       ? opts->policy_path
@@ -299,10 +301,10 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
   /* The administrator's default for containers that ask for nothing. */
   if (req.n == 0 && pol.default_mounts)
     {
-      if (asprintf (&origin, "defaultMounts of %s", pol.path) < 0)
-        origin = NULL;
-      if (request_parse_mounts (pol.default_mounts, origin ? origin : "defaultMounts", &req, err) < 0)
+      if (str_printf (&origin, err, "defaultMounts of '%s'", pol.path) < 0)
         return -1;
+      if (request_parse_mounts (pol.default_mounts, origin, &req, err) < 0)
+        return error_hint (err, "correct defaultMounts in '%s'", pol.path);
     }
   if (req.n == 0)
     {

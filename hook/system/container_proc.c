@@ -45,12 +45,12 @@ container_proc_same_namespace (int proc_fd, const struct container_proc *cp, con
   snprintf (mine, sizeof mine, "self/ns/%s", ns);
   snprintf (theirs_name, sizeof theirs_name, "ns/%s", ns);
   if (fstatat (proc_fd, mine, &ours, 0) < 0)
-    return make_error (err, errno, "stat /proc/%s", mine);
+    return make_error (err, errno, "stat '/proc/%s'", mine);
   if (fstatat (cp->dir_fd, theirs_name, &theirs, 0) < 0)
     {
       if (exited (cp))
         return gone (cp, "before the hook looked at its namespaces", err);
-      return make_error (err, errno, "stat /proc/%d/%s", (int) cp->pid, theirs_name);
+      return make_error (err, errno, "stat '/proc/%d/%s'", (int) cp->pid, theirs_name);
     }
   return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
@@ -68,14 +68,14 @@ proc_pid (int proc_fd, const struct container_proc *cp, long *out, hook_error_t 
   snprintf (name, sizeof name, "self/fdinfo/%d", cp->pidfd);
   fd = openat (proc_fd, name, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return make_error (err, errno, "open /proc/%s", name);
+    return make_error (err, errno, "open '/proc/%s'", name);
   n = read (fd, buf, sizeof buf - 1);
   if (n < 0)
-    return make_error (err, errno, "read /proc/%s", name);
+    return make_error (err, errno, "read '/proc/%s'", name);
   buf[n] = '\0';
   p = strstr (buf, "\nPid:\t");
   if (p == NULL)
-    return make_error (err, 0, "/proc/%s has no Pid line", name);
+    return make_error (err, 0, "'/proc/%s' has no Pid line", name);
   errno = 0;
   *out = strtol (p + 6, &end, 10);
   if (errno != 0 || end == p + 6 || *end != '\n')
@@ -111,7 +111,7 @@ container_proc_open (int proc_fd, pid_t pid, struct container_proc *cp, hook_err
   if (exited (cp))
     return gone (cp, "before the hook could hold it", err);
   if (cp->dir_fd < 0)
-    return make_error (err, errno, "open /proc/%d", (int) pid);
+    return make_error (err, errno, "open '/proc/%d'", (int) pid);
   switch (container_proc_same_namespace (proc_fd, cp, "mnt", err))
     {
     case -1:
@@ -138,7 +138,7 @@ container_proc_openat (const struct container_proc *cp, const char *name, hook_e
       snprintf (when, sizeof when, "before the hook read its %s", name);
       return gone (cp, when, err);
     }
-  return make_error (err, errno, "open /proc/%d/%s", (int) cp->pid, name);
+  return make_error (err, errno, "open '/proc/%d/%s'", (int) cp->pid, name);
 }
 
 int

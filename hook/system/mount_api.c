@@ -28,17 +28,17 @@ mount_open_below (int dir_fd, const char *rel, struct statx *stx, hook_error_t *
   int fd = (int) syscall (SYS_openat2, dir_fd, rel, &how, sizeof how);
 
   if (fd < 0)
-    return make_error (err, errno, "open %s", rel);
+    return make_error (err, errno, "open '%s'", rel);
   if (statx (fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_MNT_ID, stx) < 0)
     {
-      make_error (err, errno, "statx %s", rel);
+      make_error (err, errno, "statx '%s'", rel);
       close (fd);
       return -1;
     }
   if (!(stx->stx_mask & STATX_MNT_ID) || !(stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
     {
       close (fd);
-      return make_error (err, ENOSYS, "statx %s (mount id and mount root)", rel);
+      return make_error (err, ENOSYS, "statx '%s' (mount id and mount root)", rel);
     }
   return fd;
 }
@@ -54,7 +54,7 @@ mount_open_checked (const char *path, int expected_mnt_id, hook_error_t **err)
   if (stx.stx_mnt_id != (uint64_t) expected_mnt_id)
     {
       close (fd);
-      return make_error (err, 0, "%s is no longer the mount the runtime made (mount id changed)", path);
+      return make_error (err, 0, "'%s' is no longer the mount the runtime made (mount id changed)", path);
     }
   return fd;
 }

@@ -2,6 +2,7 @@
 #include "mountinfo.h"
 #include "oci/json.h"
 #include "base/cleanup.h"
+#include "base/str.h"
 #include "hook/run/request.h"
 
 #include <errno.h>
@@ -184,26 +185,25 @@ mountinfo_is_below (const struct mountinfo *mi, const struct mountinfo_entry *e,
   return false;
 }
 
-char *
-mountinfo_host_path_via (const struct mountinfo *host, size_t i, const struct mountinfo_entry *e)
+int
+mountinfo_host_path_via (const struct mountinfo *host, size_t i, const struct mountinfo_entry *e, char **out,
+                         hook_error_t **err)
 {
   const struct mountinfo_entry *h = &host->entries[i];
   const char *rest;
-  char *out = NULL;
 
+  *out = NULL;
   if (h->major != e->major || h->minor != e->minor || !path_is_under (e->root, h->root))
-    return NULL;
+    return 0;
   rest = e->root + (strcmp (h->root, "/") == 0 ? 0 : strlen (h->root));
   /* The root of a filesystem mounted at M is M itself, not "M/". */
   if (strcmp (rest, "/") == 0 && strcmp (h->mountpoint, "/") != 0)
     rest = "";
-  if (asprintf (&out, "%s%s", strcmp (h->mountpoint, "/") == 0 && rest[0] ? "" : h->mountpoint, rest) < 0)
-    return NULL;
-  return out;
+  return str_printf (out, err, "%s%s", strcmp (h->mountpoint, "/") == 0 && rest[0] ? "" : h->mountpoint, rest);
 }
 
-char *
-mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry *e)
+int
+mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry *e, char **out, hook_error_t **err)
 {
   size_t best = host->n;
 
@@ -214,7 +214,8 @@ mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry 
           && (best == host->n || strlen (h->root) > strlen (host->entries[best].root)))
         best = i;
     }
-  return best == host->n ? NULL : mountinfo_host_path_via (host, best, e);
+  *out = NULL;
+  return best == host->n ? 0 : mountinfo_host_path_via (host, best, e, out, err);
 }
 
 bool

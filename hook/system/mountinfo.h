@@ -50,14 +50,16 @@ bool mountinfo_is_below (const struct mountinfo *mi, const struct mountinfo_entr
  * is in the namespace of HOST: a mount of the same filesystem whose root
  * holds E's root, joined with the rest of E's root.  The kernel resolved
  * every symlink of the source when it was mounted, so this is its real path.
- * A malloc'd string, or NULL if HOST shows no such mount. */
-char *mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry *e);
+ * *OUT is a malloc'd string, or NULL if HOST shows no such mount; -1 with
+ * ENOMEM in *ERR when memory runs out. */
+int mountinfo_host_path (const struct mountinfo *host, const struct mountinfo_entry *e, char **out, hook_error_t **err);
 
 /* The same source may be visible at several host paths (the filesystem's
  * own mount and every bind of a directory above it): the path through
  * HOST's I-th entry, or NULL when that entry does not show E's source.
- * Malloc'd. */
-char *mountinfo_host_path_via (const struct mountinfo *host, size_t i, const struct mountinfo_entry *e);
+ * Malloc'd; -1 with ENOMEM in *ERR when memory runs out. */
+int mountinfo_host_path_via (const struct mountinfo *host, size_t i, const struct mountinfo_entry *e, char **out,
+                             hook_error_t **err);
 
 /* True if the comma-separated OPTIONS contain OPT. */
 bool mount_option_present (const char *options, const char *opt);

@@ -252,7 +252,7 @@ privilege_describe (char **out, hook_error_t **err)
   bool first = true;
 
   if (f == NULL)
-    return make_error (err, errno, "open /proc/self/status");
+    return make_error (err, errno, "open '/proc/self/status'");
   o = open_memstream (&buf, &len);
   if (o == NULL)
     return make_error (err, errno, "describe privileges");

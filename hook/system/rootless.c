@@ -3,6 +3,7 @@
 #include "rootless.h"
 #include "oci/idmap.h"
 #include "base/cleanup.h"
+#include "base/str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,21 +40,22 @@ read_self_map (const char *which, struct idmap *map, hook_error_t **err)
 
   snprintf (path, sizeof path, "/proc/self/%s_map", which);
   if (read_small (path, text, sizeof text) < 0)
-    return make_error (err, errno, "read %s", path);
+    return make_error (err, errno, "read '%s'", path);
   return idmap_parse_proc (map, text, path, err);
 }
 
 /* The home of UID from /etc/passwd itself: no NSS module, no socket. */
-static char *
-home_of (uint32_t uid)
+static int
+home_of (uint32_t uid, char **home, hook_error_t **err)
 {
   cleanup_fclose FILE *f = fopen ("/etc/passwd", "re");
   struct passwd *pw;
 
+  *home = NULL;
   while (f && (pw = fgetpwent (f)) != NULL)
     if (pw->pw_uid == uid && pw->pw_dir[0] == '/')
-      return strdup (pw->pw_dir);
-  return NULL;
+      return str_dup (home, pw->pw_dir, err);
+  return 0;
 }
 
 int
@@ -76,8 +78,9 @@ rootless_detect (struct rootless *r, hook_error_t **err)
     r->host_uid = ROOTLESS_NO_ID;
   r->overflow_uid = overflow_id ("/proc/sys/kernel/overflowuid");
   r->overflow_gid = overflow_id ("/proc/sys/kernel/overflowgid");
-  r->home = r->host_uid == ROOTLESS_NO_ID ? NULL : home_of (r->host_uid);
-  return 0;
+  if (r->host_uid == ROOTLESS_NO_ID)
+    return 0;
+  return home_of (r->host_uid, &r->home, err);
 }
 
 int
@@ -118,11 +121,11 @@ rootless_free (struct rootless *r)
   r->home = NULL;
 }
 
-char *
-rootless_path (const struct rootless *r, const char *rel)
+int
+rootless_path (const struct rootless *r, const char *rel, char **out, hook_error_t **err)
 {
-  char *p = NULL;
-  if (r->home == NULL || asprintf (&p, "%s/%s", r->home, rel) < 0)
-    return NULL;
-  return p;
+  *out = NULL;
+  if (r->home == NULL)
+    return 0;
+  return str_printf (out, err, "%s/%s", r->home, rel);
 }

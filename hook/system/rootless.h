@@ -40,8 +40,9 @@ int rootless_check_ids (uint32_t uid, uint32_t gid, hook_error_t **err);
  * the host's namespace: what journals record their ids against. */
 int rootless_ids (char *buf, size_t len, hook_error_t **err);
 
-/* HOME/REL for the user, or NULL (malloc'd). */
-char *rootless_path (const struct rootless *r, const char *rel);
+/* *OUT = HOME/REL for the user (malloc'd), or NULL if the user has no home;
+ * -1 with ENOMEM in *ERR when memory runs out. */
+int rootless_path (const struct rootless *r, const char *rel, char **out, hook_error_t **err);
 
 /* The journal and policy locations for a rootless user, below the home.
  * Not $XDG_DATA_HOME or $XDG_CONFIG_HOME: podman hands hooks only HOME,

@@ -23,13 +23,13 @@ write_proc_file (int proc_fd, pid_t pid, const char *name, const char *text, hoo
   snprintf (path, sizeof path, "%d/%s", (int) pid, name);
   fd = openat (proc_fd, path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
-    return make_error (err, errno, "open /proc/%s", path);
+    return make_error (err, errno, "open '/proc/%s'", path);
   /* The kernel takes a map in one write only. */
   n = write (fd, text, len);
   if (n < 0)
-    return make_error (err, errno, "write /proc/%s", path);
+    return make_error (err, errno, "write '/proc/%s'", path);
   if ((size_t) n != len)
-    return make_error (err, EIO, "write /proc/%s: short write", path);
+    return make_error (err, EIO, "write '/proc/%s': short write", path);
   return 0;
 }
 
@@ -112,7 +112,7 @@ userns_create (int proc_fd, const struct idmap *uids, const struct idmap *gids, 
       snprintf (path, sizeof path, "%d/ns/user", (int) pid);
       fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
-        make_error (err, errno, "open /proc/%s", path);
+        make_error (err, errno, "open '/proc/%s'", path);
     }
   close (steal_fd (&hold_w));
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)

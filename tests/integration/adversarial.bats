@@ -53,7 +53,7 @@ run_hook_on() {
 	run_runc "$b"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
-	[[ "$output" == *"/data: not mounted at $b/rootfs/data in the container; the destination may be a symlink inside the image"* ]]
+	[[ "$output" == *"/data: not mounted at '$b/rootfs/data' in the container; the destination may be a symlink inside the image"* ]]
 	assert_nothing_changed
 }
 
@@ -117,7 +117,7 @@ run_hook_on() {
 	run_hook_on "$b" "$pid"
 	kill "$pid"
 	[ "$status" -eq 1 ]
-	[ "$output" = "oci-idmap-hook: open $b/config.json: Too many levels of symbolic links" ]
+	[ "$output" = "oci-idmap-hook: open '$b/config.json': Too many levels of symbolic links" ]
 	assert_nothing_changed
 }
 

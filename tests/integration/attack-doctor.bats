@@ -155,13 +155,13 @@ rootfs_bundle() {
 	[ "$status" -eq 2 ]
 	[[ "$output" != *secret-name* ]]
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == "oci-idmap-hook: --untrusted: open root.path secret-link below the bundle $b: Too many levels of symbolic links; it leaves the bundle or goes through a symlink"* ]]
+	[[ "$output" == "oci-idmap-hook: --untrusted: open root.path 'secret-link' below the bundle '$b': Too many levels of symbolic links; it leaves the bundle or goes through a symlink"* ]]
 	# A symlink to / is refused the same way.
 	ln -sfn / "$b/secret-link"
 	run "$HOOK" doctor --untrusted --json "$b"
 	echo "$output"
 	[ "$status" -eq 2 ]
-	[[ "$output" == "oci-idmap-hook: --untrusted: open root.path secret-link below the bundle $b: Too many levels"* ]]
+	[[ "$output" == "oci-idmap-hook: --untrusted: open root.path 'secret-link' below the bundle '$b': Too many levels"* ]]
 	assert_nothing_changed
 }
 
@@ -171,13 +171,13 @@ rootfs_bundle() {
 	echo "$output"
 	[ "$status" -eq 2 ]
 	[[ "$output" != *secret-name* ]]
-	[[ "$output" == "oci-idmap-hook: --untrusted: open root.path $SECRET below the bundle $b: Invalid cross-device link; it leaves the bundle"* ]]
+	[[ "$output" == "oci-idmap-hook: --untrusted: open root.path '$SECRET' below the bundle '$b': Invalid cross-device link; it leaves the bundle"* ]]
 	update_config "$b" '.root.path = "../secret"'
 	run "$HOOK" doctor --untrusted "$b"
 	echo "$output"
 	[ "$status" -eq 2 ]
 	[[ "$output" != *secret-name* ]]
-	[[ "$output" == *"--untrusted: open root.path ../secret below the bundle"* ]]
+	[[ "$output" == *"--untrusted: open root.path '../secret' below the bundle"* ]]
 	# The bundle's own rootfs is scanned as usual.
 	update_config "$b" '.root.path = "rootfs"'
 	touch "$b/rootfs/far-id"

@@ -301,7 +301,7 @@ annotated_bundle() {
 	CONTAINER_TIMEOUT=20 run_runc "$(annotated_bundle c --log "$BATS_TEST_TMPDIR/hook.fifo")"
 	[ "$status" -ne 137 ]
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: the log file $BATS_TEST_TMPDIR/hook.fifo is a FIFO or socket, not a regular file"* ]]
+	[[ "$output" == *"oci-idmap-hook: the log file '$BATS_TEST_TMPDIR/hook.fifo' is a FIFO or socket, not a regular file"* ]]
 	[ "$(snapshot)" = "$before" ]
 }
 
@@ -321,7 +321,7 @@ time.sleep(30)' "$BATS_TEST_TMPDIR/planted.log" "$BATS_TEST_TMPDIR/leased" &
 	CONTAINER_TIMEOUT=20 run_runc "$(annotated_bundle c --log "$BATS_TEST_TMPDIR/planted.log")"
 	kill "$holder" 2>/dev/null || true
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: the log file $BATS_TEST_TMPDIR/planted.log is owned by uid 65534 with 1 links, not the hook's own file; remove it, and keep the log in a directory only root can write"* ]]
+	[[ "$output" == *"oci-idmap-hook: the log file '$BATS_TEST_TMPDIR/planted.log' is owned by uid 65534 with 1 links, not the hook's own file; remove it, and keep the log in a directory only root can write"* ]]
 	[ ! -s "$BATS_TEST_TMPDIR/planted.log" ]
 	[ "$(snapshot)" = "$before" ]
 }
@@ -331,7 +331,7 @@ time.sleep(30)' "$BATS_TEST_TMPDIR/planted.log" "$BATS_TEST_TMPDIR/leased" &
 	CONTAINER_TIMEOUT=20 run_runc "$(annotated_bundle c --policy "$POLICY_DIR/policy.fifo")"
 	[ "$status" -ne 137 ]
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: the policy file $POLICY_DIR/policy.fifo is not a regular file; put the policy in a regular file owned by root"* ]]
+	[[ "$output" == *"oci-idmap-hook: the policy file '$POLICY_DIR/policy.fifo' is not a regular file; put the policy in a regular file owned by root"* ]]
 }
 
 @test "a policy file owned by nobody, writable by others, or in a directory others may write is refused" {
@@ -343,16 +343,16 @@ time.sleep(30)' "$BATS_TEST_TMPDIR/planted.log" "$BATS_TEST_TMPDIR/leased" &
 	chown 65534:65534 "$POLICY"
 	run_runc "$(annotated_bundle c2 --policy "$POLICY")"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: the policy file $POLICY is owned by uid 65534 with mode 0644: it must be owned by root and not writable by group or others; chown root $POLICY && chmod go-w $POLICY"* ]]
+	[[ "$output" == *"oci-idmap-hook: the policy file '$POLICY' is owned by uid 65534 with mode 0644: it must be owned by root and not writable by group or others; chown root '$POLICY' && chmod go-w '$POLICY'"* ]]
 	chown 0:0 "$POLICY"
 	chmod 0666 "$POLICY"
 	run_runc "$(annotated_bundle c3 --policy "$POLICY")"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: the policy file $POLICY is owned by uid 0 with mode 0666: it must be owned by root"* ]]
+	[[ "$output" == *"oci-idmap-hook: the policy file '$POLICY' is owned by uid 0 with mode 0666: it must be owned by root"* ]]
 	chmod 0644 "$POLICY"
 	chmod 0777 "$POLICY_DIR"
 	run_runc "$(annotated_bundle c4 --policy "$POLICY")"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: the policy's directory $POLICY_DIR is owned by uid 0 with mode 0777: it must be owned by root and not writable by group or others; chown root $POLICY_DIR && chmod go-w $POLICY_DIR"* ]]
+	[[ "$output" == *"oci-idmap-hook: the policy's directory '$POLICY_DIR' is owned by uid 0 with mode 0777: it must be owned by root and not writable by group or others; chown root '$POLICY_DIR' && chmod go-w '$POLICY_DIR'"* ]]
 	[ "$(host_owner "$DATA")" = 1000:1000 ]
 }

@@ -98,10 +98,10 @@ run_valgrind() {
 	b="$BATS_TEST_TMPDIR/nocfg"
 	mkdir "$b"
 	run_valgrind "$b"
-	[ "$output" = "oci-idmap-hook: open $b/config.json: No such file or directory" ]
+	[ "$output" = "oci-idmap-hook: open '$b/config.json': No such file or directory" ]
 	mkdir "$b/config.json"
 	run_valgrind "$b"
-	[ "$output" = "oci-idmap-hook: $b/config.json is not a regular file" ]
+	[ "$output" = "oci-idmap-hook: '$b/config.json' is not a regular file" ]
 	echo '{"allowedModes": ["nope"]}' >"$BATS_TEST_TMPDIR/policy.json"
 	run_valgrind "$b" --policy "$BATS_TEST_TMPDIR/policy.json"
 	[[ "$output" == "oci-idmap-hook: $BATS_TEST_TMPDIR/policy.json: allowedModes[0] must be one of "* ]]

@@ -28,7 +28,7 @@ policy_chown_bundle() {
 	before=$(listing "$DATA"; listing "$OUTSIDE")
 	run_runc "$(policy_chown_bundle c chown+restore)"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"/data: refused: mode chown+restore is not in allowedModes of $POLICY"* ]]
+	[[ "$output" == *"/data: refused: mode chown+restore is not in allowedModes of '$POLICY'; ask for a mode it lists (idmap, nsmap), or add chown+restore to allowedModes in '$POLICY'"* ]]
 	[ "$(listing "$DATA"; listing "$OUTSIDE")" = "$before" ]
 	[ -z "$(ls -A "$JOURNALS" 2>/dev/null)" ]
 }
@@ -38,7 +38,7 @@ policy_chown_bundle() {
 	before=$(listing "$DATA"; listing "$OUTSIDE")
 	run_runc "$(policy_chown_bundle c chown+restore)"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"mode chown+restore is not in allowedModes"* ]]
+	[[ "$output" == *"mode chown+restore is not in allowedModes of '$POLICY'; ask for a mode it lists (idmap, nsmap, chown, auto), or add chown+restore to allowedModes"* ]]
 	[ "$(listing "$DATA"; listing "$OUTSIDE")" = "$before" ]
 }
 
@@ -48,7 +48,7 @@ policy_chown_bundle() {
 	outside=$(listing "$OUTSIDE")
 	run_runc "$(policy_chown_bundle c chown)"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"/data: refused: mode chown is not in allowedModes of $POLICY"* ]]
+	[[ "$output" == *"/data: refused: mode chown is not in allowedModes of '$POLICY'; ask for a mode it lists (chown+restore), or add chown to allowedModes in '$POLICY'"* ]]
 	[ "$(listing "$DATA"; listing "$OUTSIDE")" = "$before" ]
 	run_runc "$(policy_chown_bundle c2 chown+restore)"
 	[ "$status" -eq 0 ]
@@ -82,7 +82,7 @@ policy_chown_bundle() {
 	rmdir "$denied"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
-	[[ "$output" == *"/data: refused: the source $denied is under /run (built-in deny list)"* ]]
+	[[ "$output" == *"/data: refused: the source '$denied' is under /run (built-in deny list); list it in allowedSources of '$POLICY' to allow it, or use another source"* ]]
 	[ "$denied_after" = "$denied_before" ]
 	[ "$(listing "$OUTSIDE")" = "$outside_before" ]
 }

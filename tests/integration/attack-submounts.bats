@@ -74,12 +74,12 @@ refused() {
 
 @test "runc: a submount from /run below a requested /data is refused, naming it and the rule" {
 	refused runc "$(sub_bundle c "$DENIED" /data)" \
-		"/data: refused: /data/x, mounted below it from $DENIED, would be idmapped with it: the source $DENIED is under /run (built-in deny list); list it in allowedSources of /etc/oci-idmap-hook/policy.json to allow it"
+		"/data: refused: '/data/x', mounted below it from '$DENIED', would be idmapped with it: the source '$DENIED' is under /run (built-in deny list); list it in allowedSources of '/etc/oci-idmap-hook/policy.json' to allow it, or use another source"
 }
 
 @test "crun: a submount from /run below a requested /data is refused, naming it and the rule" {
 	refused crun "$(sub_bundle c "$DENIED" /data)" \
-		"/data: refused: /data/x, mounted below it from $DENIED, would be idmapped with it: the source $DENIED is under /run (built-in deny list)"
+		"/data: refused: '/data/x', mounted below it from '$DENIED', would be idmapped with it: the source '$DENIED' is under /run (built-in deny list)"
 }
 
 @test "runc and crun: a submount from outside allowedSources is refused under a policy" {
@@ -87,7 +87,7 @@ refused() {
 	for rt in runc crun; do
 		: >"$HOOK_LOG"
 		refused $rt "$(sub_bundle "c-$rt" "$OTHER" /data --policy "$POLICY")" \
-			"/data: refused: /data/x, mounted below it from $OTHER, would be idmapped with it: the source $OTHER is not under any of allowedSources in $POLICY"
+			"/data: refused: '/data/x', mounted below it from '$OTHER', would be idmapped with it: the source '$OTHER' is not under any of allowedSources in '$POLICY'; add the directory to allowedSources"
 	done
 }
 
@@ -96,7 +96,7 @@ refused() {
 	for rt in runc crun; do
 		: >"$HOOK_LOG"
 		refused $rt "$(sub_bundle "c-$rt" "$OTHER" /data)" \
-			"/data: refused: /data/x, mounted below it from $OTHER, would be idmapped with it: its top directory is owned by host root (0:0); chown it to the host user and group who should own the data"
+			"/data: refused: '/data/x', mounted below it from '$OTHER', would be idmapped with it: its top directory is owned by host root (0:0); chown it to the host user and group who should own the data"
 	done
 }
 
@@ -184,7 +184,7 @@ refused() {
 	# A denied one asked for by itself is refused by its own rule.
 	: >"$HOOK_LOG"
 	refused runc "$(sub_bundle c-denied "$DENIED" '/data;/data/x')" \
-		"/data/x: refused: the source $DENIED is under /run (built-in deny list)"
+		"/data/x: refused: the source '$DENIED' is under /run (built-in deny list)"
 }
 
 @test "mode chown does not enter a submount: its tree is unchanged and the report counts it" {

@@ -57,7 +57,7 @@ refusal() {
 	case "$1" in
 	nobody) echo "oci-idmap-hook: $j: owned by uid 65534 with mode 0600 and 1 link, so someone else may have written it; $hint (the hook writes them 0600, one link, in its 0700 journal directory)" ;;
 	0666) echo "oci-idmap-hook: $j: owned by uid 0 with mode 0666 and 1 link, so someone else may have written it; $hint (the hook writes them 0600, one link, in its 0700 journal directory)" ;;
-	dir0777) echo "oci-idmap-hook: ${2:-}journal directory $PLANT: owned by uid 0 with mode 0777, so others may have put journals in it; $hint: chown 0 $PLANT && chmod go-w $PLANT, after checking what is in it" ;;
+	dir0777) echo "oci-idmap-hook: ${2:-}journal directory '$PLANT': owned by uid 0 with mode 0777, so others may have put journals in it; $hint: chown 0 '$PLANT' && chmod go-w '$PLANT', after checking what is in it" ;;
 	symlink) echo "oci-idmap-hook: $j: not a journal: it is a symbolic link; journals are regular files that the hook writes; remove it" ;;
 	fifo) echo "oci-idmap-hook: $j: not a journal: it is a FIFO; journals are regular files that the hook writes; remove it" ;;
 	esac
@@ -109,7 +109,7 @@ assert_unchanged() {
 			<<<"{\"ociVersion\":\"1.0.2\",\"id\":\"$ID\",\"status\":\"stopped\",\"bundle\":\"$BATS_TEST_TMPDIR\"}"
 		echo "$kind: $status: $output"
 		[ "$status" -eq 1 ]
-		[ "$output" = "$(refusal "$kind"); run: oci-idmap-hook restore --dir $PLANT --container $ID" ]
+		[ "$output" = "$(refusal "$kind"); run: oci-idmap-hook restore --dir '$PLANT' --container $ID" ]
 		[ "${#lines[@]}" -eq 1 ]
 		assert_unchanged
 		[ -e "$PLANT/$NAME" ] || [ -L "$PLANT/$NAME" ]

@@ -117,7 +117,7 @@ teardown() {
 	update_config "$b" '(.mounts[] | select(.destination == "/data") | .options) = ["rbind", "ro"]'
 	run_runc "$b"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: /data: $DATA: Read-only file system; the mount is read-only, nothing was changed; mount it read-write or use mode idmap"* ]]
+	[[ "$output" == *"oci-idmap-hook: /data: '$DATA': Read-only file system; the mount is read-only, nothing was changed; mount it read-write or use mode idmap"* ]]
 	[ "$(listing "$DATA")" = "$before" ]
 	[ -z "$(ls -A "$JOURNALS")" ]
 }
@@ -188,7 +188,7 @@ make_tree() {
 	[ "$(listing "$DATA")" = "$before" ]
 	run "$HOOK" restore --dir "$JOURNALS" --container nosuch
 	[ "$status" -eq 1 ]
-	[ "$output" = "oci-idmap-hook: no journal of container nosuch in $JOURNALS" ]
+	[ "$output" = "oci-idmap-hook: no journal of container nosuch in '$JOURNALS'" ]
 }
 
 @test "runc: chown+restore gives the tree back at poststop, and what the container created to the source's owner" {
@@ -375,7 +375,7 @@ count_owned() {
 	[[ "$output" == *"give either --journal FILE or --container ID"* ]]
 	run "$HOOK" restore --journal /nonexistent
 	[ "$status" -eq 1 ]
-	[ "$output" = "oci-idmap-hook: open /nonexistent: No such file or directory" ]
+	[ "$output" = "oci-idmap-hook: open '/nonexistent': No such file or directory" ]
 }
 
 @test "podman: the installed hooks.d file runs chown+restore at prestart and poststop" {
@@ -417,7 +417,7 @@ count_owned() {
 	mount -t tmpfs -o size=8k,mode=0700 tmpfs "$JOURNALS"
 	run_runc "$(chown_bundle c chown)"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: /data: $DATA: write the journal $JOURNALS/"*": No space left on device; free space there or pass --journal-dir DIR on another filesystem; nothing was left changed: the "*" changes made were undone from the journal"* ]]
+	[[ "$output" == *"oci-idmap-hook: /data: $DATA: write the journal '$JOURNALS/"*"': No space left on device; free space there or pass --journal-dir DIR on another filesystem; nothing was left changed: the "*" changes made were undone from the journal"* ]]
 	[ "$(listing "$DATA")" = "$before" ]
 }
 
@@ -443,10 +443,10 @@ count_owned() {
 	bundle_annotation "$b" oci-idmap-hook/mounts "/data=chown /other=chown"
 	run_runc "$b"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: /other: $other: Read-only file system; the mount is read-only, nothing was changed"* ]]
+	[[ "$output" == *"oci-idmap-hook: /other: '$other': Read-only file system; the mount is read-only, nothing was changed"* ]]
 	# /data was changed first, then put back.
 	grep -q "/data: chown $DATA (ext4, mode chown): 6 of 6 entries given" "$HOOK_LOG"
-	[[ "$output" == *"; the chown of /data was undone"* ]]
+	[[ "$output" == *"; the chown of '/data' was undone"* ]]
 	[ "$(listing "$DATA")" = "$before" ]
 	[ -z "$(ls -A "$JOURNALS")" ]
 }
@@ -459,7 +459,7 @@ count_owned() {
 	bundle_annotation "$b" oci-idmap-hook/mounts /data=chown
 	run_runc "$b"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: /data: cannot chown $DATA: chown would give the tree to on-disk id 0:0, host root's; run the container in a user namespace or as another user, or let the administrator pass --allow-host-root"* ]]
+	[[ "$output" == *"oci-idmap-hook: /data: cannot chown '$DATA': chown would give the tree to on-disk id 0:0, host root's; run the container in a user namespace or as another user, or let the administrator pass --allow-host-root"* ]]
 	[ "$(listing "$DATA")" = "$before" ]
 }
 

@@ -141,7 +141,7 @@ run_hooked() {
 	run_hooked --user 999:999 oih-busybox:test echo STARTED
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
-	[[ "$output" == *"oci-idmap-hook: /data: cannot idmap $DATA: its top directory is owned by host root (0:0)"* ]]
+	[[ "$output" == *"oci-idmap-hook: /data: cannot idmap '$DATA': its top directory is owned by host root (0:0)"* ]]
 }
 
 @test "docker: with the shim as default-runtime, a plain docker run that asks is fixed" {
@@ -168,5 +168,5 @@ run_hooked() {
 	run_docker run --rm --runtime oci-idmap-missing --network=none oih-busybox:test echo STARTED
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
-	[[ "$output" == *"oci-idmap-runtime: exec the real runtime /nonexistent/runc: No such file or directory"* ]]
+	[[ "$output" == *"oci-idmap-runtime: exec the real runtime '/nonexistent/runc': No such file or directory"* ]]
 }

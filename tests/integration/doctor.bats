@@ -327,10 +327,10 @@ plain_bundle() {
 	doctor "$b"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"policy:  no policy file"* ]]
-	[[ "$output" == *"the hook will refuse it, and the container will not start: refused: the source $denied is under /run (built-in deny list)"* ]]
+	[[ "$output" == *"the hook will refuse it, and the container will not start: refused: the source '$denied' is under /run (built-in deny list)"* ]]
 	run_runc "$b"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"refused: the source $denied is under /run (built-in deny list)"* ]]
+	[[ "$output" == *"refused: the source '$denied' is under /run (built-in deny list)"* ]]
 	# A policy that lists it: the doctor and the hook agree it works.
 	echo "{\"allowedSources\": [\"$denied\"]}" >"$BATS_TEST_TMPDIR/policy.json"
 	doctor --policy "$BATS_TEST_TMPDIR/policy.json" "$b"

@@ -39,20 +39,20 @@ assert_refused() {
 @test "crun: a source owned by host root is refused" {
 	chown 0:0 "$DATA"
 	run_crun "$(bundle_asking /data)"
-	assert_refused "/data: cannot idmap $DATA: its top directory is owned by host root (0:0); chown it"
+	assert_refused "/data: cannot idmap '$DATA': its top directory is owned by host root (0:0); chown it"
 }
 
 @test "runc: a source whose group is host root's is refused" {
 	chown 1000:0 "$DATA"
 	run_runc "$(bundle_asking /data)"
-	assert_refused "/data: cannot idmap $DATA: its top directory's group is host root's (1000:0)"
+	assert_refused "/data: cannot idmap '$DATA': its top directory's group is host root's (1000:0)"
 }
 
 @test "a target user outside the container's mapping is refused" {
 	b=$(bundle_asking /data)
 	bundle_annotation "$b" oci-idmap-hook/user 70000
 	run_crun "$b"
-	assert_refused "/data: cannot idmap $DATA: the target uid 70000 (from oci-idmap-hook/user) is not mapped in the container's user namespace (0:100000:65536)"
+	assert_refused "/data: cannot idmap '$DATA': the target uid 70000 (from oci-idmap-hook/user) is not mapped in the container's user namespace (0:100000:65536)"
 }
 
 @test "a destination the container does not mount is refused" {
@@ -93,7 +93,7 @@ assert_refused() {
 	chown 1000:1000 "$DATA"
 	run_runc "$(bundle_asking /data)"
 	umount "$DATA"
-	assert_refused "/data: cannot idmap $DATA (ramfs): filesystem does not support idmapped mounts; use mode chown"
+	assert_refused "/data: cannot idmap '$DATA' (ramfs): filesystem does not support idmapped mounts; use mode chown"
 }
 
 @test "under '*' a filesystem without idmapped mounts is left as it is" {
@@ -156,13 +156,13 @@ assert_refused() {
 	mkfifo "$b/config.json"
 	run timeout 10 "$HOOK" prestart <<<"{\"ociVersion\": \"1.0.2\", \"id\": \"fifo\", \"status\": \"creating\", \"pid\": $$, \"bundle\": \"$b\"}"
 	[ "$status" -eq 1 ]
-	[ "$output" = "oci-idmap-hook: $b/config.json is not a regular file" ]
+	[ "$output" = "oci-idmap-hook: '$b/config.json' is not a regular file" ]
 	run timeout 10 "$HOOK" inject "$b"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"$b/config.json is not a regular file" ]]
+	[[ "$output" == *"'$b/config.json' is not a regular file" ]]
 	[ "${#lines[@]}" -eq 1 ]
 	run timeout 10 "$RUNTIME" --idmap-runtime /bin/false run --bundle "$b" fifo
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"$b/config.json is not a regular file" ]]
+	[[ "$output" == *"'$b/config.json' is not a regular file" ]]
 	[ "${#lines[@]}" -eq 1 ]
 }

@@ -100,7 +100,7 @@ assert_fixed() {
 	[ "$status" -eq 2 ]
 	run "$HOOK" inject "$BATS_TEST_TMPDIR/nowhere"
 	[ "$status" -eq 1 ]
-	[[ "$output" == "oci-idmap-hook: open $BATS_TEST_TMPDIR/nowhere/config.json: No such file or directory" ]]
+	[[ "$output" == "oci-idmap-hook: open '$BATS_TEST_TMPDIR/nowhere/config.json': No such file or directory" ]]
 }
 
 # The shim, called as an engine calls runc: global flags, then the command.
@@ -159,7 +159,7 @@ run_shim() {
 @test "oci-idmap-runtime refuses to run itself as the real runtime, and says so in the engine's log" {
 	run "$SHIM" --idmap-runtime "$SHIM" --log "$BATS_TEST_TMPDIR/log.json" --log-format json state x
 	[ "$status" -eq 1 ]
-	[[ "$output" == "oci-idmap-runtime: the real runtime $SHIM is this shim itself; set --idmap-runtime or OCI_IDMAP_RUNTIME to runc or crun" ]]
+	[[ "$output" == "oci-idmap-runtime: the real runtime '$SHIM' is this shim itself; set --idmap-runtime or OCI_IDMAP_RUNTIME to runc or crun" ]]
 	run jq -r '.level + " " + .msg' "$BATS_TEST_TMPDIR/log.json"
-	[[ "$output" == "error oci-idmap-runtime: the real runtime $SHIM is this shim itself"* ]]
+	[[ "$output" == "error oci-idmap-runtime: the real runtime '$SHIM' is this shim itself"* ]]
 }

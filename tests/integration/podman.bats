@@ -94,7 +94,7 @@ podman_userns() {
 	[[ "$output" == *"error executing hook"* ]]
 	run cat "$HOOK_LOG"
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "${lines[0]}" =~ ^[0-9T:-]+Z\ oci-idmap-hook\[[0-9]+\]\ container\ [0-9a-f]{64}:\ /data:\ cannot\ idmap\ $DATA:\ its\ top\ directory\ is\ owned\ by\ host\ root ]]
+	[[ "${lines[0]}" =~ ^[0-9T:-]+Z\ oci-idmap-hook\[[0-9]+\]\ container\ [0-9a-f]{64}:\ /data:\ cannot\ idmap\ \'$DATA\':\ its\ top\ directory\ is\ owned\ by\ host\ root ]]
 }
 
 # CRI-O copies a pod's annotations into every container of the pod and adds

@@ -38,14 +38,14 @@ policy_bundle() {
 	run_runc "$(policy_bundle "$DENIED" /data)"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
-	[[ "$output" == *"oci-idmap-hook: /data: refused: the source $DENIED is under /run (built-in deny list); list it in allowedSources of /etc/oci-idmap-hook/policy.json to allow it"* ]]
+	[[ "$output" == *"oci-idmap-hook: /data: refused: the source '$DENIED' is under /run (built-in deny list); list it in allowedSources of '/etc/oci-idmap-hook/policy.json' to allow it, or use another source"* ]]
 }
 
 @test "a symlinked source is judged where the kernel resolved it, not by its name" {
 	ln -s "$DENIED" "$BATS_TEST_TMPDIR/innocent"
 	run_runc "$(policy_bundle "$BATS_TEST_TMPDIR/innocent" /data)"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"/data: refused: the source $DENIED is under /run (built-in deny list)"* ]]
+	[[ "$output" == *"/data: refused: the source '$DENIED' is under /run (built-in deny list)"* ]]
 }
 
 @test "under '*' a denied source is left alone and the container starts" {
@@ -61,14 +61,14 @@ policy_bundle() {
 	[ "${lines[0]}" = 999:999 ]
 	run_runc "$(policy_bundle "$DATA" /data --policy "$POLICY")"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"/data: refused: the source $DATA is not under any of allowedSources in $POLICY"* ]]
+	[[ "$output" == *"/data: refused: the source '$DATA' is not under any of allowedSources in '$POLICY'; add the directory to allowedSources in '$POLICY', or use a source under one it lists"* ]]
 }
 
 @test "allowedModes: a mode the admin does not allow is refused" {
 	echo '{"allowedModes": ["idmap"]}' >"$POLICY"
 	run_runc "$(policy_bundle "$DATA" /data=nsmap --policy "$POLICY")"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"/data: refused: mode nsmap is not in allowedModes of $POLICY"* ]]
+	[[ "$output" == *"/data: refused: mode nsmap is not in allowedModes of '$POLICY'; ask for a mode it lists (idmap), or add nsmap to allowedModes in '$POLICY'"* ]]
 	run_runc "$(policy_bundle "$DATA" /data --policy "$POLICY")"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = 999:999 ]
@@ -112,5 +112,5 @@ policy_bundle() {
 	[[ "$output" == *"oci-idmap-hook: $POLICY is not valid JSON"* ]]
 	run_runc "$(policy_bundle "$DATA" /data --policy "$BATS_TEST_TMPDIR/missing.json")"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: open the policy file $BATS_TEST_TMPDIR/missing.json: No such file or directory"* ]]
+	[[ "$output" == *"oci-idmap-hook: open the policy file '$BATS_TEST_TMPDIR/missing.json': No such file or directory"* ]]
 }

@@ -110,7 +110,7 @@ rl_unshare() {
 	rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=idmap -- sh -c 'echo STARTED'
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
-	grep -qF "/data: cannot idmap $W/data: idmapped mounts need real root in the initial user namespace, and the hook runs as root of a rootless engine's user namespace (rootless podman); use mode chown (or podman's :U)" "$W/hook.log"
+	grep -qF "/data: cannot idmap '$W/data': idmapped mounts need real root in the initial user namespace, and the hook runs as root of a rootless engine's user namespace (rootless podman); use mode chown (or podman's :U)" "$W/hook.log"
 	[ "$(stat -c %u "$W/data/sub/a")" = "$RL_UID" ]
 }
 
@@ -203,7 +203,7 @@ rl_unshare() {
 	rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- sh -c 'echo STARTED'
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
-	grep -q "/data: $W/data: chown d1/d2/g3: Operation not permitted; your user namespace may not change it (immutable or append-only? see lsattr; .*nothing was left changed: the [1-9][0-9]* changes made were undone from the journal" "$W/hook.log"
+	grep -q "/data: $W/data: chown 'd1/d2/g3': Operation not permitted; your user namespace may not change it (immutable or append-only? see lsattr; .*nothing was left changed: the [1-9][0-9]* changes made were undone from the journal" "$W/hook.log"
 	[ "$(find "$W/data" ! -uid "$RL_UID" | wc -l)" -eq 0 ]
 	[ "$(find "$W/data" ! -gid "$(id -g "$RL_USER")" | wc -l)" -eq 0 ]
 	[ -z "$(ls -A "$RL_HOME/.local/share/oci-idmap-hook/journal")" ]
@@ -254,11 +254,11 @@ rl_unshare() {
 	chown -R "$RL_USER:" "$W/policy.json" "$W/hooks-policy"
 	RL_HOOKS="$W/hooks-policy" rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- true
 	[ "$status" -ne 0 ]
-	grep -qF "/data: refused: mode chown is not in allowedModes of $W/policy.json" "$W/hook.log"
+	grep -qF "/data: refused: mode chown is not in allowedModes of '$W/policy.json'; ask for a mode it lists (idmap), or add chown to allowedModes" "$W/hook.log"
 	# The hook sees the user's file as uid 0's: that is the user, as it should be.
 	chmod 0666 "$W/policy.json"
 	RL_HOOKS="$W/hooks-policy" rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- true
 	[ "$status" -ne 0 ]
-	grep -qF "the policy file $W/policy.json is owned by uid 0 with mode 0666: it must be owned by root and not writable by group or others" "$W/hook.log"
+	grep -qF "the policy file '$W/policy.json' is owned by uid 0 with mode 0666: it must be owned by root and not writable by group or others" "$W/hook.log"
 	[ "$(stat -c %u "$W/data/sub/a")" = "$RL_UID" ]
 }

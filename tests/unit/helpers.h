@@ -6,15 +6,32 @@
 #include "base/error.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* E as it is printed ("no error" if NULL), in a buffer the next call
+ * reuses: for diagnostics and substring checks. */
+static inline const char *
+error_shown (const hook_error_t *e)
+{
+  static char buf[8192];
+  char *s;
+
+  if (e == NULL)
+    return "no error";
+  s = error_string (e);
+  snprintf (buf, sizeof buf, "%s", s);
+  free (s);
+  return buf;
+}
 
 /* RC is WANT_RC and *ERR names WANT_MSG; frees *ERR either way. */
 static inline __attribute__ ((format (printf, 5, 6))) bool
 is_error (long long rc, long long want_rc, hook_error_t **err, const char *want_msg, const char *fmt, ...)
 {
   va_list ap;
-  const char *msg = *err ? (*err)->msg : NULL;
+  const char *msg = *err ? error_shown (*err) : NULL;
   bool pass = rc == want_rc && msg != NULL && strstr (msg, want_msg) != NULL;
 
   va_start (ap, fmt);
@@ -40,7 +57,7 @@ is_success (long long rc, long long want_rc, hook_error_t **err, const char *fmt
   va_end (ap);
   if (!pass)
     fprintf (tap_out (), "#   Failed test %d\n#          got: %lld (%s)\n#     expected: %lld\n", tap_run, rc,
-             *err ? (*err)->msg : "no error", want_rc);
+             error_shown (*err), want_rc);
   error_free (err);
   return pass;
 }

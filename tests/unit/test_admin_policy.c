@@ -66,6 +66,15 @@ test_allowed_sources (void)
             "a sibling with the same prefix is not under the allowed root");
   is_error (admin_policy_check_mode (&pol, MODE_NSMAP, &err), -1, &err, "mode nsmap is not in allowedModes",
             "a mode left out is refused");
+  is_error (admin_policy_check_source (&pol, "/srvx", &err), -1, &err,
+            "the source '/srvx' is not under any of allowedSources in 'policy.json'; add the directory to "
+            "allowedSources in 'policy.json', or use a source under one it lists",
+            "a source refusal says what to change");
+  is_error (admin_policy_check_mode (&pol, MODE_NSMAP, &err), -1, &err,
+            "; ask for a mode it lists (idmap), or add nsmap to allowedModes in 'policy.json'",
+            "a mode refusal says which modes to ask for, or what to allow");
+  is_error (admin_policy_check_source (&pol, "/", &err), -1, &err, "; use a directory below it as the source",
+            "the host's root is refused with what to use instead");
   ok (pol.allow_host_root, "allowHostRoot is read");
   is_str (pol.default_mounts, "*", "defaultMounts is read");
   is_str (pol.journal_dir, "/j", "journalDir is read");
@@ -121,7 +130,8 @@ test_source_aliases (void)
 
   is_success (parse ("{'allowedSources':['/srv','/run/media']}", &pol, &err), 0, &err, "a policy parses");
   is_error (admin_policy_check_source_paths (&pol, bound_denied, 2, &err), -1, &err,
-            "the source /etc is under /etc (built-in deny list)", "a denied tree bound below an allowed one is refused");
+            "the source '/etc' is under /etc (built-in deny list)",
+            "a denied tree bound below an allowed one is refused");
   is_success (admin_policy_check_source_paths (&pol, rootfs_twice, 2, &err), 0, &err,
               "one name under allowedSources is enough when no name is denied");
   is_success (admin_policy_check_source_paths (&pol, allowed_inside, 2, &err), 0, &err,
@@ -166,7 +176,8 @@ test_bad_files (void)
   ok (pol.path == NULL && pol.n_allowed == 0 && !pol.allow_host_root, "the defaults allow no host root");
   admin_policy_free (&pol);
   is_error (admin_policy_load ("/nonexistent/policy.json", true, &pol, &err), -1, &err,
-            "open the policy file /nonexistent/policy.json: No such file", "a missing named policy file is an error");
+            "open the policy file '/nonexistent/policy.json': No such file",
+            "a missing named policy file is an error");
   admin_policy_free (&pol);
 }
 

@@ -142,7 +142,7 @@ durably_recorded (int fd)
     {
       static int told;
       if (!told++)
-        diag ("cannot read the journal's synced part: %s", err ? err->msg : strerror (errno));
+        diag ("cannot read the journal's synced part: %s", err ? error_shown (err) : strerror (errno));
       error_free (&err);
       return false;
     }
@@ -244,7 +244,7 @@ walk (struct chown_report *rep)
   cleanup_close int fd = open (top, O_PATH | O_DIRECTORY);
   int ret = chown_walk (fd, &spec, NULL, rep, &err);
   if (err)
-    diag ("walk: %s", err->msg);
+    diag ("walk: %s", error_shown (err));
   error_free (&err);
   return ret;
 }
@@ -574,7 +574,7 @@ test_records_durable_first (void)
   dfd = journal_dir_open (jdir, &err);
   if (dfd < 0 || journal_create (dfd, jdir, "w.journal", &h, &j, &err) < 0)
     {
-      diag ("journal: %s", err->msg);
+      diag ("journal: %s", error_shown (err));
       abort ();
     }
   watch.fd = j.fd;

@@ -136,7 +136,7 @@ hold_from_child_pid_namespace (int proc_fd)
   a = spawn (0, false); /* pid 2 here, another number in /proc */
   if (container_proc_open (proc_fd, a, &cp, &err) < 0)
     {
-      fprintf (stderr, "# %s\n", err->msg);
+      fprintf (stderr, "# %s\n", error_shown (err));
       _exit (1);
     }
   /* Its status names its pid in each namespace, ours last. */

@@ -13,7 +13,7 @@ set_map (struct idmap *map, const char *text)
   hook_error_t *err = NULL;
   if (idmap_parse_proc (map, text, "test map", &err) < 0)
     {
-      diag ("bad test map: %s", err->msg);
+      diag ("bad test map: %s", error_shown (err));
       error_free (&err);
     }
 }
@@ -230,6 +230,20 @@ test_check_mount (void)
   m->asked = true;
   doctor_check_mount (&d, m);
   like (m->fix, "chmod", "when the owner itself has no write bit, the fix is a mode, not the annotation");
+  doctor_free (&d);
+
+  /* The fix is the error's own field: a "; " in the path does not split it. */
+  m = setup (&d, 1000);
+  m->source = "/srv/a; b";
+  m->asked = true;
+  d.admin.path = "/etc/p.json";
+  d.admin.allowed_sources[0] = strdup ("/elsewhere");
+  d.admin.n_allowed = 1;
+  doctor_check_mount (&d, m);
+  like (m->problem, "refused: the source '/srv/a; b' is not under any of allowedSources in '/etc/p.json'",
+        "a refusal of a source with '; ' in its name is the whole problem");
+  is_str (m->fix, "add the directory to allowedSources in '/etc/p.json', or use a source under one it lists",
+          "and its fix is the hint alone");
   doctor_free (&d);
 
   m = setup (&d, 1000);

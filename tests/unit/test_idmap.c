@@ -21,7 +21,7 @@ map_from (struct idmap *map, const char *text)
   hook_error_t *err = NULL;
   if (idmap_parse_proc (map, text, "test map", &err) < 0)
     {
-      diag ("bad test map \"%s\": %s", text, err->msg);
+      diag ("bad test map \"%s\": %s", text, error_shown (err));
       error_free (&err);
       map->n = 0;
     }

@@ -20,7 +20,7 @@ set_ids (struct container_ids *ids, const char *uids, const char *gids)
   hook_error_t *err = NULL;
   if (idmap_parse_proc (&ids->uids, uids, "uids", &err) < 0 || idmap_parse_proc (&ids->gids, gids, "gids", &err) < 0)
     {
-      diag ("bad test map: %s", err->msg);
+      diag ("bad test map: %s", error_shown (err));
       error_free (&err);
     }
 }
@@ -264,20 +264,20 @@ test_plan (void)
       "a destination missing from config is an error naming it and the request's origin" },
     { "/proc", "/proc: is a proc mount, not a bind mount", "an explicit non-bind mount is an error" },
     { "/shadow", "/shadow: is a tmpfs mount", "a bind mount covered by a later tmpfs is not served" },
-    { "/opt/x", "/opt/x: not mounted at /r/opt/x in the container",
+    { "/opt/x", "/opt/x: not mounted at '/r/opt/x' in the container",
       "an explicit mount missing from mountinfo is an error" },
     { "/data;/missing", "/missing: the container has no mount", "an error after a found mount frees the plan" },
   };
 
   memset (&f, 0, sizeof f);
   if (oci_config_parse (json, strlen (json), &f.cfg, &err) < 0)
-    diag ("bad test config: %s", err->msg);
+    diag ("bad test config: %s", error_shown (err));
   f.mi.text = strdup (mountinfo_text);
   if (err == NULL && mountinfo_parse (f.mi.text, &f.mi, &err) < 0)
-    diag ("bad test mountinfo: %s", err->msg);
+    diag ("bad test mountinfo: %s", error_shown (err));
   f.host.text = strdup (host_mountinfo_text);
   if (err == NULL && mountinfo_parse (f.host.text, &f.host, &err) < 0)
-    diag ("bad test host mountinfo: %s", err->msg);
+    diag ("bad test host mountinfo: %s", error_shown (err));
   if (err == NULL)
     admin_policy_load ("/nonexistent/policy.json", false, &f.pol, &err);
   error_free (&err);
@@ -318,7 +318,7 @@ test_plan (void)
 
   /* The administrator's policy judges the source where the kernel says it is. */
   is_error (build (&f, "/conf", &err), -1, &err,
-            "/conf: refused: the source /etc/app is under /etc (built-in deny list); list it in allowedSources",
+            "/conf: refused: the source '/etc/app' is under /etc (built-in deny list); list it in allowedSources",
             "a source that really is under /etc is refused whatever config.json calls it");
   unbuild (&f);
   is_success (build (&f, "*", &err), 0, &err, "under '*' a denied source is not an error");
@@ -334,8 +334,8 @@ test_plan (void)
 
   f.plan = (struct plan){ 0 };
   request_parse_mounts ("/data", "test request", &f.req, &err);
-  is_error (plan_build (&f.req, &f.cfg, "/", &f.mi, &f.host, &f.pol, &f.plan, &err), -1, &err, "not mounted at /data",
-            "with rootfs '/' the host path is the destination itself");
+  is_error (plan_build (&f.req, &f.cfg, "/", &f.mi, &f.host, &f.pol, &f.plan, &err), -1, &err,
+            "not mounted at '/data'", "with rootfs '/' the host path is the destination itself");
   unbuild (&f);
 
   oci_config_free (&f.cfg);
@@ -370,8 +370,8 @@ subs (const struct mount_job *job)
   for (size_t i = 0; i < job->n_subs && o < sizeof buf; i++)
     {
       const struct submount *sub = &job->subs[i];
-      const char *what = sub->refusal ? sub->refusal->msg : sub->skip ? sub->skip : "ok";
-      o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.24s", i ? " " : "", sub->dest, sub->rel,
+      const char *what = sub->refusal ? error_shown (sub->refusal) : sub->skip ? sub->skip : "ok";
+      o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.26s", i ? " " : "", sub->dest, sub->rel,
                              sub->source, what);
     }
   return buf;
@@ -386,13 +386,13 @@ test_submounts (void)
 
   memset (&f, 0, sizeof f);
   if (oci_config_parse (json, strlen (json), &f.cfg, &err) < 0)
-    diag ("bad test config: %s", err->msg);
+    diag ("bad test config: %s", error_shown (err));
   f.mi.text = strdup (sub_mountinfo_text);
   if (err == NULL && mountinfo_parse (f.mi.text, &f.mi, &err) < 0)
-    diag ("bad test mountinfo: %s", err->msg);
+    diag ("bad test mountinfo: %s", error_shown (err));
   f.host.text = strdup (host_mountinfo_text);
   if (err == NULL && mountinfo_parse (f.host.text, &f.host, &err) < 0)
-    diag ("bad test host mountinfo: %s", err->msg);
+    diag ("bad test host mountinfo: %s", error_shown (err));
   if (err == NULL)
     admin_policy_load ("/nonexistent/policy.json", false, &f.pol, &err);
   error_free (&err);
@@ -402,11 +402,11 @@ test_submounts (void)
   if (f.plan.n == 1)
     {
       is_str (subs (&f.plan.jobs[0]),
-              "/data/x(x)</etc/app>:the source /etc/app is u /data/x/t(x/t)</>:cannot tell where its so "
-              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source /run/s is und",
+              "/data/x(x)</etc/app>:the source '/etc/app' is u /data/x/t(x/t)</>:cannot tell where its sour "
+              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source '/run/s' is und",
               "every mount below a requested one is judged where its source really is, however deep");
-      like (f.plan.jobs[0].subs[0].refusal ? f.plan.jobs[0].subs[0].refusal->msg : "",
-            "the source /etc/app is under /etc (built-in deny list)", "a refusal names the source and the rule");
+      like (f.plan.jobs[0].subs[0].refusal ? error_shown (f.plan.jobs[0].subs[0].refusal) : "",
+            "the source '/etc/app' is under /etc (built-in deny list)", "a refusal names the source and the rule");
       ok (f.plan.jobs[0].outer == NULL, "a job with no job above it has no outer job");
     }
   unbuild (&f);
@@ -416,8 +416,7 @@ test_submounts (void)
           "under '*' a denied config mount below another is a skipped job of its own");
   if (f.plan.n == 3)
     {
-      is_str (subs (&f.plan.jobs[0]),
-              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:refused by the administr",
+      is_str (subs (&f.plan.jobs[0]), "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:refused by the administrat",
               "under '*' a denied mount below a job is skipped; those of a job below it are that job's");
       ok (f.plan.jobs[1].outer == &f.plan.jobs[0], "a job below another has it as its outer job");
       ok (f.plan.jobs[1].n_subs == 0, "a skipped job has no submounts to judge");
@@ -426,7 +425,7 @@ test_submounts (void)
   unbuild (&f);
 
   is_error (build (&f, "/data;/data/x=nsmap", &err), -1, &err,
-            "/data/x: refused: the source /etc/app is under /etc (built-in deny list)",
+            "/data/x: refused: the source '/etc/app' is under /etc (built-in deny list)",
             "a mount below a job, asked for itself, is judged by its own request");
   unbuild (&f);
 
@@ -435,8 +434,8 @@ test_submounts (void)
   is_success (build (&f, "/other;/data", &err), 0, &err, "a plan under allowedSources is built");
   if (f.plan.n == 2)
     is_str (subs (&f.plan.jobs[1]),
-            "/data/x(x)</etc/app>:the source /etc/app is n /data/x/t(x/t)</>:cannot tell where its so "
-            "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source /run/s is not",
+            "/data/x(x)</etc/app>:the source '/etc/app' is n /data/x/t(x/t)</>:cannot tell where its sour "
+            "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:the source '/run/s' is not",
             "allowedSources judges the mounts below a job too");
   unbuild (&f);
 

@@ -8,14 +8,14 @@
 static const char *
 parsed (const char *text)
 {
-  static char buf[512];
+  static char buf[8200];
   struct request req;
   hook_error_t *err = NULL;
   size_t o = 0;
 
   if (request_parse_mounts (text, "test", &req, &err) < 0)
     {
-      snprintf (buf, sizeof buf, "error: %s", err->msg);
+      snprintf (buf, sizeof buf, "error: %s", error_shown (err));
       error_free (&err);
       return buf;
     }
@@ -56,8 +56,8 @@ test_parse_mounts (void)
     { "/a/../etc", "contains \"..\"", "a path with '..' is rejected" },
     { "/", "is the container's root", "'/' is rejected" },
     { "//./", "is the container's root", "a path that normalises to '/' is rejected" },
-    { "/a;/a/", "/a is listed twice", "a path listed twice after normalising is rejected" },
-    { "*;*=nsmap", "* is listed twice", "'*' listed twice is rejected" },
+    { "/a;/a/", "'/a' is listed twice", "a path listed twice after normalising is rejected" },
+    { "*;*=nsmap", "'*' is listed twice", "'*' listed twice is rejected" },
     { "", "empty list", "an empty list is rejected" },
     { ";; \n", "empty list", "a list of separators only is rejected" },
   };
@@ -88,7 +88,7 @@ test_parse_limits (void)
   sprintf (text + o, "/d256");
   is_error (request_parse_mounts (text, "test", &req, &err), -1, &err, "more than 256 items", "257 items are rejected");
   is_int ((long long) req.n, 0, "a rejected list leaves no items");
-  is_error (request_parse_mounts ("/a;/b;/b", "test", &req, &err), -1, &err, "/b is listed twice",
+  is_error (request_parse_mounts ("/a;/b;/b", "test", &req, &err), -1, &err, "'/b' is listed twice",
             "a failure after some items frees them");
   memset (text, ' ', REQUEST_MAX_TEXT + 1);
   text[0] = '/';
@@ -125,7 +125,7 @@ config (const char *json)
   cleanup_free char *text = json_q (json);
   if (oci_config_parse (text, strlen (text), &cfg, &err) < 0)
     {
-      diag ("bad test config: %s", err->msg);
+      diag ("bad test config: %s", error_shown (err));
       error_free (&err);
       oci_config_free (&cfg);
     }

@@ -97,12 +97,12 @@ main (void)
   write_file (bad_policy, "{\"allowedModes\":[\"nope\"]}");
 
   rc = run (state, policy, &err);
-  is_error (rc, -1, &err, "config.json: No such file or directory", "a bundle without config.json: one error");
+  is_error (rc, -1, &err, "config.json': No such file or directory", "a bundle without config.json: one error");
 
   if (mkdir (cfg, 0700) < 0)
     abort ();
   rc = run (state, policy, &err);
-  is_error (rc, -1, &err, "config.json is not a regular file", "a config.json that cannot be read: one error");
+  is_error (rc, -1, &err, "config.json' is not a regular file", "a config.json that cannot be read: one error");
   rmdir (cfg);
 
   write_file (cfg, "{\"ociVersion\":");
