@@ -2,6 +2,7 @@
 #include "log.h"
 #include "cleanup.h"
 #include "escape.h"
+#include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,25 +82,10 @@ log_set_container (const char *id)
   log_container = text_escape (id);
 }
 
-/* One write per line, so that concurrent hooks do not interleave. */
-static void
-write_all (int fd, const char *s, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, s, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return;
-      s += n;
-      len -= (size_t) n;
-    }
-}
-
 /* Every line the program prints is escaped here, once: messages carry
  * annotations, config.json paths and file names as raw bytes, and none of
- * them may end the line or reach a terminal as a control sequence. */
+ * them may end the line or reach a terminal as a control sequence.  One
+ * write per line, so that concurrent hooks do not interleave. */
 void
 log_line (const char *raw)
 {
@@ -111,7 +97,7 @@ log_line (const char *raw)
 
   n = asprintf (&line, "%s: %s\n", program_name, msg);
   if (n > 0)
-    write_all (STDERR_FILENO, line, (size_t) n);
+    (void) write_all (STDERR_FILENO, line, (size_t) n);
   if (log_fd < 0)
     return;
   free (line);
@@ -122,7 +108,7 @@ log_line (const char *raw)
   n = asprintf (&line, "%s %s[%d]%s%s: %s\n", stamp, program_name, (int) getpid (),
                 log_container ? " container " : "", log_container ? log_container : "", msg);
   if (n > 0)
-    write_all (log_fd, line, (size_t) n);
+    (void) write_all (log_fd, line, (size_t) n);
 }
 
 void

@@ -13,9 +13,6 @@
 
 #define JSON_MAX_DEPTH 64
 
-/* Read all of FD, refusing more than CAP bytes.  WHAT names the input in errors. */
-int read_all_capped (int fd, size_t cap, const char *what, char **out, size_t *len, hook_error_t **err);
-
 /* Parse TEXT (LEN bytes; must not contain NUL) into a tree; the caller frees
  * it with yajl_tree_free.  Plain JSON only (RFC 8259: no comments), nested
  * at most JSON_MAX_DEPTH levels, no key twice in an object, and nothing the

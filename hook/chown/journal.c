@@ -2,6 +2,7 @@
 #include "journal.h"
 #include "oci/json.h"
 #include "base/cleanup.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -416,25 +417,14 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
 }
 
 static int
-write_all (int fd, const void *buf, size_t len, const char *path, hook_error_t **err)
+write_journal (int fd, const void *buf, size_t len, const char *path, hook_error_t **err)
 {
-  const char *p = buf;
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          make_error (err, errno, "write the journal %s", path);
-          if (errno == ENOSPC || errno == EDQUOT)
-            error_hint (err, "free space there or pass --journal-dir DIR on another filesystem");
-          return -1;
-        }
-      p += n;
-      len -= (size_t) n;
-    }
-  return 0;
+  if (write_all (fd, buf, len) == 0)
+    return 0;
+  make_error (err, errno, "write the journal %s", path);
+  if (errno == ENOSPC || errno == EDQUOT)
+    error_hint (err, "free space there or pass --journal-dir DIR on another filesystem");
+  return -1;
 }
 
 int
@@ -477,7 +467,7 @@ journal_create (int dir_fd, const char *dir, const char *name, const struct jour
   text = journal_header_format (h);
   if (text == NULL)
     return make_error (err, ENOMEM, "journal header");
-  if (write_all (fd, text, strlen (text), j->path, err) < 0)
+  if (write_journal (fd, text, strlen (text), j->path, err) < 0)
     return -1;
   /* The file's name must be durable too, or a crash loses the journal. */
   if (fdatasync (fd) < 0 || fsync (dir_fd) < 0)
@@ -502,7 +492,7 @@ journal_write (struct journal *j, const void *buf, size_t len, size_t n_records,
 
   pthread_mutex_lock (&j->lock);
   if (len > 0)
-    ret = write_all (j->fd, buf, len, j->path, err);
+    ret = write_journal (j->fd, buf, len, j->path, err);
   if (ret == 0 && len > 0)
     {
       j->records += n_records;

@@ -2,6 +2,7 @@
  * bundle's config.json or from flags.  Changes nothing. */
 #define _GNU_SOURCE
 #include "doctor.h"
+#include "base/path.h"
 #include "oci/config.h"
 #include "oci/json.h"
 #include "base/cleanup.h"

@@ -4,6 +4,7 @@
 #include "oci/json.h"
 #include "oci/json_write.h"
 #include "base/cleanup.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -300,7 +301,6 @@ write_atomically (const char *path, const struct stat *orig, const char *text, s
 {
   cleanup_free char *tmp = NULL;
   cleanup_close int fd = -1;
-  size_t done = 0;
 
   if (asprintf (&tmp, "%s.oci-idmap-XXXXXX", path) < 0)
     return make_error (err, ENOMEM, "write %s", path);
@@ -309,16 +309,7 @@ write_atomically (const char *path, const struct stat *orig, const char *text, s
     return make_error (err, errno, "create a temporary file beside %s", path);
   if (fchown (fd, orig->st_uid, orig->st_gid) < 0 || fchmod (fd, orig->st_mode & 07777) < 0)
     goto fail;
-  while (done < len)
-    {
-      ssize_t n = write (fd, text + done, len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        goto fail;
-      done += (size_t) n;
-    }
-  if (fsync (fd) < 0 || rename (tmp, path) < 0)
+  if (write_all (fd, text, len) < 0 || fsync (fd) < 0 || rename (tmp, path) < 0)
     goto fail;
   return 0;
 

@@ -2,6 +2,8 @@
 #include "admin_policy.h"
 #include "oci/json.h"
 #include "base/cleanup.h"
+#include "base/path.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>

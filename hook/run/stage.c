@@ -15,6 +15,7 @@
 #include "request.h"
 #include "hook/system/rootless.h"
 #include "hook/chown/restore.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
