@@ -13,6 +13,14 @@
 
 #define JSON_MAX_DEPTH 64
 
+static inline void
+json_tree_freep (yajl_val *v)
+{
+  if (*v)
+    yajl_tree_free (*v);
+}
+#define cleanup_json_tree __attribute__ ((cleanup (json_tree_freep))) /* on NULL */
+
 /* Parse TEXT (LEN bytes; must not contain NUL) into a tree; the caller frees
  * it with yajl_tree_free.  Plain JSON only (RFC 8259: no comments), nested
  * at most JSON_MAX_DEPTH levels, no key twice in an object, and nothing the

@@ -381,7 +381,7 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
                  hook_error_t **err)
 {
   cleanup_close int fd = openat (dir_fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  struct journal_file old = { .data = NULL };
+  cleanup_journal_file struct journal_file old = { 0 };
   size_t valid = 0;
   int ret = 0;
 
@@ -391,16 +391,12 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
     return -1;
   if (memmem (old.data, old.len, "\n\n", 2) == NULL)
     {
-      journal_file_free (&old);
       if (unlinkat (dir_fd, name, 0) < 0)
         return make_error (err, errno, "remove %s", path);
       return 1;
     }
   if (journal_header_parse ((const char *) old.data, old.len, &old.h, &old.body, err) < 0)
-    {
-      journal_file_free (&old);
-      return error_prefix (err, "%s", path);
-    }
+    return error_prefix (err, "%s", path);
   if (!same_tree (&old.h, h))
     {
       make_error (err, 0, "%s exists and describes another change of this mount", path);
@@ -410,7 +406,6 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
     ret = error_prefix (err, "%s", path);
   else if (ftruncate (fd, (off_t) valid) < 0 || lseek (fd, 0, SEEK_END) < 0)
     ret = make_error (err, errno, "truncate %s", path);
-  journal_file_free (&old);
   if (ret == 0)
     *out = steal_fd (&fd);
   return ret;

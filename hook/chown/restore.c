@@ -233,15 +233,18 @@ int
 restore_journal (int jfd, const char *path, int mount_fd, bool new_files, struct restore_report *rep,
                  hook_error_t **err)
 {
-  struct journal_file jf;
-  int ret;
+  cleanup_journal_file struct journal_file jf = { 0 };
 
   memset (rep, 0, sizeof *rep);
   if (journal_read (jfd, path, &jf, err) < 0)
     return -1;
-  ret = restore_parsed (&jf, path, mount_fd, new_files, rep, err);
-  journal_file_free (&jf);
-  return ret;
+  return restore_parsed (&jf, path, mount_fd, new_files, rep, err);
+}
+
+void
+restore_report_free (struct restore_report *rep)
+{
+  chown_report_free (&rep->new_files);
 }
 
 char *
@@ -307,8 +310,8 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
     {
       cleanup_free char *path = NULL;
       cleanup_close int jfd = -1;
-      struct journal_file jf;
-      struct restore_report rep;
+      cleanup_journal_file struct journal_file jf = { 0 };
+      cleanup_restore_report struct restore_report rep = { 0 };
       if (!journal_of (e->d_name, prefix))
         continue;
       if (asprintf (&path, "%s/%s", dir, e->d_name) < 0)
@@ -324,7 +327,6 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
         }
       if (restore_trust_journal (jfd, path, &jf.h, err) < 0)
         {
-          journal_file_free (&jf);
           ret = -1;
           break;
         }
@@ -349,7 +351,6 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
           else
             error_prefix (err, "%s", jf.h.dest);
         }
-      journal_file_free (&jf);
     }
   closedir (d);
   return ret < 0 ? -1 : count;
@@ -397,7 +398,7 @@ restore_usage_error (const char *what)
 static char *
 default_journal_dir (hook_error_t **err)
 {
-  struct rootless rl;
+  cleanup_rootless struct rootless rl = { 0 };
   char *dir;
 
   if (rootless_detect (&rl, err) < 0)
@@ -410,7 +411,6 @@ default_journal_dir (hook_error_t **err)
       make_error (err, 0, "no home directory in /etc/passwd for host uid %u, the user of this namespace", rl.host_uid);
       error_hint (err, "name the journal directory with --dir DIR");
     }
-  rootless_free (&rl);
   return dir;
 }
 
@@ -476,7 +476,7 @@ command_restore (int argc, char **argv)
   if (journal)
     {
       cleanup_close int fd = restore_trust_open_path (journal, &err);
-      struct restore_report rep;
+      cleanup_restore_report struct restore_report rep = { 0 };
       cleanup_free char *sum = NULL;
       if (fd >= 0 && restore_trust_journal (fd, journal, NULL, &err) == 0
           && restore_journal (fd, journal, -1, true, &rep, &err) == 0)

@@ -38,7 +38,7 @@ others_can_rename (const struct stat *st)
 static int
 check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
 {
-  struct rootless rl;
+  cleanup_rootless struct rootless rl = { 0 };
   cleanup_close int cur = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
   struct stat st, up;
   int ret = 0;
@@ -75,7 +75,6 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
         }
       st = up;
     }
-  rootless_free (&rl);
   return ret;
 }
 
@@ -164,16 +163,12 @@ restore_trust_ids (const struct journal_header *h, const char *path, hook_error_
 static int
 foreign_ids (int fd, const char *path, const struct journal_header *h, hook_error_t **err)
 {
-  struct journal_file jf = { 0 };
-  int ret = 0;
+  cleanup_journal_file struct journal_file jf = { 0 };
 
   if (h == NULL && journal_read (fd, path, &jf, err) == 0)
     h = &jf.h;
   error_free (err);
-  if (h)
-    ret = restore_trust_ids (h, path, err);
-  journal_file_free (&jf);
-  return ret;
+  return h ? restore_trust_ids (h, path, err) : 0;
 }
 
 int

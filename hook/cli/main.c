@@ -1,6 +1,7 @@
 /* oci-idmap-hook: command line and dispatch. */
 #define _GNU_SOURCE
 #include "commands.h"
+#include "base/cleanup.h"
 #include "base/error.h"
 #include "hook/chown/journal.h"
 #include "base/log.h"
@@ -140,12 +141,11 @@ static int
 check_sandbox (void)
 {
   hook_error_t *err = NULL;
-  char *what = NULL;
+  cleanup_free char *what = NULL;
 
   if (enter_sandbox (&err) < 0 || privilege_describe (&what, &err) < 0)
     return report_failure (&err);
   printf ("%s\n", what);
-  free (what);
   print_fds_and_environment ();
   fflush (stdout);
   if (socket (AF_UNIX, SOCK_STREAM, 0) >= 0)

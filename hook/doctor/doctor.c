@@ -252,7 +252,7 @@ ids_from_config (struct doctor *d, const struct oci_config *cfg)
 static void
 mounts_from_config (struct doctor *d, const struct oci_config *cfg)
 {
-  struct request req = { .n = 0 };
+  cleanup_request struct request req = { 0 };
   hook_error_t *err = NULL;
 
   if (request_from_container (cfg, NULL, d->admin.env_trust, &req, &err) < 0)
@@ -300,7 +300,6 @@ mounts_from_config (struct doctor *d, const struct oci_config *cfg)
                         "the hook will refuse the container: %s asks for %s, which is not a bind mount", req.origin,
                         req.items[k].dest);
     }
-  request_free (&req);
 }
 
 static bool
@@ -488,15 +487,15 @@ command_doctor (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   const char *policy = NULL;
-  struct doctor d = { 0 };
-  struct oci_config cfg = { 0 };
+  cleanup_doctor struct doctor d = { 0 };
+  cleanup_oci_config struct oci_config cfg = { 0 };
   struct idmap uids = { 0 }, gids = { 0 };
   hook_error_t *err = NULL;
   const char *user = NULL;
   bool json = false, by_flags = false, untrusted = false;
   cleanup_close int root_fd = -1;
   cleanup_free char *safe = NULL;
-  int c, ret = 2;
+  int c;
 
   optind = 1;
   while ((c = getopt_long (argc, argv, "+h", longopts, NULL)) != -1)
@@ -534,30 +533,21 @@ command_doctor (int argc, char **argv)
           break;
         case 'h':
           fputs (doctor_usage, stdout);
-          doctor_free (&d);
           return 0;
         default:
-          doctor_free (&d);
           return doctor_usage_error ("unknown option", argv[optind - 1]);
         }
     }
   if (by_flags == (optind < argc) || argc - optind > 1 || (by_flags && d.rootfs == NULL))
-    {
-      doctor_free (&d);
-      return doctor_usage_error (argc - optind > 1 ? "unexpected argument"
-                                                   : "give a BUNDLE, or --rootfs DIR with "
-                                                     "the mapping, user and mounts",
-                                 argc - optind > 1 ? argv[optind + 1] : NULL);
-    }
+    return doctor_usage_error (argc - optind > 1 ? "unexpected argument"
+                                                 : "give a BUNDLE, or --rootfs DIR with "
+                                                   "the mapping, user and mounts",
+                               argc - optind > 1 ? argv[optind + 1] : NULL);
   if (untrusted && by_flags)
-    {
-      doctor_free (&d);
-      return doctor_usage_error ("--untrusted is for a BUNDLE: --rootfs and --mount name your own paths", NULL);
-    }
+    return doctor_usage_error ("--untrusted is for a BUNDLE: --rootfs and --mount name your own paths", NULL);
   if (admin_policy_load (policy ? policy : ADMIN_POLICY_DEFAULT_PATH, policy != NULL, &d.admin, &err) < 0)
     {
       error_report (&err);
-      doctor_free (&d);
       return 2;
     }
   if (by_flags)
@@ -591,17 +581,12 @@ command_doctor (int argc, char **argv)
   if (root_fd < 0)
     {
       error_report (&err);
-      ret = 2;
+      return 2;
     }
-  else
-    ret = run_doctor (&d, root_fd, json);
-  doctor_free (&d);
-  oci_config_free (&cfg);
-  return ret;
+  return run_doctor (&d, root_fd, json);
 
 usage:
   fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name, (safe = text_escape (err->msg)));
   error_free (&err);
-  doctor_free (&d);
   return 2;
 }

@@ -86,6 +86,7 @@ struct doctor_acl
 /* Parse the xattr's bytes; -1 if they are not an ACL. */
 int doctor_acl_parse (const void *buf, size_t len, struct doctor_acl *acl);
 void doctor_acl_free (struct doctor_acl *acl);
+#define cleanup_doctor_acl __attribute__ ((cleanup (doctor_acl_free))) /* on a zeroed struct */
 
 /* ACCESS_* that WHO gets from ACL (ids as the container sees them) on a
  * file shown as owned by VIEW. */
@@ -224,6 +225,7 @@ int doctor_report_text (const struct doctor *d, FILE *out);
 int doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err);
 
 void doctor_free (struct doctor *d);
+#define cleanup_doctor __attribute__ ((cleanup (doctor_free))) /* on a zeroed struct */
 
 /* oci-idmap-hook doctor ...: see hook/cli/commands.h. */
 int doctor_exit_status (const struct doctor *d);

@@ -111,7 +111,7 @@ static int
 container_asks (const char *bundle, enum env_trust trust, bool *asks, hook_error_t **err)
 {
   cleanup_free char *path = NULL, *text = NULL;
-  struct oci_config cfg;
+  cleanup_oci_config struct oci_config cfg = { 0 };
   size_t len;
   int ret;
 
@@ -131,7 +131,6 @@ container_asks (const char *bundle, enum env_trust trust, bool *asks, hook_error
       error_free (err);
       ret = 0;
     }
-  oci_config_free (&cfg);
   return ret;
 }
 
@@ -157,7 +156,7 @@ log_for_engine (char **argv, int cmd, const char *msg)
   if (format && strcmp (format, "json") == 0)
     {
       /* A message may quote config.json: yajl escapes what JSON must. */
-      yajl_gen g = yajl_gen_alloc (NULL);
+      cleanup_json_gen yajl_gen g = yajl_gen_alloc (NULL);
       const unsigned char *buf;
       size_t n;
       if (g != NULL && yajl_gen_map_open (g) == yajl_gen_status_ok && json_gen_cstring (g, "level") == 0
@@ -165,8 +164,6 @@ log_for_engine (char **argv, int cmd, const char *msg)
           && json_gen_cstring (g, "time") == 0 && json_gen_cstring (g, stamp) == 0
           && yajl_gen_map_close (g) == yajl_gen_status_ok && yajl_gen_get_buf (g, &buf, &n) == yajl_gen_status_ok)
         dprintf (fd, "%.*s\n", (int) n, (const char *) buf);
-      if (g != NULL)
-        yajl_gen_free (g);
     }
   else
     {
@@ -191,11 +188,10 @@ shim_failure (char **argv, int cmd, hook_error_t **err)
 static int
 policy_serves_all (const char *policy, bool *all, hook_error_t **err)
 {
-  struct admin_policy pol;
+  cleanup_admin_policy struct admin_policy pol = { 0 };
   int ret = admin_policy_load (policy, true, &pol, err);
 
   *all = ret == 0 && pol.default_mounts != NULL;
-  admin_policy_free (&pol);
   return ret;
 }
 
