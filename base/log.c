@@ -3,6 +3,7 @@
 #include "cleanup.h"
 #include "escape.h"
 #include "io.h"
+#include "trusted.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,35 +26,35 @@ static char *log_container;
 static int
 open_existing_log (const char *path, hook_error_t **err)
 {
-  cleanup_close int pfd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  struct stat st, st2;
-  char self[64];
-  int fd;
+  static const struct trust_rule rule = { .flags = O_PATH,
+                                          .reopen_flags = O_WRONLY | O_APPEND | O_NONBLOCK,
+                                          .type = S_IFREG,
+                                          .owner = TRUST_OWNER_SELF,
+                                          .one_link = true };
+  struct stat st;
+  enum trust_verdict verdict;
+  int fd = trusted_open (AT_FDCWD, path, &rule, &st, &verdict);
 
-  if (pfd < 0)
-    return make_error (err, errno, "open the log file %s", path);
-  if (fstat (pfd, &st) < 0)
-    return make_error (err, errno, "stat the log file %s", path);
-  if (S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode))
-    return make_error (err, 0, "the log file %s is a FIFO or socket, not a regular file", path);
-  if (!S_ISREG (st.st_mode))
-    return make_error (err, 0, "the log file %s is not a regular file", path);
-  if (st.st_uid != geteuid () || st.st_nlink != 1)
+  switch (verdict)
     {
+    case TRUST_OK:
+      return fd;
+    case TRUST_OPEN_FAILED:
+      return make_error (err, errno, "open the log file %s", path);
+    case TRUST_STAT_FAILED:
+      return make_error (err, errno, "stat the log file %s", path);
+    case TRUST_WRONG_TYPE:
+      if (S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode))
+        return make_error (err, 0, "the log file %s is a FIFO or socket, not a regular file", path);
+      return make_error (err, 0, "the log file %s is not a regular file", path);
+    case TRUST_NOT_OURS:
       make_error (err, 0, "the log file %s is owned by uid %u with %u links, not the hook's own file", path,
                   (unsigned int) st.st_uid, (unsigned int) st.st_nlink);
       return error_hint (err, "remove it, and keep the log in a directory only root can write");
-    }
-  snprintf (self, sizeof self, "/proc/self/fd/%d", pfd);
-  fd = open (self, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
-    return make_error (err, errno, "open the log file %s", path);
-  if (fstat (fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
-    {
-      close (fd);
+    case TRUST_REPLACED:
+    default:
       return make_error (err, 0, "the log file %s changed while it was opened", path);
     }
-  return fd;
 }
 
 /* A new file is the hook's own; anything already there (O_EXCL opens

@@ -3,6 +3,7 @@
 #include "oci/json.h"
 #include "base/cleanup.h"
 #include "base/io.h"
+#include "base/trusted.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -279,7 +280,11 @@ journal_record_decode (const unsigned char *buf, size_t avail, struct journal_re
 int
 journal_dir_open (const char *dir, hook_error_t **err)
 {
+  static const struct trust_rule rule = {
+    .flags = O_RDONLY | O_DIRECTORY, .type = S_IFDIR, .owner = TRUST_OWNER_SELF, .forbidden = 022
+  };
   cleanup_free char *copy = strdup (dir);
+  enum trust_verdict verdict;
   struct stat st;
   int fd;
 
@@ -298,12 +303,11 @@ journal_dir_open (const char *dir, hook_error_t **err)
       }
   if (mkdir (copy, 0700) < 0 && errno != EEXIST)
     return make_error (err, errno, "create the journal directory %s", dir);
-  fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
+  fd = trusted_open (AT_FDCWD, dir, &rule, &st, &verdict);
+  if (fd < 0 && verdict == TRUST_OPEN_FAILED)
     return make_error (err, errno, "open the journal directory %s", dir);
-  if (fstat (fd, &st) < 0 || st.st_uid != geteuid () || (st.st_mode & 022))
+  if (fd < 0)
     {
-      close (fd);
       make_error (err, 0, "journal directory %s must be owned by the hook's user and not writable by others", dir);
       return error_hint (err, "chown root %s && chmod 0700 %s", dir, dir);
     }

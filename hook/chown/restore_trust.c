@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "restore_trust.h"
 #include "base/cleanup.h"
+#include "base/trusted.h"
 #include "hook/system/rootless.h"
 
 #include <errno.h>
@@ -81,11 +82,13 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
 int
 restore_trust_dir (int dir_fd, const char *dir, hook_error_t **err)
 {
+  static const struct trust_rule rule = { .owner = TRUST_OWNER_SELF, .forbidden = 022 };
   struct stat st;
+  enum trust_verdict verdict = trusted_fd (dir_fd, &rule, &st);
 
-  if (fstat (dir_fd, &st) < 0)
+  if (verdict == TRUST_STAT_FAILED)
     return make_error (err, errno, "stat the journal directory %s", dir);
-  if (st.st_uid != geteuid () || (st.st_mode & 022))
+  if (verdict != TRUST_OK)
     {
       make_error (err, 0, "journal directory %s: owned by uid %u with mode %04o, so others may have put journals in it", dir,
                   (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
@@ -126,22 +129,29 @@ not_a_journal (const char *path, mode_t mode, hook_error_t **err)
 int
 restore_trust_open (int dir_fd, const char *name, const char *path, hook_error_t **err)
 {
-  struct stat before, st;
-  cleanup_close int fd = -1;
-
   /* Look before opening: a device is never opened, a FIFO never waited on. */
-  if (fstatat (dir_fd, name, &before, AT_SYMLINK_NOFOLLOW) < 0)
-    return make_error (err, errno, "open %s", path);
-  if (!S_ISREG (before.st_mode))
-    return not_a_journal (path, before.st_mode, err);
-  fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error (err, errno, "open %s", path);
-  if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat %s", path);
-  if (!S_ISREG (st.st_mode) || st.st_dev != before.st_dev || st.st_ino != before.st_ino)
-    return make_error (err, 0, "%s: replaced while it was opened", path);
-  return steal_fd (&fd);
+  static const struct trust_rule rule = {
+    .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY, .look_first = true, .type = S_IFREG
+  };
+  struct stat st;
+  enum trust_verdict verdict;
+  int fd = trusted_open (dir_fd, name, &rule, &st, &verdict);
+
+  switch (verdict)
+    {
+    case TRUST_OK:
+      return fd;
+    case TRUST_OPEN_FAILED:
+      return make_error (err, errno, "open %s", path);
+    case TRUST_STAT_FAILED:
+      return make_error (err, errno, "stat %s", path);
+    case TRUST_WRONG_TYPE:
+      return not_a_journal (path, st.st_mode, err);
+    case TRUST_NOT_OURS:
+    case TRUST_REPLACED:
+    default:
+      return make_error (err, 0, "%s: replaced while it was opened", path);
+    }
 }
 
 int
@@ -206,13 +216,18 @@ restore_trust_open_path (const char *path, hook_error_t **err)
 int
 restore_trust_journal (int fd, const char *path, const struct journal_header *h, hook_error_t **err)
 {
+  /* Written by this user alone: the hook writes them 0600, one link. */
+  static const struct trust_rule rule = {
+    .type = S_IFREG, .owner = TRUST_OWNER_SELF, .forbidden = 022, .one_link = true
+  };
   struct stat st;
+  enum trust_verdict verdict = trusted_fd (fd, &rule, &st);
 
-  if (fstat (fd, &st) < 0)
+  if (verdict == TRUST_STAT_FAILED)
     return make_error (err, errno, "stat %s", path);
-  if (!S_ISREG (st.st_mode))
+  if (verdict == TRUST_WRONG_TYPE)
     return not_a_journal (path, st.st_mode, err);
-  if (st.st_uid == geteuid () && !(st.st_mode & 022) && st.st_nlink == 1)
+  if (verdict == TRUST_OK)
     return h ? restore_trust_ids (h, path, err) : 0;
   if (foreign_ids (fd, path, h, err) < 0)
     return -1;
