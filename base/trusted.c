@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 static bool
-owner_ok (uid_t uid, enum trust_owner owner)
+owner_ok (uid_t uid, const struct trust_rule *rule)
 {
-  switch (owner)
+  if (rule->also_owner && uid == *rule->also_owner)
+    return true;
+  switch (rule->owner)
     {
     case TRUST_OWNER_SELF:
       return uid == geteuid ();
@@ -30,7 +32,7 @@ judge (const struct stat *st, const struct trust_rule *rule)
 
   if (rule->type && (st->st_mode & S_IFMT) != rule->type)
     return TRUST_WRONG_TYPE;
-  if (!owner_ok (st->st_uid, rule->owner) || ((st->st_mode & rule->forbidden) && !(rule->sticky_exempt && sticky_dir))
+  if (!owner_ok (st->st_uid, rule) || ((st->st_mode & rule->forbidden) && !(rule->sticky_exempt && sticky_dir))
       || (rule->one_link && st->st_nlink != 1))
     return TRUST_NOT_OURS;
   return TRUST_OK;

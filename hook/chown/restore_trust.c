@@ -19,28 +19,17 @@
 
 #define TRUST_HINT "restore reads only journals that no one but uid %u could have written"
 
-/* Who may own a directory above the journal's: the user, root, and in a
- * rootless namespace the overflow id, which is how host root's own
- * directories (/, /home) show there. */
-static bool
-trusted_owner (uid_t uid, const struct rootless *rl)
-{
-  return uid == geteuid () || uid == 0 || (rl->active && uid == rl->overflow_uid);
-}
-
-/* Writable by someone else: a group or others bit, without the sticky bit
- * that keeps them from renaming what they do not own. */
-static bool
-others_can_rename (const struct stat *st)
-{
-  return (st->st_mode & 022) && !(st->st_mode & S_ISVTX);
-}
-
 static int
 check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
 {
   cleanup_rootless struct rootless rl = { 0 };
   cleanup_close int cur = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
+  /* Who may own a directory above the journal's: the user, root, and in a
+   * rootless namespace the overflow id, which is how host root's own
+   * directories (/, /home) show there.  Writable by someone else only with
+   * the sticky bit, which keeps them from renaming what they do not own. */
+  struct trust_rule rule = { .owner = TRUST_OWNER_SELF_OR_ROOT, .forbidden = 022, .sticky_exempt = true };
+  enum trust_verdict verdict = TRUST_STAT_FAILED;
   struct stat st, up;
   int ret = 0;
 
@@ -48,10 +37,14 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
     return make_error (err, errno, "stat the journal directory %s", dir);
   if (rootless_detect (&rl, err) < 0)
     return -1;
+  if (rl.active)
+    rule.also_owner = &rl.overflow_uid;
   for (int level = 1; ret == 0; level++)
     {
       int parent = openat (cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (parent < 0 || fstat (parent, &up) < 0)
+      if (parent >= 0)
+        verdict = trusted_fd (parent, &rule, &up);
+      if (parent < 0 || verdict == TRUST_STAT_FAILED)
         {
           ret = make_error (err, errno, "%s: look at the directories above it", dir);
           if (parent >= 0)
@@ -64,7 +57,7 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
         break; /* the root: its ".." is itself */
       if (level > MAX_ANCESTORS)
         ret = make_error (err, 0, "%s: more than %d directories above it", dir, MAX_ANCESTORS);
-      else if (!trusted_owner (up.st_uid, &rl) || others_can_rename (&up))
+      else if (verdict != TRUST_OK)
         {
           make_error (err, 0,
                       "%s: the directory %d level%s above it (device %u:%u, inode %llu, owner uid %u, mode %04o) lets "

@@ -72,6 +72,8 @@ test_owner (void)
 {
   const struct trust_rule self_or_root = { .flags = O_RDONLY, .owner = TRUST_OWNER_SELF_OR_ROOT, .forbidden = 022 };
   const struct trust_rule any = { .flags = O_RDONLY };
+  const uid_t overflow = 1234;
+  const struct trust_rule or_overflow = { .flags = O_RDONLY, .owner = TRUST_OWNER_SELF, .also_owner = &overflow };
   struct stat st;
 
   if (geteuid () != 0)
@@ -86,6 +88,7 @@ test_owner (void)
   is_int ((long long) st.st_uid, 1234, "and the stat says whose it is");
   is_int (verdict_of ("theirs", &self_or_root, &st), TRUST_NOT_OURS, "nor root's");
   is_int (verdict_of ("theirs", &any, &st), TRUST_OK, "TRUST_ANY_OWNER leaves the owner to the caller");
+  is_int (verdict_of ("theirs", &or_overflow, &st), TRUST_OK, "also_owner lets one more uid own it");
 }
 
 static void
