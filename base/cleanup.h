@@ -40,15 +40,18 @@ cleanup_fclosep (FILE **f)
 #define cleanup_close __attribute__ ((cleanup (cleanup_closep)))
 #define cleanup_fclose __attribute__ ((cleanup (cleanup_fclosep)))
 
-static inline void *
-steal_pointer_impl (void *pp)
-{
-  void **p = pp;
-  void *v = *p;
-  *p = NULL;
-  return v;
-}
-#define steal_pointer(pp) steal_pointer_impl (pp)
+/* Hand on what *PP points to and reset *PP, keeping its type: PP must be
+ * the address of a pointer, so that passing the pointer itself (or the
+ * address of anything else) does not compile. */
+#define steal_pointer(pp)                                                                                              \
+  __extension__ ({                                                                                                     \
+    __typeof__ (*(pp)) *steal_pp_ = (pp);                                                                              \
+    __typeof__ (*(pp)) steal_v_ = *steal_pp_;                                                                          \
+    _Static_assert (__builtin_classify_type (steal_v_) == 5 /* pointer_type_class */,                                  \
+                    "steal_pointer takes the address of a pointer");                                                   \
+    *steal_pp_ = NULL;                                                                                                 \
+    steal_v_;                                                                                                          \
+  })
 
 static inline int
 steal_fd (int *fd)

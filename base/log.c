@@ -2,6 +2,8 @@
 #include "log.h"
 #include "cleanup.h"
 #include "escape.h"
+#include "io.h"
+#include "trusted.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,35 +26,35 @@ static char *log_container;
 static int
 open_existing_log (const char *path, hook_error_t **err)
 {
-  cleanup_close int pfd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  struct stat st, st2;
-  char self[64];
-  int fd;
+  static const struct trust_rule rule = { .flags = O_PATH,
+                                          .reopen_flags = O_WRONLY | O_APPEND | O_NONBLOCK,
+                                          .type = S_IFREG,
+                                          .owner = TRUST_OWNER_SELF,
+                                          .one_link = true };
+  struct stat st;
+  enum trust_verdict verdict;
+  int fd = trusted_open (AT_FDCWD, path, &rule, &st, &verdict);
 
-  if (pfd < 0)
-    return make_error (err, errno, "open the log file '%s'", path);
-  if (fstat (pfd, &st) < 0)
-    return make_error (err, errno, "stat the log file '%s'", path);
-  if (S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode))
-    return make_error (err, 0, "the log file '%s' is a FIFO or socket, not a regular file", path);
-  if (!S_ISREG (st.st_mode))
-    return make_error (err, 0, "the log file '%s' is not a regular file", path);
-  if (st.st_uid != geteuid () || st.st_nlink != 1)
+  switch (verdict)
     {
+    case TRUST_OK:
+      return fd;
+    case TRUST_OPEN_FAILED:
+      return make_error (err, errno, "open the log file '%s'", path);
+    case TRUST_STAT_FAILED:
+      return make_error (err, errno, "stat the log file '%s'", path);
+    case TRUST_WRONG_TYPE:
+      if (S_ISFIFO (st.st_mode) || S_ISSOCK (st.st_mode))
+        return make_error (err, 0, "the log file '%s' is a FIFO or socket, not a regular file", path);
+      return make_error (err, 0, "the log file '%s' is not a regular file", path);
+    case TRUST_NOT_OURS:
       make_error (err, 0, "the log file '%s' is owned by uid %u with %u links, not the hook's own file", path,
                   (unsigned int) st.st_uid, (unsigned int) st.st_nlink);
       return error_hint (err, "remove it, and keep the log in a directory only root can write");
-    }
-  snprintf (self, sizeof self, "/proc/self/fd/%d", pfd);
-  fd = open (self, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
-    return make_error (err, errno, "open the log file '%s'", path);
-  if (fstat (fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
-    {
-      close (fd);
+    case TRUST_REPLACED:
+    default:
       return make_error (err, 0, "the log file '%s' changed while it was opened", path);
     }
-  return fd;
 }
 
 /* A new file is the hook's own; anything already there (O_EXCL opens
@@ -81,27 +83,12 @@ log_set_container (const char *id)
   log_container = text_escape (id);
 }
 
-/* One write per line, so that concurrent hooks do not interleave. */
-static void
-write_all (int fd, const char *s, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, s, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return;
-      s += n;
-      len -= (size_t) n;
-    }
-}
-
 /* Every line the program prints is escaped here, once: messages carry
  * annotations, config.json paths and file names as raw bytes, and none of
- * them may end the line or reach a terminal as a control sequence.  Like
- * the error machinery, printing has nowhere to report running out of
- * memory: it aborts rather than lose the line. */
+ * them may end the line or reach a terminal as a control sequence.  One
+ * write per line, so that concurrent hooks do not interleave.  Like the
+ * error machinery, printing has nowhere to report running out of memory:
+ * it aborts rather than lose the line. */
 void
 log_line (const char *raw)
 {
@@ -114,7 +101,7 @@ log_line (const char *raw)
   n = asprintf (&line, "%s: %s\n", program_name, msg);
   if (n < 0)
     abort ();
-  write_all (STDERR_FILENO, line, (size_t) n);
+  (void) write_all (STDERR_FILENO, line, (size_t) n);
   if (log_fd < 0)
     return;
   free (line);
@@ -126,7 +113,7 @@ log_line (const char *raw)
                 log_container ? " container " : "", log_container ? log_container : "", msg);
   if (n < 0)
     abort ();
-  write_all (log_fd, line, (size_t) n);
+  (void) write_all (log_fd, line, (size_t) n);
 }
 
 void

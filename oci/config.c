@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "json.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>

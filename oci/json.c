@@ -9,43 +9,6 @@
 #include <unistd.h>
 #include <yajl/yajl_parse.h>
 
-int
-read_all_capped (int fd, size_t cap, const char *what, char **out, size_t *len, hook_error_t **err)
-{
-  size_t size = 0, alloc = 4096;
-  cleanup_free char *buf = malloc (alloc + 1);
-
-  if (buf == NULL)
-    return make_error (err, ENOMEM, "read %s", what);
-  for (;;)
-    {
-      ssize_t n;
-      if (size == alloc)
-        {
-          char *bigger;
-          alloc *= 2;
-          bigger = realloc (buf, alloc + 1);
-          if (bigger == NULL)
-            return make_error (err, ENOMEM, "read %s", what);
-          buf = bigger;
-        }
-      n = read (fd, buf + size, alloc - size);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return make_error (err, errno, "read %s", what);
-      if (n == 0)
-        break;
-      size += (size_t) n;
-      if (size > cap)
-        return make_error (err, 0, "%s is larger than %zu bytes", what, cap);
-    }
-  buf[size] = '\0';
-  *len = size;
-  *out = steal_pointer (&buf);
-  return 0;
-}
-
 /* The tree is built here, not by yajl_tree_parse: that one turns comments
  * on and nests without a limit.  Our handle keeps yajl's default (no
  * comments), and a container opened past JSON_MAX_DEPTH, a string holding a

@@ -13,8 +13,13 @@
 
 #define JSON_MAX_DEPTH 64
 
-/* Read all of FD, refusing more than CAP bytes.  WHAT names the input in errors. */
-int read_all_capped (int fd, size_t cap, const char *what, char **out, size_t *len, hook_error_t **err);
+static inline void
+json_tree_freep (yajl_val *v)
+{
+  if (*v)
+    yajl_tree_free (*v);
+}
+#define cleanup_json_tree __attribute__ ((cleanup (json_tree_freep))) /* on NULL */
 
 /* Parse TEXT (LEN bytes; must not contain NUL) into a tree; the caller frees
  * it with yajl_tree_free.  Plain JSON only (RFC 8259: no comments), nested

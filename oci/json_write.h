@@ -9,6 +9,14 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+static inline void
+json_gen_freep (yajl_gen *g)
+{
+  if (*g)
+    yajl_gen_free (*g);
+}
+#define cleanup_json_gen __attribute__ ((cleanup (json_gen_freep))) /* on NULL */
+
 /* Emit V (and everything below it) into G. */
 int json_gen_value (yajl_gen g, yajl_val v);
 

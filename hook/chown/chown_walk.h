@@ -63,6 +63,7 @@ int chown_walk (int root_fd, const struct chown_spec *spec, struct journal *jour
 
 /* hook/chown/chown_report.c */
 void chown_report_free (struct chown_report *report);
+#define cleanup_chown_report __attribute__ ((cleanup (chown_report_free))) /* on a zeroed struct */
 
 /* Add FROM's counters to TO's. */
 void chown_report_merge (struct chown_report *to, const struct chown_report *from);

@@ -2,6 +2,8 @@
 #include "journal.h"
 #include "oci/json.h"
 #include "base/cleanup.h"
+#include "base/io.h"
+#include "base/trusted.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -278,7 +280,11 @@ journal_record_decode (const unsigned char *buf, size_t avail, struct journal_re
 int
 journal_dir_open (const char *dir, hook_error_t **err)
 {
+  static const struct trust_rule rule = {
+    .flags = O_RDONLY | O_DIRECTORY, .type = S_IFDIR, .owner = TRUST_OWNER_SELF, .forbidden = 022
+  };
   cleanup_free char *copy = strdup (dir);
+  enum trust_verdict verdict;
   struct stat st;
   int fd;
 
@@ -297,12 +303,11 @@ journal_dir_open (const char *dir, hook_error_t **err)
       }
   if (mkdir (copy, 0700) < 0 && errno != EEXIST)
     return make_error (err, errno, "create the journal directory '%s'", dir);
-  fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
+  fd = trusted_open (AT_FDCWD, dir, &rule, &st, &verdict);
+  if (fd < 0 && verdict == TRUST_OPEN_FAILED)
     return make_error (err, errno, "open the journal directory '%s'", dir);
-  if (fstat (fd, &st) < 0 || st.st_uid != geteuid () || (st.st_mode & 022))
+  if (fd < 0)
     {
-      close (fd);
       make_error (err, 0, "journal directory '%s' must be owned by the hook's user and not writable by others", dir);
       return error_hint (err, "chown root '%s' && chmod 0700 '%s'", dir, dir);
     }
@@ -380,7 +385,7 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
                  hook_error_t **err)
 {
   cleanup_close int fd = openat (dir_fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  struct journal_file old = { .data = NULL };
+  cleanup_journal_file struct journal_file old = { 0 };
   size_t valid = 0;
   int ret = 0;
 
@@ -390,16 +395,12 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
     return -1;
   if (memmem (old.data, old.len, "\n\n", 2) == NULL)
     {
-      journal_file_free (&old);
       if (unlinkat (dir_fd, name, 0) < 0)
         return make_error (err, errno, "remove '%s'", path);
       return 1;
     }
   if (journal_header_parse ((const char *) old.data, old.len, &old.h, &old.body, err) < 0)
-    {
-      journal_file_free (&old);
-      return error_prefix (err, "%s", path);
-    }
+    return error_prefix (err, "%s", path);
   if (!same_tree (&old.h, h))
     {
       make_error (err, 0, "'%s' exists and describes another change of this mount", path);
@@ -409,32 +410,20 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
     ret = error_prefix (err, "%s", path);
   else if (ftruncate (fd, (off_t) valid) < 0 || lseek (fd, 0, SEEK_END) < 0)
     ret = make_error (err, errno, "truncate '%s'", path);
-  journal_file_free (&old);
   if (ret == 0)
     *out = steal_fd (&fd);
   return ret;
 }
 
 static int
-write_all (int fd, const void *buf, size_t len, const char *path, hook_error_t **err)
+write_journal (int fd, const void *buf, size_t len, const char *path, hook_error_t **err)
 {
-  const char *p = buf;
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          make_error (err, errno, "write the journal '%s'", path);
-          if (errno == ENOSPC || errno == EDQUOT)
-            error_hint (err, "free space there or pass --journal-dir DIR on another filesystem");
-          return -1;
-        }
-      p += n;
-      len -= (size_t) n;
-    }
-  return 0;
+  if (write_all (fd, buf, len) == 0)
+    return 0;
+  make_error (err, errno, "write the journal '%s'", path);
+  if (errno == ENOSPC || errno == EDQUOT)
+    error_hint (err, "free space there or pass --journal-dir DIR on another filesystem");
+  return -1;
 }
 
 int
@@ -477,7 +466,7 @@ journal_create (int dir_fd, const char *dir, const char *name, const struct jour
   text = journal_header_format (h);
   if (text == NULL)
     return make_error (err, ENOMEM, "journal header");
-  if (write_all (fd, text, strlen (text), j->path, err) < 0)
+  if (write_journal (fd, text, strlen (text), j->path, err) < 0)
     return -1;
   /* The file's name must be durable too, or a crash loses the journal. */
   if (fdatasync (fd) < 0 || fsync (dir_fd) < 0)
@@ -502,7 +491,7 @@ journal_write (struct journal *j, const void *buf, size_t len, size_t n_records,
 
   pthread_mutex_lock (&j->lock);
   if (len > 0)
-    ret = write_all (j->fd, buf, len, j->path, err);
+    ret = write_journal (j->fd, buf, len, j->path, err);
   if (ret == 0 && len > 0)
     {
       j->records += n_records;

@@ -148,6 +148,8 @@ int journal_syncer_start (struct journal *j, unsigned int every, hook_error_t **
 void journal_syncer_stop (struct journal *j);
 
 void journal_close (struct journal *j);
+#define cleanup_journal __attribute__ ((cleanup (journal_close))) /* on JOURNAL_NONE */
+#define JOURNAL_NONE { .fd = -1 }
 
 /* A journal read whole into memory for a restore. */
 struct journal_file
@@ -159,5 +161,6 @@ struct journal_file
 
 int journal_read (int fd, const char *path, struct journal_file *jf, hook_error_t **err);
 void journal_file_free (struct journal_file *jf);
+#define cleanup_journal_file __attribute__ ((cleanup (journal_file_free))) /* on a zeroed struct */
 
 #endif

@@ -3,6 +3,7 @@
 #include "restore_walk.h"
 #include "restore_trust.h"
 #include "base/cleanup.h"
+#include "base/str.h"
 #include "journal.h"
 #include "base/log.h"
 #include "hook/system/mount_api.h"
@@ -36,17 +37,17 @@ open_source (const struct journal_header *h, const char *path, hook_error_t **er
 
   if (fd < 0)
     {
-      make_error (err, errno, "%s: open the source %s", path, h->source);
-      return error_hint (err, "mount the volume back at %s and run the restore again", h->source);
+      make_error (err, errno, "%s: open the source '%s'", path, h->source);
+      return error_hint (err, "mount the volume back at '%s' and run the restore again", h->source);
     }
   if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat %s", h->source);
+    return make_error (err, errno, "stat '%s'", h->source);
   if (major (st.st_dev) != h->major || minor (st.st_dev) != h->minor
       || !same_handle (fd, h->root_handle_type, h->root_handle, h->root_handle_bytes))
     {
-      make_error (err, 0, "%s: %s is not the directory this journal was written for (device %u:%u)", path, h->source,
-                  h->major, h->minor);
-      return error_hint (err, "mount the volume back at %s and run the restore again", h->source);
+      make_error (err, 0, "%s: '%s' is not the directory this journal was written for (device %u:%u)", path,
+                  h->source, h->major, h->minor);
+      return error_hint (err, "mount the volume back at '%s' and run the restore again", h->source);
     }
   return steal_fd (&fd);
 }
@@ -106,15 +107,18 @@ int
 restore_journal (int jfd, const char *path, int mount_fd, bool new_files, struct restore_report *rep,
                  hook_error_t **err)
 {
-  struct journal_file jf;
-  int ret;
+  cleanup_journal_file struct journal_file jf = { 0 };
 
   memset (rep, 0, sizeof *rep);
   if (journal_read (jfd, path, &jf, err) < 0)
     return -1;
-  ret = restore_parsed (&jf, path, mount_fd, new_files, rep, err);
-  journal_file_free (&jf);
-  return ret;
+  return restore_parsed (&jf, path, mount_fd, new_files, rep, err);
+}
+
+void
+restore_report_free (struct restore_report *rep)
+{
+  chown_report_free (&rep->new_files);
 }
 
 char *
@@ -124,6 +128,8 @@ restore_summary (const struct restore_report *rep)
   cleanup_free char *withheld = NULL, *cleared = NULL;
   char *s = NULL;
 
+  if (left == NULL)
+    return NULL;
   if (rep->withheld
       && asprintf (&withheld, "; %llu setuid/setgid or capability files given back without that privilege (%s)",
                    (unsigned long long) rep->withheld,
@@ -132,18 +138,17 @@ restore_summary (const struct restore_report *rep)
                                                             "content digests"
                                                           : "content changed since the chown")
              < 0)
-    withheld = NULL;
+    return NULL;
   if (rep->new_files.privilege_cleared
       && asprintf (&cleared, " (%llu without their setuid/setgid bits or capabilities)",
                    (unsigned long long) rep->new_files.privilege_cleared)
              < 0)
-    cleared = NULL;
-  if (asprintf (&s, "%llu of %llu journaled entries put back, %llu gone since%s; %llu files created since given back%s%s%s%s",
-                (unsigned long long) rep->restored, (unsigned long long) rep->records,
-                (unsigned long long) rep->vanished, withheld ? withheld : "",
-                (unsigned long long) rep->new_files.changed, cleared ? cleared : "",
-                rep->new_files.no_btime ? " (none: the filesystem records no birth times)" : "",
-                left && left[0] ? "; " : "", left ? left : "")
+    return NULL;
+  if (asprintf (
+          &s, "%llu of %llu journaled entries put back, %llu gone since%s; %llu files created since given back%s%s%s%s",
+          (unsigned long long) rep->restored, (unsigned long long) rep->records, (unsigned long long) rep->vanished,
+          withheld ? withheld : "", (unsigned long long) rep->new_files.changed, cleared ? cleared : "",
+          rep->new_files.no_btime ? " (none: the filesystem records no birth times)" : "", left[0] ? "; " : "", left)
       < 0)
     return NULL;
   return s;
@@ -174,14 +179,14 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
     {
       if (fd >= 0)
         close (fd);
-      return make_error (err, errno, "read the journal directory %s", dir);
+      return make_error (err, errno, "read the journal directory '%s'", dir);
     }
   while (ret == 0 && (e = readdir (d)) != NULL)
     {
       cleanup_free char *path = NULL;
       cleanup_close int jfd = -1;
-      struct journal_file jf;
-      struct restore_report rep;
+      cleanup_journal_file struct journal_file jf = { 0 };
+      cleanup_restore_report struct restore_report rep = { 0 };
       if (!journal_of (e->d_name, prefix))
         continue;
       if (asprintf (&path, "%s/%s", dir, e->d_name) < 0)
@@ -197,7 +202,6 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
         }
       if (restore_trust_journal (jfd, path, &jf.h, err) < 0)
         {
-          journal_file_free (&jf);
           ret = -1;
           break;
         }
@@ -206,23 +210,21 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
           ret = restore_parsed (&jf, path, -1, true, &rep, err);
           if (ret == 0)
             {
-              cleanup_free char *sum = restore_summary (&rep), *line = NULL;
+              cleanup_free char *sum = restore_summary (&rep);
+              if (sum == NULL)
+                ret = make_error (err, ENOMEM, "%s: report the restore of '%s'", jf.h.dest, path);
               /* Privilege withheld or taken off is said even without --verbose. */
-              if (rep.withheld || rep.new_files.privilege_cleared)
-                {
-                  if (asprintf (&line, "%s: %s: %s", jf.h.dest, path, sum ? sum : "restored") > 0)
-                    log_line (line);
-                }
+              else if (rep.withheld || rep.new_files.privilege_cleared)
+                log_linef ("%s: %s: %s", jf.h.dest, path, sum);
               else
-                log_verbose ("%s: %s: %s", jf.h.dest, path, sum ? sum : "restored");
+                log_verbose ("%s: %s: %s", jf.h.dest, path, sum);
               count++;
               if (only_poststop && unlinkat (dir_fd, e->d_name, 0) < 0)
-                ret = make_error (err, errno, "remove %s", path);
+                ret = make_error (err, errno, "remove '%s'", path);
             }
           else
             error_prefix (err, "%s", jf.h.dest);
         }
-      journal_file_free (&jf);
     }
   closedir (d);
   return ret < 0 ? -1 : count;

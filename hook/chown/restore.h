@@ -34,7 +34,10 @@ int restore_journal (int jfd, const char *path, int mount_fd, bool new_files, st
  * chown+restore.  Returns the number restored, or -1. */
 int restore_container (int dir_fd, const char *dir, const char *container, bool only_poststop, hook_error_t **err);
 
-/* A one-line summary of REP for messages; malloc'd, or NULL when memory runs out. */
+void restore_report_free (struct restore_report *rep);
+#define cleanup_restore_report __attribute__ ((cleanup (restore_report_free))) /* on a zeroed struct */
+
+/* A one-line summary of REP for messages; malloc'd. */
 char *restore_summary (const struct restore_report *rep);
 
 #endif

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "restore_trust.h"
 #include "base/cleanup.h"
+#include "base/trusted.h"
 #include "hook/system/rootless.h"
 
 #include <errno.h>
@@ -18,28 +19,17 @@
 
 #define TRUST_HINT "restore reads only journals that no one but uid %u could have written"
 
-/* Who may own a directory above the journal's: the user, root, and in a
- * rootless namespace the overflow id, which is how host root's own
- * directories (/, /home) show there. */
-static bool
-trusted_owner (uid_t uid, const struct rootless *rl)
-{
-  return uid == geteuid () || uid == 0 || (rl->active && uid == rl->overflow_uid);
-}
-
-/* Writable by someone else: a group or others bit, without the sticky bit
- * that keeps them from renaming what they do not own. */
-static bool
-others_can_rename (const struct stat *st)
-{
-  return (st->st_mode & 022) && !(st->st_mode & S_ISVTX);
-}
-
 static int
 check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
 {
-  struct rootless rl;
+  cleanup_rootless struct rootless rl = { 0 };
   cleanup_close int cur = fcntl (dir_fd, F_DUPFD_CLOEXEC, 3);
+  /* Who may own a directory above the journal's: the user, root, and in a
+   * rootless namespace the overflow id, which is how host root's own
+   * directories (/, /home) show there.  Writable by someone else only with
+   * the sticky bit, which keeps them from renaming what they do not own. */
+  struct trust_rule rule = { .owner = TRUST_OWNER_SELF_OR_ROOT, .forbidden = 022, .sticky_exempt = true };
+  enum trust_verdict verdict = TRUST_STAT_FAILED;
   struct stat st, up;
   int ret = 0;
 
@@ -47,10 +37,14 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
     return make_error (err, errno, "stat the journal directory '%s'", dir);
   if (rootless_detect (&rl, err) < 0)
     return -1;
+  if (rl.active)
+    rule.also_owner = &rl.overflow_uid;
   for (int level = 1; ret == 0; level++)
     {
       int parent = openat (cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (parent < 0 || fstat (parent, &up) < 0)
+      if (parent >= 0)
+        verdict = trusted_fd (parent, &rule, &up);
+      if (parent < 0 || verdict == TRUST_STAT_FAILED)
         {
           ret = make_error (err, errno, "%s: look at the directories above it", dir);
           if (parent >= 0)
@@ -63,7 +57,7 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
         break; /* the root: its ".." is itself */
       if (level > MAX_ANCESTORS)
         ret = make_error (err, 0, "%s: more than %d directories above it", dir, MAX_ANCESTORS);
-      else if (!trusted_owner (up.st_uid, &rl) || others_can_rename (&up))
+      else if (verdict != TRUST_OK)
         {
           make_error (err, 0,
                       "%s: the directory %d level%s above it (device %u:%u, inode %llu, owner uid %u, mode %04o) lets "
@@ -75,18 +69,19 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
         }
       st = up;
     }
-  rootless_free (&rl);
   return ret;
 }
 
 int
 restore_trust_dir (int dir_fd, const char *dir, hook_error_t **err)
 {
+  static const struct trust_rule rule = { .owner = TRUST_OWNER_SELF, .forbidden = 022 };
   struct stat st;
+  enum trust_verdict verdict = trusted_fd (dir_fd, &rule, &st);
 
-  if (fstat (dir_fd, &st) < 0)
+  if (verdict == TRUST_STAT_FAILED)
     return make_error (err, errno, "stat the journal directory '%s'", dir);
-  if (st.st_uid != geteuid () || (st.st_mode & 022))
+  if (verdict != TRUST_OK)
     {
       make_error (err, 0,
                   "journal directory '%s': owned by uid %u with mode %04o, so others may have put journals in it",
@@ -128,22 +123,29 @@ not_a_journal (const char *path, mode_t mode, hook_error_t **err)
 int
 restore_trust_open (int dir_fd, const char *name, const char *path, hook_error_t **err)
 {
-  struct stat before, st;
-  cleanup_close int fd = -1;
-
   /* Look before opening: a device is never opened, a FIFO never waited on. */
-  if (fstatat (dir_fd, name, &before, AT_SYMLINK_NOFOLLOW) < 0)
-    return make_error (err, errno, "open '%s'", path);
-  if (!S_ISREG (before.st_mode))
-    return not_a_journal (path, before.st_mode, err);
-  fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error (err, errno, "open '%s'", path);
-  if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat '%s'", path);
-  if (!S_ISREG (st.st_mode) || st.st_dev != before.st_dev || st.st_ino != before.st_ino)
-    return make_error (err, 0, "%s: replaced while it was opened", path);
-  return steal_fd (&fd);
+  static const struct trust_rule rule = {
+    .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY, .look_first = true, .type = S_IFREG
+  };
+  struct stat st;
+  enum trust_verdict verdict;
+  int fd = trusted_open (dir_fd, name, &rule, &st, &verdict);
+
+  switch (verdict)
+    {
+    case TRUST_OK:
+      return fd;
+    case TRUST_OPEN_FAILED:
+      return make_error (err, errno, "open '%s'", path);
+    case TRUST_STAT_FAILED:
+      return make_error (err, errno, "stat '%s'", path);
+    case TRUST_WRONG_TYPE:
+      return not_a_journal (path, st.st_mode, err);
+    case TRUST_NOT_OURS:
+    case TRUST_REPLACED:
+    default:
+      return make_error (err, 0, "%s: replaced while it was opened", path);
+    }
 }
 
 int
@@ -165,16 +167,12 @@ restore_trust_ids (const struct journal_header *h, const char *path, hook_error_
 static int
 foreign_ids (int fd, const char *path, const struct journal_header *h, hook_error_t **err)
 {
-  struct journal_file jf = { 0 };
-  int ret = 0;
+  cleanup_journal_file struct journal_file jf = { 0 };
 
   if (h == NULL && journal_read (fd, path, &jf, err) == 0)
     h = &jf.h;
   error_free (err);
-  if (h)
-    ret = restore_trust_ids (h, path, err);
-  journal_file_free (&jf);
-  return ret;
+  return h ? restore_trust_ids (h, path, err) : 0;
 }
 
 int
@@ -212,13 +210,18 @@ restore_trust_open_path (const char *path, hook_error_t **err)
 int
 restore_trust_journal (int fd, const char *path, const struct journal_header *h, hook_error_t **err)
 {
+  /* Written by this user alone: the hook writes them 0600, one link. */
+  static const struct trust_rule rule = {
+    .type = S_IFREG, .owner = TRUST_OWNER_SELF, .forbidden = 022, .one_link = true
+  };
   struct stat st;
+  enum trust_verdict verdict = trusted_fd (fd, &rule, &st);
 
-  if (fstat (fd, &st) < 0)
+  if (verdict == TRUST_STAT_FAILED)
     return make_error (err, errno, "stat '%s'", path);
-  if (!S_ISREG (st.st_mode))
+  if (verdict == TRUST_WRONG_TYPE)
     return not_a_journal (path, st.st_mode, err);
-  if (st.st_uid == geteuid () && !(st.st_mode & 022) && st.st_nlink == 1)
+  if (verdict == TRUST_OK)
     return h ? restore_trust_ids (h, path, err) : 0;
   if (foreign_ids (fd, path, h, err) < 0)
     return -1;

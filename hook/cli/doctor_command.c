@@ -1,6 +1,7 @@
 /* oci-idmap-hook doctor: its command line, around doctor_run. */
 #define _GNU_SOURCE
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "commands.h"
 #include "hook/doctor/doctor.h"
 

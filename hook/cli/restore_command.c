@@ -56,7 +56,7 @@ static const char restore_usage[] = "Usage: oci-idmap-hook restore --journal FIL
 static char *
 default_journal_dir (hook_error_t **err)
 {
-  struct rootless rl;
+  cleanup_rootless struct rootless rl = { 0 };
   char *dir = NULL;
   int ret;
 
@@ -68,7 +68,6 @@ default_journal_dir (hook_error_t **err)
       make_error (err, 0, "no home directory in /etc/passwd for host uid %u, the user of this namespace", rl.host_uid);
       error_hint (err, "name the journal directory with --dir DIR");
     }
-  rootless_free (&rl);
   return dir;
 }
 
@@ -85,7 +84,7 @@ restore_one (const char *journal, hook_error_t **err)
 {
   cleanup_close int fd = restore_trust_open_path (journal, err);
   cleanup_free char *sum = NULL, *line = NULL, *safe = NULL;
-  struct restore_report rep;
+  cleanup_restore_report struct restore_report rep = { 0 };
 
   if (fd < 0 || restore_trust_journal (fd, journal, NULL, err) < 0
       || restore_journal (fd, journal, -1, true, &rep, err) < 0)

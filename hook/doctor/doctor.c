@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "doctor.h"
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "oci/config.h"
 #include "oci/json.h"
 
@@ -81,7 +82,7 @@ ids_from_config (struct doctor *d, const struct oci_config *cfg)
 static void
 mounts_from_config (struct doctor *d, const struct oci_config *cfg)
 {
-  struct request req = { .n = 0 };
+  cleanup_request struct request req = { 0 };
   hook_error_t *err = NULL;
 
   if (request_from_container (cfg, NULL, d->admin.env_trust, &req, &err) < 0)
@@ -129,7 +130,6 @@ mounts_from_config (struct doctor *d, const struct oci_config *cfg)
                         "the hook will refuse the container: %s asks for %s, which is not a bind mount", req.origin,
                         req.items[k].dest);
     }
-  request_free (&req);
 }
 
 static bool
@@ -332,8 +332,8 @@ facts_from_options (struct doctor *d, const struct doctor_options *o, hook_error
 int
 doctor_run (const struct doctor_options *o, FILE *out, hook_error_t **err)
 {
-  struct doctor d = { 0 };
-  struct oci_config cfg = { 0 };
+  cleanup_doctor struct doctor d = { 0 };
+  cleanup_oci_config struct oci_config cfg = { 0 };
   cleanup_close int root_fd = -1;
   int ret = -1;
 
@@ -344,7 +344,5 @@ doctor_run (const struct doctor_options *o, FILE *out, hook_error_t **err)
       if (root_fd >= 0)
         ret = run_doctor (&d, root_fd, o->json, out, err);
     }
-  doctor_free (&d);
-  oci_config_free (&cfg);
   return ret;
 }

@@ -90,6 +90,7 @@ struct doctor_acl
 /* Parse the xattr's bytes; -1 if they are not an ACL. */
 int doctor_acl_parse (const void *buf, size_t len, struct doctor_acl *acl);
 void doctor_acl_free (struct doctor_acl *acl);
+#define cleanup_doctor_acl __attribute__ ((cleanup (doctor_acl_free))) /* on a zeroed struct */
 
 /* ACCESS_* that WHO gets from ACL (ids as the container sees them) on a
  * file shown as owned by VIEW. */
@@ -231,6 +232,7 @@ int doctor_report_text (const struct doctor *d, FILE *out);
 int doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err);
 
 void doctor_free (struct doctor *d);
+#define cleanup_doctor __attribute__ ((cleanup (doctor_free))) /* on a zeroed struct */
 
 /* 1 if a problem (not a warning) will make the container fail, else 0. */
 int doctor_exit_status (const struct doctor *d);

@@ -34,7 +34,7 @@ view_through (const struct doctor *d, const struct doctor_mount *m, const struct
               const struct idmap *mount_gids, struct doctor_view *v)
 {
   struct doctor_subject who = { &d->user, d->groups, d->n_groups, d->privileged };
-  struct doctor_acl shown = { NULL, 0 };
+  cleanup_doctor_acl struct doctor_acl shown = { 0 };
 
   v->uid_unmapped = !doctor_id_inside (mount_uids, &d->ids.uids, m->owner_uid, &v->uid);
   v->gid_unmapped = !doctor_id_inside (mount_gids, &d->ids.gids, m->owner_gid, &v->gid);
@@ -51,7 +51,6 @@ view_through (const struct doctor *d, const struct doctor_mount *m, const struct
     }
   shown.n = m->acl.n;
   v->access = doctor_access_for (v, m->mode, &shown, &who);
-  free (shown.e);
   if (m->readonly)
     v->access &= ~(unsigned)ACCESS_W;
 }

@@ -383,11 +383,10 @@ j_user (yajl_gen g, const struct doctor *d)
 int
 doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err)
 {
-  yajl_gen g = yajl_gen_alloc (NULL);
+  cleanup_json_gen yajl_gen g = yajl_gen_alloc (NULL);
   cleanup_free char *annotation = doctor_fixed_annotation (d);
   const unsigned char *buf;
   size_t len;
-  int ret = 0;
 
   if (g == NULL)
     return make_error (err, ENOMEM, "JSON report");
@@ -422,9 +421,8 @@ doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err)
   j_kbool (g, "ok", doctor_exit_status (d) == 0);
   yajl_gen_map_close (g);
   if (yajl_gen_get_buf (g, &buf, &len) != yajl_gen_status_ok)
-    ret = make_error (err, 0, "JSON report: generator error");
-  else if (fwrite (buf, 1, len, out) != len || fflush (out) != 0)
-    ret = make_error (err, errno, "write the JSON report");
-  yajl_gen_free (g);
-  return ret;
+    return make_error (err, 0, "JSON report: generator error");
+  if (fwrite (buf, 1, len, out) != len || fflush (out) != 0)
+    return make_error (err, errno, "write the JSON report");
+  return 0;
 }

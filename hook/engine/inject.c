@@ -4,6 +4,7 @@
 #include "oci/json.h"
 #include "oci/json_write.h"
 #include "base/cleanup.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -280,14 +281,11 @@ static int
 check_written (const char *path, yajl_val orig, const char *out, size_t len, const struct inject_options *o,
                hook_error_t **err)
 {
-  yajl_val back = NULL;
-  bool same;
+  cleanup_json_tree yajl_val back = NULL;
 
   if (json_parse (out, len, path, &back, err) < 0)
     return error_prefix (err, "inject would write");
-  same = YAJL_IS_OBJECT (back) && same_but_ours (orig, back, 0, o->hook_path);
-  yajl_tree_free (back);
-  if (!same)
+  if (!YAJL_IS_OBJECT (back) || !same_but_ours (orig, back, 0, o->hook_path))
     return make_error (err, 0, "%s: written back, the config would differ from the original beyond our hook entries",
                        path);
   return 0;
@@ -300,7 +298,6 @@ write_atomically (const char *path, const struct stat *orig, const char *text, s
 {
   cleanup_free char *tmp = NULL;
   cleanup_close int fd = -1;
-  size_t done = 0;
 
   if (asprintf (&tmp, "%s.oci-idmap-XXXXXX", path) < 0)
     return make_error (err, ENOMEM, "write '%s'", path);
@@ -309,16 +306,7 @@ write_atomically (const char *path, const struct stat *orig, const char *text, s
     return make_error (err, errno, "create a temporary file beside '%s'", path);
   if (fchown (fd, orig->st_uid, orig->st_gid) < 0 || fchmod (fd, orig->st_mode & 07777) < 0)
     goto fail;
-  while (done < len)
-    {
-      ssize_t n = write (fd, text + done, len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        goto fail;
-      done += (size_t) n;
-    }
-  if (fsync (fd) < 0 || rename (tmp, path) < 0)
+  if (write_all (fd, text, len) < 0 || fsync (fd) < 0 || rename (tmp, path) < 0)
     goto fail;
   return 0;
 
@@ -332,28 +320,22 @@ int
 inject_bundle (const char *bundle, const struct inject_options *opts, bool *changed, hook_error_t **err)
 {
   cleanup_free char *path = NULL, *text = NULL, *out = NULL;
-  yajl_val tree = NULL, hooks;
-  yajl_gen g = NULL;
+  cleanup_json_tree yajl_val tree = NULL;
+  cleanup_json_gen yajl_gen g = NULL;
+  yajl_val hooks;
   struct stat st;
   size_t len, out_len;
   struct wanted w;
-  int ret = -1;
 
   *changed = false;
   if (oci_config_read (bundle, &path, &text, &len, &st, err) < 0 || json_parse (text, len, path, &tree, err) < 0)
     return -1;
   if (!YAJL_IS_OBJECT (tree))
-    {
-      yajl_tree_free (tree);
-      return make_error (err, 0, "%s: expected a JSON object", path);
-    }
+    return make_error (err, 0, "%s: expected a JSON object", path);
   hooks = json_member (tree, "hooks");
   /* Anything else would be written back beside a second "hooks". */
   if (hooks != NULL && !YAJL_IS_OBJECT (hooks) && !YAJL_IS_NULL (hooks))
-    {
-      yajl_tree_free (tree);
-      return make_error (err, 0, "%s: \"hooks\" must be an object", path);
-    }
+    return make_error (err, 0, "%s: \"hooks\" must be an object", path);
   w.start_entry = first_ours (hooks, opts->hook_path, false);
   w.start = w.start_entry == NULL;
   w.poststop = first_ours (hooks, opts->hook_path, true) == NULL;
@@ -366,41 +348,29 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
                            : "";
       if (!YAJL_IS_OBJECT (w.start_entry) || (strcmp (last, "prestart") != 0 && strcmp (last, "createRuntime") != 0))
         {
-          yajl_tree_free (tree);
           make_error (err, 0, "%s: the hook is registered without its stage as the last argument", path);
           return error_hint (err, "add its poststop entry by hand (chown+restore is undone there)");
         }
     }
   /* Adding where we are already, or removing when no stage has us, is a no-op. */
   if ((opts->remove && w.start && w.poststop) || (!opts->remove && !w.start && !w.poststop))
-    {
-      yajl_tree_free (tree);
-      return 0;
-    }
+    return 0;
   g = yajl_gen_alloc (NULL);
   if (g == NULL)
-    make_error (err, ENOMEM, "generate '%s'", path);
-  else
+    return make_error (err, ENOMEM, "generate '%s'", path);
+  /* json_parse took only valid UTF-8; the hook's own path must be too. */
+  yajl_gen_config (g, yajl_gen_validate_utf8, 1);
+  /* Keep a human-formatted file human-formatted. */
+  if (memchr (text, '\n', len) != NULL)
     {
-      /* json_parse took only valid UTF-8; the hook's own path must be too. */
-      yajl_gen_config (g, yajl_gen_validate_utf8, 1);
-      /* Keep a human-formatted file human-formatted. */
-      if (memchr (text, '\n', len) != NULL)
-        {
-          yajl_gen_config (g, yajl_gen_beautify, 1);
-          yajl_gen_config (g, yajl_gen_indent_string, "\t");
-        }
-      if (gen_config (g, tree, opts, &w) < 0)
-        make_error (err, 0, "%s: cannot re-generate the JSON", path);
-      else if (json_gen_take (g, &out, &out_len, err) == 0
-               && check_written (path, tree, out, out_len, opts, err) == 0
-               && write_atomically (path, &st, out, out_len, err) == 0)
-        {
-          *changed = true;
-          ret = 0;
-        }
-      yajl_gen_free (g);
+      yajl_gen_config (g, yajl_gen_beautify, 1);
+      yajl_gen_config (g, yajl_gen_indent_string, "\t");
     }
-  yajl_tree_free (tree);
-  return ret;
+  if (gen_config (g, tree, opts, &w) < 0)
+    return make_error (err, 0, "%s: cannot re-generate the JSON", path);
+  if (json_gen_take (g, &out, &out_len, err) < 0 || check_written (path, tree, out, out_len, opts, err) < 0
+      || write_atomically (path, &st, out, out_len, err) < 0)
+    return -1;
+  *changed = true;
+  return 0;
 }

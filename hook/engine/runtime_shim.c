@@ -26,7 +26,7 @@ static int
 container_asks (const char *bundle, enum env_trust trust, bool *asks, hook_error_t **err)
 {
   cleanup_free char *path = NULL, *text = NULL;
-  struct oci_config cfg;
+  cleanup_oci_config struct oci_config cfg = { 0 };
   size_t len;
   int ret;
 
@@ -46,7 +46,6 @@ container_asks (const char *bundle, enum env_trust trust, bool *asks, hook_error
       error_free (err);
       ret = 0;
     }
-  oci_config_free (&cfg);
   return ret;
 }
 
@@ -69,16 +68,14 @@ runtime_log_for_engine (const struct runtime_options *o, const char *msg)
   if (format && strcmp (format, "json") == 0)
     {
       /* A message may quote config.json: yajl escapes what JSON must. */
-      yajl_gen g = yajl_gen_alloc (NULL);
+      cleanup_json_gen yajl_gen g = yajl_gen_alloc (NULL);
       const unsigned char *buf;
       size_t n;
       if (g != NULL && yajl_gen_map_open (g) == yajl_gen_status_ok && json_gen_cstring (g, "level") == 0
           && json_gen_cstring (g, "error") == 0 && json_gen_cstring (g, "msg") == 0 && json_gen_cstring (g, msg) == 0
           && json_gen_cstring (g, "time") == 0 && json_gen_cstring (g, stamp) == 0
           && yajl_gen_map_close (g) == yajl_gen_status_ok && yajl_gen_get_buf (g, &buf, &n) == yajl_gen_status_ok)
-        dprintf (fd, "%.*s\n", (int)n, (const char *)buf);
-      if (g != NULL)
-        yajl_gen_free (g);
+        dprintf (fd, "%.*s\n", (int) n, (const char *) buf);
     }
   else
     {
@@ -94,11 +91,10 @@ runtime_log_for_engine (const struct runtime_options *o, const char *msg)
 static int
 policy_serves_all (const char *policy, bool *all, hook_error_t **err)
 {
-  struct admin_policy pol;
+  cleanup_admin_policy struct admin_policy pol = { 0 };
   int ret = admin_policy_load (policy, true, &pol, err);
 
   *all = ret == 0 && pol.default_mounts != NULL;
-  admin_policy_free (&pol);
   return ret;
 }
 

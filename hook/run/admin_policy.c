@@ -2,6 +2,9 @@
 #include "admin_policy.h"
 #include "oci/json.h"
 #include "base/cleanup.h"
+#include "base/path.h"
+#include "base/io.h"
+#include "base/trusted.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,25 +118,43 @@ admin_policy_parse (const char *text, size_t len, const char *where, struct admi
 }
 
 /* Only uid 0, or the user reading it (doctor; a rootless user's hook, whose
- * own files show as 0), may change the file or directory FD: a policy
- * someone else can rewrite is theirs.  A sticky directory keeps others
- * from replacing a file they do not own. */
-static int
-check_safe (int fd, const char *what, const char *path, hook_error_t **err)
-{
-  struct stat st;
-  bool sticky_dir;
+ * own files show as 0), may change the policy file or its directory: a
+ * policy someone else can rewrite is theirs.  A sticky directory keeps
+ * others from replacing a file they do not own. */
+static const struct trust_rule policy_file_rule = {
+  .flags = O_RDONLY | O_NONBLOCK, /* opening a FIFO for reading must not wait for a writer */
+  .type = S_IFREG,
+  .owner = TRUST_OWNER_SELF_OR_ROOT,
+  .forbidden = 022,
+};
+static const struct trust_rule policy_dir_rule = {
+  .owner = TRUST_OWNER_SELF_OR_ROOT,
+  .forbidden = 022,
+  .sticky_exempt = true,
+};
 
-  if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat %s '%s'", what, path);
-  sticky_dir = S_ISDIR (st.st_mode) && (st.st_mode & S_ISVTX);
-  if ((st.st_uid == 0 || st.st_uid == geteuid ()) && (!(st.st_mode & 022) || sticky_dir))
-    return 0;
-  make_error (err, 0,
-              "%s '%s' is owned by uid %u with mode %04o: it must be owned by root and not writable by group or "
-              "others",
-              what, path, (unsigned int) st.st_uid, (unsigned int) (st.st_mode & 07777));
-  return error_hint (err, "chown root '%s' && chmod go-w '%s'", path, path);
+static int
+refuse (enum trust_verdict verdict, const struct stat *st, const char *what, const char *path, hook_error_t **err)
+{
+  switch (verdict)
+    {
+    case TRUST_OPEN_FAILED:
+      return make_error (err, errno, "open %s '%s'", what, path);
+    case TRUST_STAT_FAILED:
+      return make_error (err, errno, "stat %s '%s'", what, path);
+    case TRUST_WRONG_TYPE:
+      make_error (err, 0, "%s '%s' is not a regular file", what, path);
+      return error_hint (err, "put the policy in a regular file owned by root");
+    case TRUST_OK:
+    case TRUST_NOT_OURS:
+    case TRUST_REPLACED:
+    default:
+      make_error (err, 0,
+                  "%s '%s' is owned by uid %u with mode %04o: it must be owned by root and not writable by group or "
+                  "others",
+                  what, path, (unsigned int) st->st_uid, (unsigned int) (st->st_mode & 07777));
+      return error_hint (err, "chown root '%s' && chmod go-w '%s'", path, path);
+    }
 }
 
 int
@@ -143,29 +164,23 @@ admin_policy_load (const char *path, bool required, struct admin_policy *pol, ho
   cleanup_free char *dir = slash ? strndup (path, slash == path ? 1 : (size_t) (slash - path)) : strdup (".");
   cleanup_close int dir_fd = -1, fd = -1;
   cleanup_free char *text = NULL;
+  enum trust_verdict verdict = TRUST_OPEN_FAILED;
   struct stat st;
   size_t len;
 
   set_defaults (pol);
   if (dir == NULL)
     return make_error (err, ENOMEM, "%s", path);
-  /* Non-blocking: opening a FIFO for reading must not wait for a writer. */
   dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0)
-    fd = openat (dir_fd, slash ? slash + 1 : path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && !required)
+    fd = trusted_open (dir_fd, slash ? slash + 1 : path, &policy_file_rule, &st, &verdict);
+  if (fd < 0 && verdict == TRUST_OPEN_FAILED && errno == ENOENT && !required)
     return 0;
   if (fd < 0)
-    return make_error (err, errno, "open the policy file '%s'", path);
-  if (fstat (fd, &st) < 0)
-    return make_error (err, errno, "stat the policy file '%s'", path);
-  if (!S_ISREG (st.st_mode))
-    {
-      make_error (err, 0, "the policy file '%s' is not a regular file", path);
-      return error_hint (err, "put the policy in a regular file owned by root");
-    }
-  if (check_safe (fd, "the policy file", path, err) < 0 || check_safe (dir_fd, "the policy's directory", dir, err) < 0)
-    return -1;
+    return refuse (verdict, &st, "the policy file", path, err);
+  verdict = trusted_fd (dir_fd, &policy_dir_rule, &st);
+  if (verdict != TRUST_OK)
+    return refuse (verdict, &st, "the policy's directory", dir, err);
   if (read_all_capped (fd, ADMIN_POLICY_MAX_BYTES, path, &text, &len, err) < 0)
     return -1;
   return admin_policy_parse (text, len, path, pol, err);

@@ -108,7 +108,7 @@ undo_failed_walk (struct mount_job *job, const struct chown_options *co, const c
                   hook_error_t **err)
 {
   hook_error_t *uerr = NULL;
-  struct restore_report rep;
+  cleanup_restore_report struct restore_report rep = { 0 };
 
   if (restore_journal (j->fd, j->path, job->tree_fd, false, &rep, &uerr) < 0)
     {
@@ -132,7 +132,7 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
                const struct target_user *user, hook_error_t **err)
 {
   struct journal_header h;
-  struct journal j = { .fd = -1 };
+  cleanup_journal struct journal j = JOURNAL_NONE;
   struct chown_spec spec = { .allow_host_root = job->policy.allow_host_root,
                              .host_root_uid = job->policy.host_root_uid,
                              .host_root_gid = job->policy.host_root_gid,
@@ -141,7 +141,7 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
                              .overflow_gid = job->policy.overflow_gid,
                              .hard_links = co->hard_links,
                              .threads = co->threads };
-  struct chown_report rep;
+  cleanup_chown_report struct chown_report rep = { 0 };
   struct statvfs vfs;
   cleanup_free char *name = NULL, *left = NULL;
   int ret;
@@ -159,15 +159,11 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
   if (name == NULL)
     return make_error (err, ENOMEM, "journal");
   if (journal_create (co->journal_dir_fd, co->journal_dir, name, &h, &j, err) < 0)
-    {
-      journal_close (&j);
-      return -1;
-    }
+    return -1;
   if (str_dup (&job->journal_path, j.path, err) < 0)
     {
       if (!j.reopened)
         unlinkat (co->journal_dir_fd, name, 0);
-      journal_close (&j);
       return error_prefix (err, "%s", job_source (job));
     }
   ret = chown_walk (job->tree_fd, &spec, &j, &rep, err);
@@ -197,15 +193,13 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
       else
         job->journal_fd = fcntl (j.fd, F_DUPFD_CLOEXEC, 3);
     }
-  chown_report_free (&rep);
-  journal_close (&j);
   return ret;
 }
 
 int
 chown_job_undo (struct mount_job *job, const struct chown_options *co, hook_error_t **err)
 {
-  struct restore_report rep;
+  cleanup_restore_report struct restore_report rep = { 0 };
 
   if (job->journal_fd < 0)
     return 0;

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "plan.h"
 #include "base/cleanup.h"
+#include "base/path.h"
 
 #include <errno.h>
 #include <stdio.h>

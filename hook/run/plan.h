@@ -72,6 +72,7 @@ int plan_build (const struct request *req, const struct oci_config *cfg, const c
                 struct plan *plan, hook_error_t **err);
 
 void plan_free (struct plan *plan);
+#define cleanup_plan __attribute__ ((cleanup (plan_free))) /* on a zeroed struct */
 
 /* The source path to name in messages. */
 const char *job_source (const struct mount_job *job);

@@ -97,13 +97,6 @@ int parse_numeric_id (const char *s, size_t len, uint32_t *out);
  * them would mean reading files the container controls. */
 int parse_user_spec (const char *text, const char *origin, struct target_user *user, hook_error_t **err);
 
-/* Normalise an absolute container path lexically: collapse "//" and "/./",
- * drop a trailing '/', refuse ".." and relative paths.  Returns a malloc'd string. */
-int normalize_dest (const char *path, char **out, hook_error_t **err);
-
-/* PATH (normalised, absolute) is ROOT or below it. */
-bool path_is_under (const char *path, const char *root);
-
 struct oci_config;
 
 /* Everything the container asked for, from annotations (KEY.NAME before

@@ -16,6 +16,7 @@
 #include "request.h"
 #include "hook/system/rootless.h"
 #include "hook/chown/restore.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -166,14 +167,15 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
 {
   struct target_user user = { 0, 0, "none" };
   struct container_ids ids;
-  struct mountinfo mi = { 0 }, host_mi = { 0 };
-  struct plan plan = { 0 };
   struct chown_options co = { .journal_dir_fd = -1, .journal_dir = journal_dir (opts, pol), .container = st->id,
                               .hard_links = opts->chown_hard_links, .threads = opts->threads };
   cleanup_container_proc struct container_proc cp = CONTAINER_PROC_NONE;
   cleanup_free char *rootfs = NULL;
   cleanup_close int proc_fd = -1, dir_fd = -1;
-  int ret = -1;
+  /* Freed first (in reverse): the plan's fds before the container's. */
+  cleanup_mountinfo struct mountinfo mi = { 0 };
+  cleanup_mountinfo struct mountinfo host_mi = { 0 };
+  cleanup_plan struct plan plan = { 0 };
 
   if (st->pid <= 0)
     return make_error (err, 0, "container state has no pid; register the hook for prestart or createRuntime");
@@ -197,13 +199,10 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
     return -1;
   if (resolve_container_ids (cfg, proc_fd, &cp, &ids, err) < 0 || resolve_rootfs (st, cfg, &rootfs, err) < 0)
     return -1;
-  if (read_mount_tables (proc_fd, &cp, &mi, &host_mi, err) == 0
-      && plan_build (req, cfg, rootfs, &mi, &host_mi, pol, &plan, err) == 0)
-    ret = apply_plan (proc_fd, &cp, &plan, &ids, &user, &co, err);
-  plan_free (&plan);
-  mountinfo_free (&mi);
-  mountinfo_free (&host_mi);
-  return ret;
+  if (read_mount_tables (proc_fd, &cp, &mi, &host_mi, err) < 0
+      || plan_build (req, cfg, rootfs, &mi, &host_mi, pol, &plan, err) < 0)
+    return -1;
+  return apply_plan (proc_fd, &cp, &plan, &ids, &user, &co, err);
 }
 
 /* Mode chown+restore: put back what the chown changed, now that the
@@ -280,7 +279,7 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
 {
   cleanup_oci_state struct oci_state st = { 0 };
   cleanup_oci_config struct oci_config cfg = { 0 };
-  cleanup_request struct request req = { .n = 0 };
+  cleanup_request struct request req = { 0 };
   cleanup_admin_policy struct admin_policy pol = { 0 };
   cleanup_rootless struct rootless rl = { 0 };
   cleanup_free char *text = NULL, *origin = NULL, *rootless_journal = NULL;

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "container_proc.h"
 #include "base/cleanup.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,17 +63,10 @@ static int
 proc_pid (int proc_fd, const struct container_proc *cp, long *out, hook_error_t **err)
 {
   char name[64], buf[512], *p, *end;
-  cleanup_close int fd = -1;
-  ssize_t n;
 
   snprintf (name, sizeof name, "self/fdinfo/%d", cp->pidfd);
-  fd = openat (proc_fd, name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return make_error (err, errno, "open '/proc/%s'", name);
-  n = read (fd, buf, sizeof buf - 1);
-  if (n < 0)
+  if (read_small (proc_fd, name, buf, sizeof buf) < 0)
     return make_error (err, errno, "read '/proc/%s'", name);
-  buf[n] = '\0';
   p = strstr (buf, "\nPid:\t");
   if (p == NULL)
     return make_error (err, 0, "'/proc/%s' has no Pid line", name);

@@ -1,9 +1,9 @@
 #define _GNU_SOURCE
 #include "mountinfo.h"
-#include "oci/json.h"
 #include "base/cleanup.h"
 #include "base/str.h"
-#include "hook/run/request.h"
+#include "base/path.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -34,6 +34,7 @@ int mountinfo_parse (char *text, struct mountinfo *mi, hook_error_t **err);
 int mountinfo_read (int fd, struct mountinfo *mi, hook_error_t **err);
 
 void mountinfo_free (struct mountinfo *mi);
+#define cleanup_mountinfo __attribute__ ((cleanup (mountinfo_free))) /* on a zeroed struct */
 
 /* The mount on top of the stack at PATH, or NULL. */
 const struct mountinfo_entry *mountinfo_find (const struct mountinfo *mi, const char *path);

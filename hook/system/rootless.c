@@ -4,6 +4,7 @@
 #include "oci/idmap.h"
 #include "base/cleanup.h"
 #include "base/str.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,23 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static int
-read_small (const char *path, char *buf, size_t len)
-{
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  ssize_t n;
-
-  if (fd < 0 || (n = read (fd, buf, len - 1)) < 0)
-    return -1;
-  buf[n] = '\0';
-  return 0;
-}
-
 static uint32_t
 overflow_id (const char *path)
 {
   char buf[32];
-  return read_small (path, buf, sizeof buf) == 0 ? (uint32_t) strtoul (buf, NULL, 10) : 65534;
+  return read_small (AT_FDCWD, path, buf, sizeof buf) >= 0 ? (uint32_t) strtoul (buf, NULL, 10) : 65534;
 }
 
 /* /proc/self/uid_map (WHICH "uid") or gid_map. */
@@ -39,7 +28,7 @@ read_self_map (const char *which, struct idmap *map, hook_error_t **err)
   char text[4096], path[32];
 
   snprintf (path, sizeof path, "/proc/self/%s_map", which);
-  if (read_small (path, text, sizeof text) < 0)
+  if (read_small (AT_FDCWD, path, text, sizeof text) < 0)
     return make_error (err, errno, "read '%s'", path);
   return idmap_parse_proc (map, text, path, err);
 }

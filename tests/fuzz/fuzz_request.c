@@ -1,4 +1,5 @@
 /* The annotation mini-language: oci-idmap-hook/mounts and /user values. */
+#include "base/path.h"
 #include "hook/run/request.h"
 #include "fuzz.h"
 

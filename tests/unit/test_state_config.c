@@ -5,6 +5,7 @@
 #include "oci/json_write.h"
 #include "oci/state.h"
 #include "helpers.h"
+#include "base/io.h"
 
 #include <unistd.h>
 
