@@ -29,13 +29,17 @@ BASE_SRC := $(wildcard base/*.c)
 OCI_SRC := $(wildcard oci/*.c)
 HOOK_SRC := $(filter-out hook/cli/main.c,$(wildcard hook/*/*.c))
 LIB_SRC := $(BASE_SRC) $(OCI_SRC) $(HOOK_SRC)
-HEADERS := $(wildcard base/*.h oci/*.h hook/*/*.h)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 # Sanitizer build of the same sources, for the unit tests.
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
+
+# Each object depends on the headers it includes, as the compiler lists
+# them in OBJ.d (included at the end; -MP: a deleted header does not break
+# the next make).
+DEPFLAGS = -MMD -MP
 
 .PHONY: all check unit integration integration-san fuzz fuzz-smoke bench install uninstall clean demo deps format
 # Keep the sanitizer objects between runs.
@@ -59,13 +63,13 @@ static: $(B)/oci-idmap-hook-static
 $(B)/oci-idmap-hook-static: $(call obj,rel,$(LIB_SRC) hook/cli/main.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -static-pie -Wl,-z,relro,-z,now $(LDFLAGS) $(STATIC_LIBS)
 
-$(B)/rel/%.o: %.c $(HEADERS)
+$(B)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(B)/san/%.o: %.c $(HEADERS) $(wildcard tests/unit/*.h)
+$(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # Each unit test links every module but main, built with the sanitizers.
 $(B)/unit/%: $(B)/san/tests/unit/%.o $(call obj,san,$(LIB_SRC))
@@ -94,10 +98,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 20000
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
+# The library is compiled once for all targets (instrumented for coverage,
+# without libFuzzer's main); each target links its own file against it.
+FUZZ_CFLAGS := -std=gnu11 -I. -g -O1 $(WARN) $(PKG_CFLAGS) -fno-sanitize-recover=all
+
+$(B)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -I. -g -O1 $(WARN) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined $(DEPFLAGS) -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: $(B)/fuzzobj/tests/fuzz/fuzz_%.o $(call obj,fuzzobj,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 # tests/fuzz/fuzz_NAME.options, when there, holds libFuzzer flags for that
 # target (e.g. -max_len=262144, so the JSON targets reach deep nesting);
@@ -175,3 +186,6 @@ format:
 
 clean:
 	rm -rf $(B)
+
+# After every rule, so that `make` alone still means `make all`.
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
