@@ -41,7 +41,8 @@ obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 # the next make).
 DEPFLAGS = -MMD -MP
 
-.PHONY: all check unit integration integration-san fuzz fuzz-smoke bench install uninstall clean demo deps format
+.PHONY: all check unit integration integration-san fuzz fuzz-smoke bench install uninstall clean demo deps format \
+  check-layers
 # Keep the sanitizer objects between runs.
 .SECONDARY:
 all: $(B)/oci-idmap-hook $(B)/oci-idmap-runtime
@@ -147,10 +148,12 @@ integration-san: all $(SAN_BIN)/oci-idmap-runtime
 	HOOK_UNDER_TEST=$(CURDIR)/$(SAN_BIN)/oci-idmap-hook RUNTIME_UNDER_TEST=$(CURDIR)/$(SAN_BIN)/oci-idmap-runtime \
 	  SANITIZER_LANE=1 tests/run-integration
 
-# Everything: installs what a fresh Debian 12 machine lacks, then the
-# sanitizer unit tests and the integration suite on real runtimes.
+# Everything: installs what a fresh Debian 12 machine lacks; the quick
+# checks first (layers), then the sanitizer unit tests, the fuzz
+# smoke runs and the integration suite on real runtimes.
 check: deps
 	$(MAKE) all $(UNIT_BINS) $(FUZZ_BINS) $(SAN_BIN)/oci-idmap-runtime
+	$(MAKE) check-layers
 	prove -f $(UNIT_BINS)
 	$(MAKE) fuzz-smoke
 	tests/run-integration
@@ -183,6 +186,14 @@ uninstall:
 
 format:
 	clang-format -i base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch]
+
+# Folders include only the folders before them, no cycle between .c files
+# (of any length, from their symbols), and CONTRIBUTING.md's layout table
+# names every folder and .c file (scripts/check-layers); first the checker's
+# own test.
+check-layers: $(call obj,rel,$(LIB_SRC) hook/cli/main.c)
+	tests/layers/test_check_layers
+	scripts/check-layers --objects $(B)/rel
 
 clean:
 	rm -rf $(B)
