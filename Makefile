@@ -42,7 +42,7 @@ obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 DEPFLAGS = -MMD -MP
 
 .PHONY: all check unit integration integration-san fuzz fuzz-smoke bench install uninstall clean demo deps format \
-  check-layers
+  format-check check-layers
 # Keep the sanitizer objects between runs.
 .SECONDARY:
 all: $(B)/oci-idmap-hook $(B)/oci-idmap-runtime
@@ -149,9 +149,10 @@ integration-san: all $(SAN_BIN)/oci-idmap-runtime
 	  SANITIZER_LANE=1 tests/run-integration
 
 # Everything: installs what a fresh Debian 12 machine lacks; the quick
-# checks first (layers), then the sanitizer unit tests, the fuzz
+# checks first (format, layers), then the sanitizer unit tests, the fuzz
 # smoke runs and the integration suite on real runtimes.
 check: deps
+	$(MAKE) format-check
 	$(MAKE) all $(UNIT_BINS) $(FUZZ_BINS) $(SAN_BIN)/oci-idmap-runtime
 	$(MAKE) check-layers
 	prove -f $(UNIT_BINS)
@@ -184,8 +185,13 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1 \
 	      $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 
+# Every C file of ours, in .clang-format's style.
+FORMAT_SRC := $(wildcard base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/san/*.c bench/*.c)
 format:
-	clang-format -i base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch]
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 # Folders include only the folders before them, no cycle between .c files
 # (of any length, from their symbols), and CONTRIBUTING.md's layout table
