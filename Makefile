@@ -178,20 +178,22 @@ install: $(B)/oci-idmap-hook
 	ln -sf oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime
 	install -D -m 0644 doc/oci-idmap-hook.1 $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1
 	install -d $(DESTDIR)$(HOOKSDIR)
-	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@HOOKLOG@|$(HOOKLOG)|g' hooks.d/oci-idmap-hook.json.in > $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@HOOKLOG@|$(HOOKLOG)|g' hooks.d/oci-idmap-hook.json.in \
+	  > $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1 \
-	      $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+	rm -f $(DESTDIR)$(BINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime \
+	      $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 
 # Every C file of ours, in .clang-format's style.
-FORMAT_SRC := $(wildcard base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/san/*.c bench/*.c)
+FORMAT_SRC := $(wildcard base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]) \
+  $(wildcard tests/san/*.c bench/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 
 format-check:
-	clang-format --dry-run --Werror $(FORMAT_SRC)
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files formatted"
 
 # Folders include only the folders before them, no cycle between .c files
 # (of any length, from their symbols), and CONTRIBUTING.md's layout table
