@@ -13,7 +13,8 @@ typedef struct hook_error
 
 /* Fill *err (which must be NULL) with MSG and, if ERRNUM is non-zero, ": strerror".
  * Always returns -1 so that callers can write `return make_error (...)`. */
-int make_error (hook_error_t **err, int errnum, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+int make_error (hook_error_t **err, int errnum, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 /* Prefix the message with "CONTEXT: ".  Returns -1. */
 int error_prefix (hook_error_t **err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));

@@ -40,7 +40,7 @@ open_existing_log (const char *path, hook_error_t **err)
   if (st.st_uid != geteuid () || st.st_nlink != 1)
     {
       make_error (err, 0, "the log file %s is owned by uid %u with %u links, not the hook's own file", path,
-                  (unsigned int)st.st_uid, (unsigned int)st.st_nlink);
+                  (unsigned int) st.st_uid, (unsigned int) st.st_nlink);
       return error_hint (err, "remove it, and keep the log in a directory only root can write");
     }
   snprintf (self, sizeof self, "/proc/self/fd/%d", pfd);
@@ -93,7 +93,7 @@ write_all (int fd, const char *s, size_t len)
       if (n <= 0)
         return;
       s += n;
-      len -= (size_t)n;
+      len -= (size_t) n;
     }
 }
 
@@ -111,7 +111,7 @@ log_line (const char *raw)
 
   n = asprintf (&line, "%s: %s\n", program_name, msg);
   if (n > 0)
-    write_all (STDERR_FILENO, line, (size_t)n);
+    write_all (STDERR_FILENO, line, (size_t) n);
   if (log_fd < 0)
     return;
   free (line);
@@ -119,10 +119,10 @@ log_line (const char *raw)
   now = time (NULL);
   gmtime_r (&now, &tm);
   strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  n = asprintf (&line, "%s %s[%d]%s%s: %s\n", stamp, program_name, (int)getpid (), log_container ? " container " : "",
-                log_container ? log_container : "", msg);
+  n = asprintf (&line, "%s %s[%d]%s%s: %s\n", stamp, program_name, (int) getpid (),
+                log_container ? " container " : "", log_container ? log_container : "", msg);
   if (n > 0)
-    write_all (log_fd, line, (size_t)n);
+    write_all (log_fd, line, (size_t) n);
 }
 
 void

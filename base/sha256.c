@@ -31,7 +31,7 @@ compress (struct sha256 *s, const unsigned char *p)
   uint32_t w[64], a, b, c, d, e, f, g, h;
 
   for (int i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
   for (int i = 16; i < 64; i++)
     {
       uint32_t s0 = ror (w[i - 15], 7) ^ ror (w[i - 15], 18) ^ w[i - 15] >> 3;
@@ -52,8 +52,8 @@ compress (struct sha256 *s, const unsigned char *p)
 void
 sha256_init (struct sha256 *s)
 {
-  static const uint32_t h0[8]
-      = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+  static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
   memcpy (s->h, h0, sizeof h0);
   s->len = 0;
   s->fill = 0;
@@ -88,11 +88,11 @@ sha256_final (struct sha256 *s, unsigned char out[SHA256_BYTES])
   size_t padlen = (s->fill < 56 ? 56 : 120) - s->fill;
 
   for (int i = 0; i < 8; i++)
-    pad[padlen + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
+    pad[padlen + (size_t) i] = (unsigned char) (bits >> (56 - 8 * i));
   sha256_update (s, pad, padlen + 8);
   for (int i = 0; i < 8; i++)
     for (int j = 0; j < 4; j++)
-      out[4 * i + j] = (unsigned char)(s->h[i] >> (24 - 8 * j));
+      out[4 * i + j] = (unsigned char) (s->h[i] >> (24 - 8 * j));
 }
 
 int
@@ -105,17 +105,17 @@ sha256_fd_max (int fd, uint64_t max, unsigned char out[SHA256_BYTES], uint64_t *
   sha256_init (&s);
   for (;;)
     {
-      ssize_t n = pread (fd, buf, sizeof buf, (off_t)off);
+      ssize_t n = pread (fd, buf, sizeof buf, (off_t) off);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         return -1;
       if (n == 0)
         break;
-      if ((uint64_t)n > max - off)
+      if ((uint64_t) n > max - off)
         return 1;
-      sha256_update (&s, buf, (size_t)n);
-      off += (uint64_t)n;
+      sha256_update (&s, buf, (size_t) n);
+      off += (uint64_t) n;
     }
   *size = off;
   sha256_final (&s, out);

@@ -53,7 +53,7 @@ walk (int dir_fd)
   while (buf != NULL && (n = getdents64 (dir_fd, buf, BUF_SIZE)) > 0)
     for (ssize_t off = 0; off < n;)
       {
-        struct dirent64 *d = (struct dirent64 *)(buf + off);
+        struct dirent64 *d = (struct dirent64 *) (buf + off);
         int fd;
 
         off += d->d_reclen;
@@ -85,8 +85,8 @@ main (int argc, char **argv)
       fprintf (stderr, "usage: fchownat-walk DIR UID GID\n");
       return 2;
     }
-  uid = (uid_t)strtoul (argv[2], NULL, 10);
-  gid = (gid_t)strtoul (argv[3], NULL, 10);
+  uid = (uid_t) strtoul (argv[2], NULL, 10);
+  gid = (gid_t) strtoul (argv[3], NULL, 10);
   fd = open (argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 || fchown (fd, uid, gid) < 0)
     {

@@ -24,13 +24,13 @@ main (int argc, char **argv)
   uid = atol (argv[3]);
   gid = atol (argv[4]);
   /* The top directory as root (its parent may be root's), then the rest as UID:GID. */
-  if ((mkdir (argv[1], 0755) < 0 && errno != EEXIST) || chown (argv[1], (uid_t)uid, (gid_t)gid) < 0)
+  if ((mkdir (argv[1], 0755) < 0 && errno != EEXIST) || chown (argv[1], (uid_t) uid, (gid_t) gid) < 0)
     {
       perror (argv[1]);
       return 1;
     }
-  setfsgid ((gid_t)gid);
-  setfsuid ((uid_t)uid);
+  setfsgid ((gid_t) gid);
+  setfsuid ((uid_t) uid);
   top = open (argv[1], O_PATH | O_DIRECTORY);
   if (top < 0)
     {

@@ -68,7 +68,8 @@ parse_mount (yajl_val m, size_t i, struct oci_mount *out, hook_error_t **err)
     }
   if (uids || gids)
     {
-      if (parse_mappings (uids, where, &out->uid_map, err) < 0 || parse_mappings (gids, where, &out->gid_map, err) < 0)
+      if (parse_mappings (uids, where, &out->uid_map, err) < 0
+          || parse_mappings (gids, where, &out->gid_map, err) < 0)
         return -1;
       out->has_mappings = true;
       out->idmapped = true;
@@ -98,7 +99,7 @@ parse_additional_gids (yajl_val user, struct oci_config *cfg, hook_error_t **err
       yajl_val v = gids->u.array.values[i];
       if (!YAJL_IS_INTEGER (v) || YAJL_GET_INTEGER (v) < 0 || YAJL_GET_INTEGER (v) > UINT32_MAX - 1)
         return make_error (err, 0, WHERE " process.user.additionalGids[%zu]: not a group id", i);
-      cfg->additional_gids[cfg->n_additional_gids++] = (uint32_t)YAJL_GET_INTEGER (v);
+      cfg->additional_gids[cfg->n_additional_gids++] = (uint32_t) YAJL_GET_INTEGER (v);
     }
   return 0;
 }
@@ -123,8 +124,8 @@ parse_process (struct oci_config *cfg, hook_error_t **err)
       || parse_additional_gids (user, cfg, err) < 0)
     return -1;
   cfg->has_user = has_uid > 0;
-  cfg->uid = (uint32_t)uid;
-  cfg->gid = (uint32_t)gid;
+  cfg->uid = (uint32_t) uid;
+  cfg->gid = (uint32_t) gid;
   return 0;
 }
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_LIMIT ((uint64_t)UINT32_MAX) /* ids are < 2^32 - 1 */
+#define ID_LIMIT ((uint64_t) UINT32_MAX) /* ids are < 2^32 - 1 */
 
 void
 idmap_identity (struct idmap *map)
@@ -18,7 +18,8 @@ idmap_identity (struct idmap *map)
 }
 
 int
-idmap_add (struct idmap *map, uint64_t inside, uint64_t outside, uint64_t count, const char *what, hook_error_t **err)
+idmap_add (struct idmap *map, uint64_t inside, uint64_t outside, uint64_t count, const char *what,
+           hook_error_t **err)
 {
   if (count == 0)
     return make_error (err, 0, "%s: mapping %" PRIu64 ":%" PRIu64 " has a size of 0", what, inside, outside);
@@ -28,14 +29,14 @@ idmap_add (struct idmap *map, uint64_t inside, uint64_t outside, uint64_t count,
                        inside, outside, count);
   if (map->n >= IDMAP_MAX_EXTENTS)
     return make_error (err, 0, "%s: more than %d mapping lines", what, IDMAP_MAX_EXTENTS);
-  map->ext[map->n++] = (struct id_extent){ (uint32_t)inside, (uint32_t)outside, (uint32_t)count };
+  map->ext[map->n++] = (struct id_extent){ (uint32_t) inside, (uint32_t) outside, (uint32_t) count };
   return 0;
 }
 
 static bool
 ranges_overlap (uint32_t a, uint32_t an, uint32_t b, uint32_t bn)
 {
-  return (uint64_t)a < (uint64_t)b + bn && (uint64_t)b < (uint64_t)a + an;
+  return (uint64_t) a < (uint64_t) b + bn && (uint64_t) b < (uint64_t) a + an;
 }
 
 int
@@ -47,8 +48,8 @@ idmap_validate (const struct idmap *map, const char *what, hook_error_t **err)
         const struct id_extent *a = &map->ext[i], *b = &map->ext[j];
         if (ranges_overlap (a->inside, a->count, b->inside, b->count)
             || ranges_overlap (a->outside, a->count, b->outside, b->count))
-          return make_error (err, 0, "%s: mapping lines %u:%u:%u and %u:%u:%u overlap", what, a->inside, a->outside,
-                             a->count, b->inside, b->outside, b->count);
+          return make_error (err, 0, "%s: mapping lines %u:%u:%u and %u:%u:%u overlap", what, a->inside,
+                             a->outside, a->count, b->inside, b->outside, b->count);
       }
   return 0;
 }
@@ -64,7 +65,7 @@ parse_u64 (const char *p, uint64_t *out)
     {
       if (v > (UINT64_MAX - 9) / 10)
         return NULL;
-      v = v * 10 + (uint64_t)(*p - '0');
+      v = v * 10 + (uint64_t) (*p - '0');
     }
   *out = v;
   return p;
@@ -112,7 +113,7 @@ bool
 idmap_to_outside (const struct idmap *map, uint32_t id, uint32_t *out)
 {
   for (size_t i = 0; i < map->n; i++)
-    if (id >= map->ext[i].inside && (uint64_t)id < (uint64_t)map->ext[i].inside + map->ext[i].count)
+    if (id >= map->ext[i].inside && (uint64_t) id < (uint64_t) map->ext[i].inside + map->ext[i].count)
       {
         *out = map->ext[i].outside + (id - map->ext[i].inside);
         return true;
@@ -124,7 +125,7 @@ bool
 idmap_to_inside (const struct idmap *map, uint32_t id, uint32_t *out)
 {
   for (size_t i = 0; i < map->n; i++)
-    if (id >= map->ext[i].outside && (uint64_t)id < (uint64_t)map->ext[i].outside + map->ext[i].count)
+    if (id >= map->ext[i].outside && (uint64_t) id < (uint64_t) map->ext[i].outside + map->ext[i].count)
       {
         *out = map->ext[i].inside + (id - map->ext[i].outside);
         return true;
@@ -139,7 +140,7 @@ idmap_without_inside (const struct idmap *map, uint32_t id, struct idmap *out, h
   for (size_t i = 0; i < map->n; i++)
     {
       const struct id_extent *e = &map->ext[i];
-      uint64_t end = (uint64_t)e->inside + e->count;
+      uint64_t end = (uint64_t) e->inside + e->count;
       if (id < e->inside || id >= end)
         {
           if (idmap_add (out, e->inside, e->outside, e->count, "mapping", err) < 0)
@@ -149,7 +150,7 @@ idmap_without_inside (const struct idmap *map, uint32_t id, struct idmap *out, h
       if (id > e->inside && idmap_add (out, e->inside, e->outside, id - e->inside, "mapping", err) < 0)
         return -1;
       if (id + 1 < end
-          && idmap_add (out, (uint64_t)id + 1, (uint64_t)e->outside + (id - e->inside) + 1, end - id - 1, "mapping",
+          && idmap_add (out, (uint64_t) id + 1, (uint64_t) e->outside + (id - e->inside) + 1, end - id - 1, "mapping",
                         err)
                  < 0)
         return -1;
@@ -183,11 +184,11 @@ idmap_describe (const struct idmap *map, char *buf, size_t len)
     }
   for (size_t i = 0; i < map->n && used < len; i++)
     {
-      int k = snprintf (buf + used, len - used, "%s%u:%u:%u", i ? "," : "", map->ext[i].inside, map->ext[i].outside,
-                        map->ext[i].count);
+      int k = snprintf (buf + used, len - used, "%s%u:%u:%u", i ? "," : "", map->ext[i].inside,
+                        map->ext[i].outside, map->ext[i].count);
       if (k < 0)
         break;
-      used += (size_t)k;
+      used += (size_t) k;
     }
 }
 
@@ -202,7 +203,7 @@ idmap_format_proc (const struct idmap *map)
     return NULL;
   s[0] = '\0';
   for (size_t i = 0; i < map->n; i++)
-    used += (size_t)snprintf (s + used, cap - used, "%u %u %u\n", map->ext[i].inside, map->ext[i].outside,
-                              map->ext[i].count);
+    used += (size_t) snprintf (s + used, cap - used, "%u %u %u\n", map->ext[i].inside, map->ext[i].outside,
+                               map->ext[i].count);
   return s;
 }

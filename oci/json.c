@@ -36,7 +36,7 @@ read_all_capped (int fd, size_t cap, const char *what, char **out, size_t *len, 
         return make_error (err, errno, "read %s", what);
       if (n == 0)
         break;
-      size += (size_t)n;
+      size += (size_t) n;
       if (size > cap)
         return make_error (err, 0, "%s is larger than %zu bytes", what, cap);
     }
@@ -88,7 +88,7 @@ grow (struct builder *b)
     return 1;
   if (YAJL_IS_OBJECT (c))
     {
-      const char **keys = realloc ((void *)c->u.object.keys, n * sizeof *keys);
+      const char **keys = realloc ((void *) c->u.object.keys, n * sizeof *keys);
       if (keys == NULL)
         return build_fail (b, ENOMEM, "building the tree");
       c->u.object.keys = keys;
@@ -190,7 +190,7 @@ copy_string (struct builder *b, const unsigned char *s, size_t len)
       build_fail (b, 0, "a string holds \\u0000, which cannot be passed on intact");
       return NULL;
     }
-  copy = strndup ((const char *)s, len);
+  copy = strndup ((const char *) s, len);
   if (copy == NULL)
     build_fail (b, ENOMEM, "building the tree");
   return copy;
@@ -255,7 +255,7 @@ on_start_array (void *ctx)
 static int
 compare_keys (const void *a, const void *b)
 {
-  return strcmp (*(const char *const *)a, *(const char *const *)b);
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
 /* A key given twice means two readers may see two different values; refuse
@@ -320,17 +320,17 @@ json_parse (const char *text, size_t len, const char *what, yajl_val *out, hook_
   b.h = yajl_alloc (&build_callbacks, NULL, &b);
   if (b.h == NULL)
     return make_error (err, ENOMEM, "%s", what);
-  st = yajl_parse (b.h, (const unsigned char *)text, len);
+  st = yajl_parse (b.h, (const unsigned char *) text, len);
   at = yajl_get_bytes_consumed (b.h);
   /* What the end of the text leaves open is an error at its end. */
   if (st == yajl_status_ok)
     st = yajl_complete_parse (b.h);
   if (st != yajl_status_ok && *err == NULL)
     {
-      unsigned char *msg = yajl_get_error (b.h, 0, (const unsigned char *)text, len);
-      const char *m = msg ? (const char *)msg : "parse error";
+      unsigned char *msg = yajl_get_error (b.h, 0, (const unsigned char *) text, len);
+      const char *m = msg ? (const char *) msg : "parse error";
       /* yajl's message ends in a newline. */
-      make_error (err, 0, "%s is not valid JSON: %.*s (offset %zu)", what, (int)strcspn (m, "\n"), m, at);
+      make_error (err, 0, "%s is not valid JSON: %.*s (offset %zu)", what, (int) strcspn (m, "\n"), m, at);
       yajl_free_error (b.h, msg);
     }
   yajl_free (b.h);
@@ -413,12 +413,13 @@ json_get_uint (yajl_val obj, const char *key, uint64_t max, const char *where, u
     return 0;
   /* yajl clamps out-of-range integers, so judge the number by its text. */
   if (!YAJL_IS_NUMBER (v) || (text = v->u.number.r) == NULL || text[0] < '0' || text[0] > '9')
-    return make_error (err, 0, "%s: \"%s\" must be a whole number from 0 to %llu", where, key, (unsigned long long)max);
+    return make_error (err, 0, "%s: \"%s\" must be a whole number from 0 to %llu", where, key,
+                       (unsigned long long) max);
   errno = 0;
   n = strtoull (text, &end, 10);
   if (errno != 0 || *end != '\0' || n > max)
     return make_error (err, 0, "%s: \"%s\" must be a whole number from 0 to %llu, not %s", where, key,
-                       (unsigned long long)max, text);
+                       (unsigned long long) max, text);
   *out = n;
   return 1;
 }

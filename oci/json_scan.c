@@ -20,11 +20,11 @@ hex4 (const char *s, size_t left, unsigned *out)
       char c = s[i];
       v <<= 4;
       if (c >= '0' && c <= '9')
-        v |= (unsigned)(c - '0');
+        v |= (unsigned) (c - '0');
       else if (c >= 'a' && c <= 'f')
-        v |= (unsigned)(c - 'a' + 10);
+        v |= (unsigned) (c - 'a' + 10);
       else if (c >= 'A' && c <= 'F')
-        v |= (unsigned)(c - 'A' + 10);
+        v |= (unsigned) (c - 'A' + 10);
       else
         return -1;
     }
@@ -87,7 +87,7 @@ check_u_escape (const char *text, size_t len, size_t i, const char *what, hook_e
     {
       make_error (err, 0, "%s: a string holds the escape of U+0000, NUL (offset %zu), which cannot be passed on intact",
                   what, i);
-      return (size_t)-1;
+      return (size_t) -1;
     }
   if (cp >= 0xd800 && cp <= 0xdbff && len - i >= 12 && text[i + 6] == '\\' && text[i + 7] == 'u'
       && hex4 (text + i + 8, len - i - 8, &low) == 0 && low >= 0xdc00 && low <= 0xdfff)
@@ -95,7 +95,7 @@ check_u_escape (const char *text, size_t len, size_t i, const char *what, hook_e
   if (cp >= 0xd800 && cp <= 0xdfff)
     {
       make_error (err, 0, "%s: a string holds the unpaired UTF-16 surrogate U+%04X (offset %zu)", what, cp, i);
-      return (size_t)-1;
+      return (size_t) -1;
     }
   return i + 5;
 }
@@ -107,7 +107,7 @@ json_check_text (const char *text, size_t len, const char *what, hook_error_t **
 
   for (size_t i = 0; i < len; i++)
     {
-      unsigned char c = (unsigned char)text[i];
+      unsigned char c = (unsigned char) text[i];
       if (!in_string)
         {
           if (c == '"')
@@ -124,12 +124,12 @@ json_check_text (const char *text, size_t len, const char *what, hook_error_t **
             return 0;
           if (text[i + 1] != 'u')
             i++;
-          else if ((i = check_u_escape (text, len, i, what, err)) == (size_t)-1)
+          else if ((i = check_u_escape (text, len, i, what, err)) == (size_t) -1)
             return -1;
         }
       else if (c >= 0x80)
         {
-          size_t n = json_utf8_char ((const unsigned char *)text + i, len - i);
+          size_t n = json_utf8_char ((const unsigned char *) text + i, len - i);
           if (n == 0)
             return make_error (err, 0, "%s: a string is not valid UTF-8 (offset %zu)", what, i);
           i += n - 1;

@@ -8,7 +8,7 @@
 int
 json_gen_cstring (yajl_gen g, const char *s)
 {
-  return yajl_gen_string (g, (const unsigned char *)s, strlen (s)) == yajl_gen_status_ok ? 0 : -1;
+  return yajl_gen_string (g, (const unsigned char *) s, strlen (s)) == yajl_gen_status_ok ? 0 : -1;
 }
 
 /* DEPTH counts the containers open around V: json_parse builds no deeper

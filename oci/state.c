@@ -30,7 +30,7 @@ oci_state_parse (const char *text, size_t len, struct oci_state *st, hook_error_
     return make_error (err, 0, WHERE ": no container \"id\"");
   if (st->bundle == NULL || st->bundle[0] != '/')
     return make_error (err, 0, WHERE ": \"bundle\" must be an absolute path");
-  st->pid = (pid_t)pid;
+  st->pid = (pid_t) pid;
   return json_string_map (annotations, WHERE " annotations", &st->annotations, err);
 }
 

@@ -42,7 +42,7 @@ append_kind (char **out, uint64_t n, const char *what, char *const *paths)
   char *s = NULL;
   if (n == 0)
     return;
-  if (asprintf (&s, "%s%s%llu %s", *out ? *out : "", *out ? "; " : "", (unsigned long long)n, what) < 0)
+  if (asprintf (&s, "%s%s%llu %s", *out ? *out : "", *out ? "; " : "", (unsigned long long) n, what) < 0)
     return;
   for (size_t i = 0; paths && i < CHOWN_REPORT_PATHS && paths[i]; i++)
     {
@@ -70,7 +70,8 @@ chown_report_leftovers (const struct chown_report *r)
 {
   char *out = NULL;
 
-  append_kind (&out, r->host_root, "owned by host root left as they are (--allow-host-root to give them away)", NULL);
+  append_kind (&out, r->host_root, "owned by host root left as they are (--allow-host-root to give them away)",
+               NULL);
   append_kind (&out, r->foreign,
                "shown as nobody left as they are: owned by ids outside your user namespace (only their owners "
                "or real root can change them), or by your namespace's own nobody (podman unshare chown them)",

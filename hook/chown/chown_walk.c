@@ -86,9 +86,9 @@ struct worker
   unsigned char *dents;
   struct level *stack;
   size_t depth, stack_cap;
-  struct level child;      /* a subdirectory to enter before reading on, or fd -1 */
-  struct batch b;          /* being filled */
-  struct batch sealed;     /* written to the journal, waiting for its sync */
+  struct level child; /* a subdirectory to enter before reading on, or fd -1 */
+  struct batch b;      /* being filled */
+  struct batch sealed; /* written to the journal, waiting for its sync */
   struct chown_report rep; /* counters only; merged at the end */
 };
 
@@ -108,9 +108,9 @@ join_path (const char *dir, const char *name)
   if (dlen > MESSAGE_PATH_MAX)
     {
       dir += dlen - MESSAGE_PATH_MAX;
-      len = (size_t)snprintf (buf, sizeof buf, "...");
+      len = (size_t) snprintf (buf, sizeof buf, "...");
     }
-  len += (size_t)snprintf (buf + len, sizeof buf - len, "%s", dir);
+  len += (size_t) snprintf (buf + len, sizeof buf - len, "%s", dir);
   if (strcmp (name, ".") != 0)
     {
       if (len > 0)
@@ -311,7 +311,7 @@ static long
 batch_path (struct batch *b, const char *dir, const char *name)
 {
   size_t need = strlen (dir) + strlen (name) + 2;
-  long off = (long)b->paths_len;
+  long off = (long) b->paths_len;
 
   if (b->paths_len + need > b->paths_cap)
     {
@@ -322,7 +322,7 @@ batch_path (struct batch *b, const char *dir, const char *name)
       b->paths = p;
       b->paths_cap = cap;
     }
-  b->paths_len += (size_t)sprintf (b->paths + off, "%s%s%s", dir, dir[0] ? "/" : "", name) + 1;
+  b->paths_len += (size_t) sprintf (b->paths + off, "%s%s%s", dir, dir[0] ? "/" : "", name) + 1;
   return off;
 }
 
@@ -354,7 +354,7 @@ add_change (struct worker *wk, int fd, bool path_fd, const struct statx *stx, ui
           close (fd);
           return entry_error (wk, errno, "read the file capabilities of", dir, name);
         }
-      r.cap_len = n > 0 ? (unsigned int)n : 0;
+      r.cap_len = n > 0 ? (unsigned int) n : 0;
     }
   /* Restore gives privilege back only to this very content: see restore.c.
    * Past JOURNAL_DIGEST_MAX bytes (a sparse file of terabytes would stall
@@ -388,7 +388,7 @@ add_change (struct worker *wk, int fd, bool path_fd, const struct statx *stx, ui
       close (fd);
       return entry_error (wk, ENOMEM, "walk", dir, name);
     }
-  p->path_off = (size_t)path_off;
+  p->path_off = (size_t) path_off;
   p->cap_off = b->rec_len + JOURNAL_RECORD_HEAD + r.handle_bytes;
   p->cap_len = r.cap_len;
   if (wk->w->journal)
@@ -423,7 +423,7 @@ decide (struct worker *wk, const struct statx *stx, const char *dir, const char 
   *gid = s->to_gid;
   if (s->only_new)
     {
-      int64_t born = (int64_t)stx->stx_btime.tv_sec * 1000000000 + stx->stx_btime.tv_nsec;
+      int64_t born = (int64_t) stx->stx_btime.tv_sec * 1000000000 + stx->stx_btime.tv_nsec;
       bool is_new = (stx->stx_mask & STATX_BTIME) && born > s->born_after;
       if (!(stx->stx_mask & STATX_BTIME))
         wk->rep.no_btime = true;
@@ -502,7 +502,7 @@ consider (struct worker *wk, int fd, bool path_fd, const struct statx *named, co
       /* Not a directory when looked at, one now: read it through the
        * inode just checked, never by name again. */
       struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_WALK };
-      int dfd = (int)syscall (SYS_openat2, fd, ".", &how, sizeof how);
+      int dfd = (int) syscall (SYS_openat2, fd, ".", &how, sizeof how);
       close (fd);
       if (dfd < 0)
         return entry_error (wk, errno, "open the directory", dir, name);
@@ -548,7 +548,7 @@ open_entry (int dir_fd, const char *name, bool is_dir, bool is_reg, bool *path_f
     how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   else if (is_reg)
     how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC;
-  fd = (int)syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
+  fd = (int) syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
   if (fd >= 0 || !is_reg)
     return fd;
   /* A file when looked at that cannot be read now: replaced by a symlink
@@ -557,7 +557,7 @@ open_entry (int dir_fd, const char *name, bool is_dir, bool is_reg, bool *path_f
     return -1;
   how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
   *path_fd = true;
-  return (int)syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
+  return (int) syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
 }
 
 /* Tries at one name that keeps changing under the walk before it is left
@@ -683,7 +683,7 @@ walk_dir (struct worker *wk, int fd, char *path)
       else
         for (ssize_t off = 0; off < n && ret == 0;)
           {
-            struct dirent64 *d = (struct dirent64 *)(wk->dents + off);
+            struct dirent64 *d = (struct dirent64 *) (wk->dents + off);
             off += d->d_reclen;
             lv->resume = -1;
             if (strcmp (d->d_name, ".") == 0 || strcmp (d->d_name, "..") == 0)
@@ -779,14 +779,14 @@ batch_size (unsigned int threads)
       setrlimit (RLIMIT_NOFILE, &rl);
       getrlimit (RLIMIT_NOFILE, &rl);
     }
-  avail = ((long)rl.rlim_cur - 2 * QUEUE_CAP) / (2 * (long)threads + 1);
-  batch = avail < 16 ? 16 : avail > BATCH_MAX ? BATCH_MAX : (size_t)avail;
-  want = 2 * QUEUE_CAP + (long)threads * (2 * (long)batch + 64);
-  if (want > (long)rl.rlim_cur - 1)
-    want = (long)rl.rlim_cur - 1;
-  hi = fcntl (0, F_DUPFD_CLOEXEC, (int)want);
+  avail = ((long) rl.rlim_cur - 2 * QUEUE_CAP) / (2 * (long) threads + 1);
+  batch = avail < 16 ? 16 : avail > BATCH_MAX ? BATCH_MAX : (size_t) avail;
+  want = 2 * QUEUE_CAP + (long) threads * (2 * (long) batch + 64);
+  if (want > (long) rl.rlim_cur - 1)
+    want = (long) rl.rlim_cur - 1;
+  hi = fcntl (0, F_DUPFD_CLOEXEC, (int) want);
   if (hi < 0)
-    hi = fcntl (2, F_DUPFD_CLOEXEC, (int)want);
+    hi = fcntl (2, F_DUPFD_CLOEXEC, (int) want);
   if (hi >= 0)
     close (hi);
   return batch;
@@ -834,11 +834,11 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
   if (threads == 0)
     {
       long n = sysconf (_SC_NPROCESSORS_ONLN);
-      threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned int)n;
+      threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (unsigned int) n;
     }
   threads = threads > MAX_THREADS ? MAX_THREADS : threads;
   w.batch_max = batch_size (threads);
-  fd = (int)syscall (SYS_openat2, root_fd, ".", &how, sizeof how);
+  fd = (int) syscall (SYS_openat2, root_fd, ".", &how, sizeof how);
   if (fd < 0)
     return make_error (err, errno, "open the top directory");
   if (statx (fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))

@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 #include "journal.h"
-#include "base/cleanup.h"
 #include "oci/json.h"
+#include "base/cleanup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,12 +15,13 @@
 #define JOURNAL_MAGIC "oci-idmap-hook journal 1\n"
 
 /* Journals of millions of files are tens of MiB; refuse anything absurd. */
-#define JOURNAL_MAX_BYTES ((size_t)4 << 30)
+#define JOURNAL_MAX_BYTES ((size_t) 4 << 30)
 
 static bool
 plain_char (unsigned char c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
+         || c == '-';
 }
 
 /* Append S escaped to OUT (when not NULL); returns the bytes it takes.
@@ -31,7 +32,7 @@ escape_part (const char *s, char *out)
   size_t n = 0;
 
   for (; *s; s++)
-    if (plain_char ((unsigned char)*s))
+    if (plain_char ((unsigned char) *s))
       {
         if (out)
           out[n] = *s;
@@ -40,7 +41,7 @@ escape_part (const char *s, char *out)
     else
       {
         if (out)
-          snprintf (out + n, 4, "%%%02X", (unsigned char)*s);
+          snprintf (out + n, 4, "%%%02X", (unsigned char) *s);
         n += 3;
       }
   return n;
@@ -78,8 +79,8 @@ journal_header_format (const struct journal_header *h)
   hex_encode (h->root_handle, h->root_handle_bytes, handle);
   if (asprintf (&text,
                 JOURNAL_MAGIC "container %s\ndestination %s\nsource %s\ndevice %u:%u\nroot-handle %d %s\n"
-                              "target %" PRIu32 ":%" PRIu32 "\nsource-owner %" PRIu32 ":%" PRIu32 "\nstarted %" PRId64
-                              "\nrestore-at-poststop %s\nmapping %s\nhook-ids %s\n\n",
+                              "target %" PRIu32 ":%" PRIu32 "\nsource-owner %" PRIu32 ":%" PRIu32
+                              "\nstarted %" PRId64 "\nrestore-at-poststop %s\nmapping %s\nhook-ids %s\n\n",
                 h->container, h->dest, h->source, h->major, h->minor, h->root_handle_type, handle, h->target_uid,
                 h->target_gid, h->source_uid, h->source_gid, h->started, h->restore_at_poststop ? "yes" : "no",
                 h->mapping, h->hook_ids[0] ? h->hook_ids : "initial")
@@ -114,15 +115,15 @@ parse_handle (const char *val, struct journal_header *h)
       unsigned int b;
       if (sscanf (hex + 2 * i, "%2x", &b) != 1)
         return -1;
-      h->root_handle[i] = (unsigned char)b;
+      h->root_handle[i] = (unsigned char) b;
     }
-  h->root_handle_bytes = (unsigned int)(n / 2);
+  h->root_handle_bytes = (unsigned int) (n / 2);
   return 0;
 }
 
 static int
-header_field (struct journal_header *h, const char *key, size_t klen, const char *val, size_t vlen, unsigned int *seen,
-              hook_error_t **err)
+header_field (struct journal_header *h, const char *key, size_t klen, const char *val, size_t vlen,
+              unsigned int *seen, hook_error_t **err)
 {
   cleanup_free char *v = strndup (val, vlen);
   char tail;
@@ -155,7 +156,7 @@ header_field (struct journal_header *h, const char *key, size_t klen, const char
     h->restore_at_poststop = strcmp (v, "yes") == 0;
 #undef KEY
   if (bad && *err == NULL)
-    make_error (err, 0, "journal header: bad %.*s line", (int)klen, key);
+    make_error (err, 0, "journal header: bad %.*s line", (int) klen, key);
   return bad ? -1 : 0;
 }
 
@@ -168,19 +169,20 @@ journal_header_parse (const char *text, size_t len, struct journal_header *h, si
   memset (h, 0, sizeof *h);
   strcpy (h->hook_ids, "initial"); /* journals from before the line */
   if (len < magic || memcmp (text, JOURNAL_MAGIC, magic) != 0)
-    return make_error (err, 0, "not an oci-idmap-hook journal (no \"%.*s\" line)", (int)magic - 1, JOURNAL_MAGIC);
+    return make_error (err, 0, "not an oci-idmap-hook journal (no \"%.*s\" line)", (int) magic - 1,
+                       JOURNAL_MAGIC);
   for (;;)
     {
       const char *line = text + pos, *nl = memchr (line, '\n', len - pos), *sp;
       if (nl == NULL)
         return make_error (err, 0, "journal header is cut short");
-      pos = (size_t)(nl - text) + 1;
+      pos = (size_t) (nl - text) + 1;
       if (nl == line)
         break;
-      sp = memchr (line, ' ', (size_t)(nl - line));
+      sp = memchr (line, ' ', (size_t) (nl - line));
       if (sp == NULL)
         return make_error (err, 0, "journal header: bad line");
-      if (header_field (h, line, (size_t)(sp - line), sp + 1, (size_t)(nl - sp - 1), &seen, err) < 0)
+      if (header_field (h, line, (size_t) (sp - line), sp + 1, (size_t) (nl - sp - 1), &seen, err) < 0)
         return -1;
     }
   if (seen != 63)
@@ -192,23 +194,23 @@ journal_header_parse (const char *text, size_t len, struct journal_header *h, si
 static void
 put32 (unsigned char *p, uint32_t v)
 {
-  p[0] = (unsigned char)v;
-  p[1] = (unsigned char)(v >> 8);
-  p[2] = (unsigned char)(v >> 16);
-  p[3] = (unsigned char)(v >> 24);
+  p[0] = (unsigned char) v;
+  p[1] = (unsigned char) (v >> 8);
+  p[2] = (unsigned char) (v >> 16);
+  p[3] = (unsigned char) (v >> 24);
 }
 
 static uint32_t
 get32 (const unsigned char *p)
 {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
 static void
 put64 (unsigned char *p, uint64_t v)
 {
-  put32 (p, (uint32_t)v);
-  put32 (p + 4, (uint32_t)(v >> 32));
+  put32 (p, (uint32_t) v);
+  put32 (p + 4, (uint32_t) (v >> 32));
 }
 
 bool
@@ -222,11 +224,11 @@ journal_record_encode (const struct journal_record *r, unsigned char *buf)
 {
   size_t pos = JOURNAL_RECORD_HEAD + r->handle_bytes + r->cap_len;
 
-  buf[0] = (unsigned char)r->handle_bytes;
-  buf[1] = (unsigned char)r->cap_len;
+  buf[0] = (unsigned char) r->handle_bytes;
+  buf[1] = (unsigned char) r->cap_len;
   buf[2] = r->has_digest ? JOURNAL_REC_DIGEST : 0;
   buf[3] = 0;
-  put32 (buf + 4, (uint32_t)r->handle_type);
+  put32 (buf + 4, (uint32_t) r->handle_type);
   put32 (buf + 8, r->uid);
   put32 (buf + 12, r->gid);
   put32 (buf + 16, r->mode);
@@ -257,7 +259,7 @@ journal_record_decode (const unsigned char *buf, size_t avail, struct journal_re
   size = JOURNAL_RECORD_HEAD + r->handle_bytes + r->cap_len;
   if (avail < size + (r->has_digest ? JOURNAL_DIGEST_BYTES : 0))
     return 0;
-  r->handle_type = (int)get32 (buf + 4);
+  r->handle_type = (int) get32 (buf + 4);
   r->uid = get32 (buf + 8);
   r->gid = get32 (buf + 12);
   r->mode = get32 (buf + 16);
@@ -266,11 +268,11 @@ journal_record_decode (const unsigned char *buf, size_t avail, struct journal_re
   r->size = 0;
   if (r->has_digest)
     {
-      r->size = (uint64_t)get32 (buf + size) | (uint64_t)get32 (buf + size + 4) << 32;
+      r->size = (uint64_t) get32 (buf + size) | (uint64_t) get32 (buf + size + 4) << 32;
       memcpy (r->digest, buf + size + 8, SHA256_BYTES);
       size += JOURNAL_DIGEST_BYTES;
     }
-  return (long)size;
+  return (long) size;
 }
 
 int
@@ -320,7 +322,7 @@ read_whole (int fd, const char *path, unsigned char **out, size_t *len, hook_err
     return make_error (err, 0, "%s: not a journal (not a regular file)", path);
   if (lseek (fd, 0, SEEK_SET) < 0)
     return make_error (err, errno, "seek %s", path);
-  return read_all_capped (fd, JOURNAL_MAX_BYTES, path, (char **)out, len, err);
+  return read_all_capped (fd, JOURNAL_MAX_BYTES, path, (char **) out, len, err);
 }
 
 int
@@ -329,7 +331,7 @@ journal_read (int fd, const char *path, struct journal_file *jf, hook_error_t **
   memset (jf, 0, sizeof *jf);
   if (read_whole (fd, path, &jf->data, &jf->len, err) < 0)
     return -1;
-  if (journal_header_parse ((const char *)jf->data, jf->len, &jf->h, &jf->body, err) < 0)
+  if (journal_header_parse ((const char *) jf->data, jf->len, &jf->h, &jf->body, err) < 0)
     {
       journal_file_free (jf);
       return error_prefix (err, "%s", path);
@@ -353,7 +355,7 @@ valid_length (const struct journal_file *jf, size_t *out, hook_error_t **err)
   long n;
 
   while ((n = journal_record_decode (jf->data + pos, jf->len - pos, &r)) > 0)
-    pos += (size_t)n;
+    pos += (size_t) n;
   if (n < 0)
     return make_error (err, 0, "malformed record at offset %zu", pos);
   *out = pos;
@@ -393,7 +395,7 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
         return make_error (err, errno, "remove %s", path);
       return 1;
     }
-  if (journal_header_parse ((const char *)old.data, old.len, &old.h, &old.body, err) < 0)
+  if (journal_header_parse ((const char *) old.data, old.len, &old.h, &old.body, err) < 0)
     {
       journal_file_free (&old);
       return error_prefix (err, "%s", path);
@@ -405,7 +407,7 @@ reopen_existing (int dir_fd, const char *path, const char *name, const struct jo
     }
   else if (valid_length (&old, &valid, err) < 0)
     ret = error_prefix (err, "%s", path);
-  else if (ftruncate (fd, (off_t)valid) < 0 || lseek (fd, 0, SEEK_END) < 0)
+  else if (ftruncate (fd, (off_t) valid) < 0 || lseek (fd, 0, SEEK_END) < 0)
     ret = make_error (err, errno, "truncate %s", path);
   journal_file_free (&old);
   if (ret == 0)
@@ -430,7 +432,7 @@ write_all (int fd, const void *buf, size_t len, const char *path, hook_error_t *
           return -1;
         }
       p += n;
-      len -= (size_t)n;
+      len -= (size_t) n;
     }
   return 0;
 }
@@ -493,7 +495,8 @@ journal_handle_of (int fd, struct journal_handle *h)
 }
 
 int
-journal_write (struct journal *j, const void *buf, size_t len, size_t n_records, uint64_t *ticket, hook_error_t **err)
+journal_write (struct journal *j, const void *buf, size_t len, size_t n_records, uint64_t *ticket,
+               hook_error_t **err)
 {
   int ret = 0;
 

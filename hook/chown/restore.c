@@ -1,15 +1,15 @@
 #define _GNU_SOURCE
 #include "restore.h"
-#include "base/cleanup.h"
 #include "base/escape.h"
+#include "restore_walk.h"
+#include "restore_trust.h"
+#include "base/cleanup.h"
+#include "journal.h"
 #include "base/log.h"
-#include "base/sha256.h"
 #include "hook/system/mount_api.h"
 #include "hook/system/privilege.h"
 #include "hook/system/rootless.h"
-#include "journal.h"
-#include "restore_trust.h"
-#include "restore_walk.h"
+#include "base/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,8 +30,8 @@ same_handle (int fd, int type, const unsigned char *bytes, unsigned int n)
 {
   struct journal_handle h;
 
-  return journal_handle_of (fd, &h) == 0 && h.fh.handle_type == type && h.fh.handle_bytes == n
-         && memcmp (h.fh.f_handle, bytes, n) == 0;
+  return journal_handle_of (fd, &h) == 0 && h.fh.handle_type == type
+         && h.fh.handle_bytes == n && memcmp (h.fh.f_handle, bytes, n) == 0;
 }
 
 /* The journal's source directory on the host, checked to be the very
@@ -83,7 +83,7 @@ same_content (int fd, const struct journal_record *r, bool *same, hook_error_t *
    * is not read at all, and none is read past the recorded size. */
   if (fstat (fd, &st) < 0)
     return make_error (err, errno, "stat a journaled privileged file");
-  if ((uint64_t)st.st_size != r->size)
+  if ((uint64_t) st.st_size != r->size)
     return 0;
   big = sha256_fd_max (fd, r->size, d, &size);
   if (big < 0)
@@ -119,7 +119,8 @@ restore_apply (int fd, const struct journal_record *r, struct restore_report *re
   if (st.st_uid != r->uid || st.st_gid != r->gid)
     {
       if (fchownat (fd, "", r->uid, r->gid, AT_EMPTY_PATH) < 0)
-        return make_error (err, errno, "chown inode %llu back to %u:%u", (unsigned long long)st.st_ino, r->uid, r->gid);
+        return make_error (err, errno, "chown inode %llu back to %u:%u", (unsigned long long) st.st_ino, r->uid,
+                           r->gid);
       chowned = changed = true;
     }
   if (privileged && same_content (fd, r, &rearm, err) < 0)
@@ -134,10 +135,11 @@ restore_apply (int fd, const struct journal_record *r, struct restore_report *re
         return make_error (err, errno, "stat a journaled file");
     }
   /* chown(2) has just dropped setuid/setgid and capabilities: put them back. */
-  if ((S_ISREG (st.st_mode) || S_ISDIR (st.st_mode)) && ((st.st_mode & 07777) != mode || (chowned && (mode & 06000))))
+  if ((S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
+      && ((st.st_mode & 07777) != mode || (chowned && (mode & 06000))))
     {
       if (fchmod (fd, mode) < 0)
-        return make_error (err, errno, "chmod inode %llu back to %o", (unsigned long long)st.st_ino, mode);
+        return make_error (err, errno, "chmod inode %llu back to %o", (unsigned long long) st.st_ino, mode);
       changed = true;
     }
   if (S_ISREG (st.st_mode) && privileged && !rearm)
@@ -145,17 +147,17 @@ restore_apply (int fd, const struct journal_record *r, struct restore_report *re
       if (fremovexattr (fd, CAP_XATTR) == 0)
         changed = true;
       else if (errno != ENODATA && errno != ENOTSUP)
-        return make_error (err, errno, "clear the file capabilities of inode %llu", (unsigned long long)st.st_ino);
+        return make_error (err, errno, "clear the file capabilities of inode %llu", (unsigned long long) st.st_ino);
     }
   else if (r->cap_len && S_ISREG (st.st_mode))
     {
       unsigned char cur[JOURNAL_MAX_CAP];
       ssize_t n = fgetxattr (fd, CAP_XATTR, cur, sizeof cur);
-      if (chowned || n != (ssize_t)r->cap_len || memcmp (cur, r->cap, r->cap_len) != 0)
+      if (chowned || n != (ssize_t) r->cap_len || memcmp (cur, r->cap, r->cap_len) != 0)
         {
           if (fsetxattr (fd, CAP_XATTR, r->cap, r->cap_len, 0) < 0)
             return make_error (err, errno, "put back the file capabilities of inode %llu",
-                               (unsigned long long)st.st_ino);
+                               (unsigned long long) st.st_ino);
           changed = true;
         }
     }
@@ -251,24 +253,24 @@ restore_summary (const struct restore_report *rep)
 
   if (rep->withheld
       && asprintf (&withheld, "; %llu setuid/setgid or capability files given back without that privilege (%s)",
-                   (unsigned long long)rep->withheld,
+                   (unsigned long long) rep->withheld,
                    rep->withheld_undigested == rep->withheld ? "the journal predates content digests"
-                   : rep->withheld_undigested ? "content changed since the chown, or a journal from before "
-                                                "content digests"
-                                              : "content changed since the chown")
+                   : rep->withheld_undigested             ? "content changed since the chown, or a journal from before "
+                                                            "content digests"
+                                                          : "content changed since the chown")
              < 0)
     withheld = NULL;
   if (rep->new_files.privilege_cleared
       && asprintf (&cleared, " (%llu without their setuid/setgid bits or capabilities)",
-                   (unsigned long long)rep->new_files.privilege_cleared)
+                   (unsigned long long) rep->new_files.privilege_cleared)
              < 0)
     cleared = NULL;
-  if (asprintf (
-          &s, "%llu of %llu journaled entries put back, %llu gone since%s; %llu files created since given back%s%s%s%s",
-          (unsigned long long)rep->restored, (unsigned long long)rep->records, (unsigned long long)rep->vanished,
-          withheld ? withheld : "", (unsigned long long)rep->new_files.changed, cleared ? cleared : "",
-          rep->new_files.no_btime ? " (none: the filesystem records no birth times)" : "", left && left[0] ? "; " : "",
-          left ? left : "")
+  if (asprintf (&s, "%llu of %llu journaled entries put back, %llu gone since%s; %llu files created since given back%s%s%s%s",
+                (unsigned long long) rep->restored, (unsigned long long) rep->records,
+                (unsigned long long) rep->vanished, withheld ? withheld : "",
+                (unsigned long long) rep->new_files.changed, cleared ? cleared : "",
+                rep->new_files.no_btime ? " (none: the filesystem records no birth times)" : "",
+                left && left[0] ? "; " : "", left ? left : "")
       < 0)
     return NULL;
   return s;
@@ -353,34 +355,35 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
   return ret < 0 ? -1 : count;
 }
 
-static const char restore_usage[] = "Usage: oci-idmap-hook restore --journal FILE\n"
-                                    "       oci-idmap-hook restore [--dir DIR] --container ID\n"
-                                    "\n"
-                                    "Undo what mode chown did to a mount: put back the owner, the mode bits\n"
-                                    "and the file capabilities of every entry its journal records (found by\n"
-                                    "its file handle in a walk of the source, whatever path it has now), then\n"
-                                    "give the files created since the change, still owned by the container\n"
-                                    "user, to the source's original owner, without setuid/setgid bits or\n"
-                                    "capabilities.  Setuid, setgid and capabilities come back only to a file\n"
-                                    "whose content is what the journal's digest recorded (never from a\n"
-                                    "journal without digests); the summary counts the files given back\n"
-                                    "without them.  Safe to run again; works on the journal of a hook that\n"
-                                    "was killed in the middle.  The journal is kept.\n"
-                                    "Only journals that no one but you could have written are read (a regular\n"
-                                    "file of yours, one link, mode go-w, in a directory of yours that others\n"
-                                    "cannot write).\n"
-                                    "\n"
-                                    "Options:\n"
-                                    "      --journal FILE   the journal of one mount\n"
-                                    "      --dir DIR        the journal directory (default\n"
-                                    "                       " JOURNAL_DEFAULT_DIR "; in a rootless\n"
-                                    "                       user namespace, as in podman unshare,\n"
-                                    "                       ~/" ROOTLESS_JOURNAL_DIR ")\n"
-                                    "      --container ID   every journal of this container in DIR\n"
-                                    "  -v, --verbose        say what was done for each journal\n"
-                                    "  -h, --help           show this help and exit\n"
-                                    "\n"
-                                    "Exit status: 0 when done, 1 on an error (one line on stderr), 2 on bad usage.\n";
+static const char restore_usage[] =
+  "Usage: oci-idmap-hook restore --journal FILE\n"
+  "       oci-idmap-hook restore [--dir DIR] --container ID\n"
+  "\n"
+  "Undo what mode chown did to a mount: put back the owner, the mode bits\n"
+  "and the file capabilities of every entry its journal records (found by\n"
+  "its file handle in a walk of the source, whatever path it has now), then\n"
+  "give the files created since the change, still owned by the container\n"
+  "user, to the source's original owner, without setuid/setgid bits or\n"
+  "capabilities.  Setuid, setgid and capabilities come back only to a file\n"
+  "whose content is what the journal's digest recorded (never from a\n"
+  "journal without digests); the summary counts the files given back\n"
+  "without them.  Safe to run again; works on the journal of a hook that\n"
+  "was killed in the middle.  The journal is kept.\n"
+  "Only journals that no one but you could have written are read (a regular\n"
+  "file of yours, one link, mode go-w, in a directory of yours that others\n"
+  "cannot write).\n"
+  "\n"
+  "Options:\n"
+  "      --journal FILE   the journal of one mount\n"
+  "      --dir DIR        the journal directory (default\n"
+  "                       " JOURNAL_DEFAULT_DIR "; in a rootless\n"
+  "                       user namespace, as in podman unshare,\n"
+  "                       ~/" ROOTLESS_JOURNAL_DIR ")\n"
+  "      --container ID   every journal of this container in DIR\n"
+  "  -v, --verbose        say what was done for each journal\n"
+  "  -h, --help           show this help and exit\n"
+  "\n"
+  "Exit status: 0 when done, 1 on an error (one line on stderr), 2 on bad usage.\n";
 
 static int
 restore_usage_error (const char *what)
@@ -415,12 +418,9 @@ int
 command_restore (int argc, char **argv)
 {
   static const struct option longopts[] = {
-    { "journal", required_argument, NULL, 'j' },
-    { "dir", required_argument, NULL, 'd' },
-    { "container", required_argument, NULL, 'c' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+    { "journal", required_argument, NULL, 'j' }, { "dir", required_argument, NULL, 'd' },
+    { "container", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
   };
   const char *journal = NULL, *dir = NULL, *container = NULL;
   cleanup_free char *own_dir = NULL;

@@ -3,8 +3,8 @@
 #ifndef HOOK_RESTORE_H
 #define HOOK_RESTORE_H
 
-#include "base/error.h"
 #include "chown_walk.h"
+#include "base/error.h"
 
 #include <stdbool.h>
 #include <stdint.h>

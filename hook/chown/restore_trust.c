@@ -69,8 +69,9 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
                       "%s: the directory %d level%s above it (device %u:%u, inode %llu, owner uid %u, mode %04o) lets "
                       "someone else rename the journals away and put others in their place",
                       dir, level, level == 1 ? "" : "s", major (up.st_dev), minor (up.st_dev),
-                      (unsigned long long)up.st_ino, (unsigned)up.st_uid, (unsigned)(up.st_mode & 07777));
-          ret = error_hint (err, TRUST_HINT ": keep them below directories of root or uid %u", geteuid (), geteuid ());
+                      (unsigned long long) up.st_ino, (unsigned) up.st_uid, (unsigned) (up.st_mode & 07777));
+          ret = error_hint (err, TRUST_HINT ": keep them below directories of root or uid %u", geteuid (),
+                            geteuid ());
         }
       st = up;
     }
@@ -87,8 +88,8 @@ restore_trust_dir (int dir_fd, const char *dir, hook_error_t **err)
     return make_error (err, errno, "stat the journal directory %s", dir);
   if (st.st_uid != geteuid () || (st.st_mode & 022))
     {
-      make_error (err, 0, "journal directory %s: owned by uid %u with mode %04o, so others may have put journals in it",
-                  dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+      make_error (err, 0, "journal directory %s: owned by uid %u with mode %04o, so others may have put journals in it", dir,
+                  (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
       return error_hint (err, TRUST_HINT ": chown %u %s && chmod go-w %s, after checking what is in it", geteuid (),
                          geteuid (), dir, dir);
     }
@@ -221,7 +222,8 @@ restore_trust_journal (int fd, const char *path, const struct journal_header *h,
   if (foreign_ids (fd, path, h, err) < 0)
     return -1;
   make_error (err, 0, "%s: owned by uid %u with mode %04o and %ju link%s, so someone else may have written it", path,
-              (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), (uintmax_t)st.st_nlink, st.st_nlink == 1 ? "" : "s");
+              (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (uintmax_t) st.st_nlink,
+              st.st_nlink == 1 ? "" : "s");
   return error_hint (err, TRUST_HINT " (the hook writes them 0600, one link, in its 0700 journal directory)",
                      geteuid ());
 }

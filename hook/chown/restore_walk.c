@@ -1,8 +1,8 @@
 /* Restore by walking the source; see restore_walk.h. */
 #define _GNU_SOURCE
 #include "restore_walk.h"
-#include "base/cleanup.h"
 #include "chown_walk.h"
+#include "base/cleanup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
 
 /* A record, found by its handle: the handle's bytes stay in the journal. */
 struct key
@@ -35,7 +36,7 @@ key_eq (const struct key *x, const struct key *y)
 static uint64_t
 key_hash (const struct key *k)
 {
-  uint64_t h = 14695981039346656037ULL ^ (uint32_t)k->type;
+  uint64_t h = 14695981039346656037ULL ^ (uint32_t) k->type;
 
   for (unsigned int i = 0; i < k->bytes; i++)
     h = (h ^ k->handle[i]) * 1099511628211ULL;
@@ -56,7 +57,7 @@ struct rwalk
 static size_t *
 slot_of (const struct rwalk *rw, const struct key *k)
 {
-  size_t i = (size_t)key_hash (k) & rw->mask;
+  size_t i = (size_t) key_hash (k) & rw->mask;
 
   while (rw->slots[i] && !key_eq (&rw->keys[rw->slots[i] - 1], k))
     i = (i + 1) & rw->mask;
@@ -109,7 +110,7 @@ visit (struct rwalk *rw, int fd, hook_error_t **err)
   changed = restore_apply (fd, &r, rw->rep, err);
   if (changed < 0)
     return -1;
-  rw->rep->restored += (uint64_t)changed;
+  rw->rep->restored += (uint64_t) changed;
   return 0;
 }
 
@@ -133,7 +134,7 @@ open_entry (int dir_fd, const char *name, unsigned char *type)
     how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
   else if (*type == DT_REG)
     how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC;
-  return (int)syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
+  return (int) syscall (SYS_openat2, dir_fd, name, &how, sizeof how);
 }
 
 /* Depth first with one read buffer: a parent reads on from the offset of
@@ -188,7 +189,7 @@ walk (struct rwalk *rw, int root_fd, hook_error_t **err)
             }
           for (ssize_t off = 0; off < n && fd < 0 && ret == 0;)
             {
-              struct dirent64 *d = (struct dirent64 *)(buf + off);
+              struct dirent64 *d = (struct dirent64 *) (buf + off);
               unsigned char type = d->d_type;
               int efd;
               off += d->d_reclen;
@@ -233,10 +234,11 @@ restore_by_walk (int root_fd, const struct journal_file *jf, struct restore_repo
             }
           rw.keys = k;
         }
-      rw.keys[rw.n++] = (struct key){
-        .handle = jf->data + pos + JOURNAL_RECORD_HEAD, .bytes = r.handle_bytes, .type = r.handle_type, .off = pos
-      };
-      pos += (size_t)n;
+      rw.keys[rw.n++] = (struct key){ .handle = jf->data + pos + JOURNAL_RECORD_HEAD,
+                                      .bytes = r.handle_bytes,
+                                      .type = r.handle_type,
+                                      .off = pos };
+      pos += (size_t) n;
     }
   if (n < 0)
     {

@@ -9,23 +9,23 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char inject_usage[]
-    = "Usage: oci-idmap-hook inject [--stage prestart|createRuntime] [--hook PATH] [--policy FILE]\n"
-      "                             [--environment LEVEL] BUNDLE\n"
-      "       oci-idmap-hook inject --remove BUNDLE\n"
-      "\n"
-      "Add this hook to BUNDLE/config.json, for runtimes that do not read hooks.d\n"
-      "(plain runc or crun).  The file is replaced atomically with the same mode\n"
-      "and owner, every other field is kept, and nothing is written when the hook\n"
-      "is already there (under any name: another wrapper may have added it).\n"
-      "\n"
-      "Options:\n"
-      "      --stage STAGE  prestart (default) or createRuntime\n"
-      "      --hook PATH    the hook binary to run (default: this binary)\n"
-      "      --policy FILE  run the hook with --policy FILE\n"
-      "      --environment LEVEL  run the hook with --environment LEVEL (off, idmap, full)\n"
-      "      --remove       take the hook out of every stage instead\n"
-      "  -h, --help         show this help and exit\n";
+static const char inject_usage[] =
+  "Usage: oci-idmap-hook inject [--stage prestart|createRuntime] [--hook PATH] [--policy FILE]\n"
+  "                             [--environment LEVEL] BUNDLE\n"
+  "       oci-idmap-hook inject --remove BUNDLE\n"
+  "\n"
+  "Add this hook to BUNDLE/config.json, for runtimes that do not read hooks.d\n"
+  "(plain runc or crun).  The file is replaced atomically with the same mode\n"
+  "and owner, every other field is kept, and nothing is written when the hook\n"
+  "is already there (under any name: another wrapper may have added it).\n"
+  "\n"
+  "Options:\n"
+  "      --stage STAGE  prestart (default) or createRuntime\n"
+  "      --hook PATH    the hook binary to run (default: this binary)\n"
+  "      --policy FILE  run the hook with --policy FILE\n"
+  "      --environment LEVEL  run the hook with --environment LEVEL (off, idmap, full)\n"
+  "      --remove       take the hook out of every stage instead\n"
+  "  -h, --help         show this help and exit\n";
 
 int
 inject_main (int argc, char **argv)

@@ -2,11 +2,11 @@
  * bundle's config.json or from flags.  Changes nothing. */
 #define _GNU_SOURCE
 #include "doctor.h"
-#include "base/cleanup.h"
-#include "base/escape.h"
-#include "hook/cli/commands.h"
 #include "oci/config.h"
 #include "oci/json.h"
+#include "base/cleanup.h"
+#include "hook/cli/commands.h"
+#include "base/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -360,7 +360,7 @@ open_confined_rootfs (int bundle_fd, const char *root, const char *bundle, hook_
 {
   struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-  int fd = (int)syscall (SYS_openat2, bundle_fd, root, &how, sizeof how);
+  int fd = (int) syscall (SYS_openat2, bundle_fd, root, &how, sizeof how);
 
   if (fd >= 0)
     return fd;
@@ -479,16 +479,11 @@ int
 command_doctor (int argc, char **argv)
 {
   static const struct option longopts[] = {
-    { "rootfs", required_argument, NULL, 'r' },
-    { "uidmap", required_argument, NULL, 'u' },
-    { "gidmap", required_argument, NULL, 'g' },
-    { "user", required_argument, NULL, 'U' },
-    { "mount", required_argument, NULL, 'm' },
-    { "group-add", required_argument, NULL, 'G' },
-    { "json", no_argument, NULL, 'j' },
-    { "untrusted", no_argument, NULL, 'T' },
-    { "policy", required_argument, NULL, 'P' },
-    { "help", no_argument, NULL, 'h' },
+    { "rootfs", required_argument, NULL, 'r' }, { "uidmap", required_argument, NULL, 'u' },
+    { "gidmap", required_argument, NULL, 'g' }, { "user", required_argument, NULL, 'U' },
+    { "mount", required_argument, NULL, 'm' },  { "group-add", required_argument, NULL, 'G' },
+    { "json", no_argument, NULL, 'j' },        { "untrusted", no_argument, NULL, 'T' },
+    { "policy", required_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *policy = NULL;
@@ -604,8 +599,7 @@ command_doctor (int argc, char **argv)
   return ret;
 
 usage:
-  fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name,
-           (safe = text_escape (err->msg)));
+  fprintf (stderr, "%s doctor: %s\nTry 'oci-idmap-hook doctor --help'.\n", program_name, (safe = text_escape (err->msg)));
   error_free (&err);
   doctor_free (&d);
   return 2;

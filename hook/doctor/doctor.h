@@ -133,7 +133,7 @@ struct doctor_mount
   bool readonly;
   bool asked; /* the container asks the hook for it */
   struct mount_policy policy;
-  bool runtime_idmapped;                           /* the runtime idmaps it itself ... */
+  bool runtime_idmapped; /* the runtime idmaps it itself ... */
   const struct idmap *runtime_uids, *runtime_gids; /* ... so (on disk -> host), or NULL: unknown */
 
   /* The source on the host, by lstat. */

@@ -130,8 +130,8 @@ simulate (const struct doctor *d, const struct doctor_mount *m, const struct mou
       /* Mode chown: the tree gets new owners on disk (those the runtime's
        * own mapping, if any, shows as the user); see it as it will be. */
       struct doctor_mount chowned = *m;
-      if (policy_chown_target (&with_admin, &d->ids, &d->user, m->runtime_uids, m->runtime_gids, &chowned.owner_uid,
-                               &chowned.owner_gid, err)
+      if (policy_chown_target (&with_admin, &d->ids, &d->user, m->runtime_uids, m->runtime_gids,
+                               &chowned.owner_uid, &chowned.owner_gid, err)
           < 0)
         r = POLICY_ERROR;
       view_through (d, r == POLICY_ERROR ? m : &chowned, m->runtime_uids, m->runtime_gids, after);
@@ -257,7 +257,7 @@ read_acl (struct doctor_mount *m)
   if (S_ISLNK (m->mode))
     return;
   n = lgetxattr (m->source, "system.posix_acl_access", buf, sizeof buf);
-  if (n > 0 && doctor_acl_parse (buf, (size_t)n, &m->acl) < 0)
+  if (n > 0 && doctor_acl_parse (buf, (size_t) n, &m->acl) < 0)
     memset (&m->acl, 0, sizeof m->acl);
 }
 

@@ -2,9 +2,9 @@
  * scripts.  Both show the same facts. */
 #define _GNU_SOURCE
 #include "base/cleanup.h"
-#include "base/escape.h"
-#include "doctor.h"
 #include "oci/json_write.h"
+#include "doctor.h"
+#include "base/escape.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -3,9 +3,9 @@
  * directories are entered as the chown walk enters them (RESOLVE_WALK:
  * never through a symlink or a magic link, never into another mount). */
 #define _GNU_SOURCE
+#include "hook/chown/chown_walk.h"
 #include "base/cleanup.h"
 #include "doctor.h"
-#include "hook/chown/chown_walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -82,8 +82,8 @@ static void walk_dir (struct walker *w, int dir_fd);
 static void
 enter (struct walker *w, int parent_fd, const char *name)
 {
-  struct open_how how
-      = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, .resolve = RESOLVE_WALK };
+  struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                          .resolve = RESOLVE_WALK };
   cleanup_close int fd = -1;
   struct statx sx;
   size_t saved = w->len, n = strlen (name);
@@ -93,7 +93,7 @@ enter (struct walker *w, int parent_fd, const char *name)
       w->d->scan.too_deep++;
       return;
     }
-  fd = (int)syscall (SYS_openat2, parent_fd, name, &how, sizeof how);
+  fd = (int) syscall (SYS_openat2, parent_fd, name, &how, sizeof how);
   if (fd < 0)
     {
       if (errno == EXDEV)

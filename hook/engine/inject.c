@@ -1,9 +1,9 @@
 #define _GNU_SOURCE
 #include "inject.h"
-#include "base/cleanup.h"
 #include "oci/config.h"
 #include "oci/json.h"
 #include "oci/json_write.h"
+#include "base/cleanup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +45,8 @@ is_our_hook (yajl_val entry, const char *hook_path)
   slash = strrchr (path->u.string, '/');
   if (strcmp (slash ? slash + 1 : path->u.string, "oci-idmap-hook") == 0)
     return true;
-  return stat (path->u.string, &a) == 0 && stat (hook_path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  return stat (path->u.string, &a) == 0 && stat (hook_path, &b) == 0 && a.st_dev == b.st_dev
+         && a.st_ino == b.st_ino;
 }
 
 static bool
@@ -315,7 +316,7 @@ write_atomically (const char *path, const struct stat *orig, const char *text, s
         continue;
       if (n < 0)
         goto fail;
-      done += (size_t)n;
+      done += (size_t) n;
     }
   if (fsync (fd) < 0 || rename (tmp, path) < 0)
     goto fail;
@@ -360,9 +361,9 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
     {
       yajl_val args = json_member (w.start_entry, "args");
       const char *last = YAJL_IS_ARRAY (args) && args->u.array.len > 1
-                                 && YAJL_IS_STRING (args->u.array.values[args->u.array.len - 1])
-                             ? args->u.array.values[args->u.array.len - 1]->u.string
-                             : "";
+                             && YAJL_IS_STRING (args->u.array.values[args->u.array.len - 1])
+                           ? args->u.array.values[args->u.array.len - 1]->u.string
+                           : "";
       if (!YAJL_IS_OBJECT (w.start_entry) || (strcmp (last, "prestart") != 0 && strcmp (last, "createRuntime") != 0))
         {
           yajl_tree_free (tree);
@@ -391,7 +392,8 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
         }
       if (gen_config (g, tree, opts, &w) < 0)
         make_error (err, 0, "%s: cannot re-generate the JSON", path);
-      else if (json_gen_take (g, &out, &out_len, err) == 0 && check_written (path, tree, out, out_len, opts, err) == 0
+      else if (json_gen_take (g, &out, &out_len, err) == 0
+               && check_written (path, tree, out, out_len, opts, err) == 0
                && write_atomically (path, &st, out, out_len, err) == 0)
         {
           *changed = true;

@@ -3,15 +3,15 @@
  * of a container that asks for the hook, it adds the hook to the bundle's
  * config.json; then it execs the real runtime with the arguments unchanged. */
 #define _GNU_SOURCE
-#include "base/cleanup.h"
-#include "base/escape.h"
-#include "hook/cli/commands.h"
-#include "hook/run/admin_policy.h"
-#include "hook/run/request.h"
-#include "inject.h"
 #include "oci/config.h"
 #include "oci/json.h"
 #include "oci/json_write.h"
+#include "hook/run/admin_policy.h"
+#include "base/cleanup.h"
+#include "hook/cli/commands.h"
+#include "base/escape.h"
+#include "inject.h"
+#include "hook/run/request.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,30 +27,32 @@
 #define POLICY_FLAG "--idmap-policy"
 #define ENVIRONMENT_FLAG "--idmap-environment"
 
-static const char shim_usage[]
-    = "Usage: oci-idmap-runtime [" RUNTIME_FLAG " PATH] [" POLICY_FLAG " FILE] [" ENVIRONMENT_FLAG " LEVEL]\n"
-      "                         [RUNTIME GLOBAL OPTIONS] COMMAND [ARGS]\n"
-      "\n"
-      "A runtime shim: called exactly as runc is.  On 'create' and 'run' of a\n"
-      "container that asks for oci-idmap-hook (the annotation oci-idmap-hook/mounts,\n"
-      "or OCI_IDMAP_MOUNTS in its environment) it adds the hook to the bundle's\n"
-      "config.json; then it runs the real runtime with the arguments unchanged.\n"
-      "\n"
-      "The real runtime is, in this order: " RUNTIME_FLAG " PATH (or =PATH; taken out\n"
-      "of the arguments), $" RUNTIME_ENV ", or runc from PATH.  crun works too.\n"
-      "\n" POLICY_FLAG " FILE (or =FILE; taken out too): the administrator's policy; the\n"
-      "hook is run with --policy FILE, and when the policy has defaultMounts, it is\n"
-      "added to every container, asking or not.\n"
-      "\n" ENVIRONMENT_FLAG " LEVEL (or =LEVEL; taken out too): the hook is run with\n"
-      "--environment LEVEL: off, idmap (the hook's default: OCI_IDMAP_MOUNTS may ask\n"
-      "for idmap and nsmap only, OCI_IDMAP_USER may not name another user than\n"
-      "process.user) or full (the environment asks like an annotation).  The image\n"
-      "sets the environment too: give full only where the engine has no annotations\n"
-      "(Docker < 24) and you trust every image it runs.\n"
-      "\n"
-      "Register it with Docker as a runtime (dockerd --add-runtime NAME=PATH, or\n"
-      "\"runtimes\" in daemon.json, runtimeArgs [\"" RUNTIME_FLAG "=/usr/bin/crun\"]) or give\n"
-      "it to containerd (ctr run --runc-binary PATH).  See oci-idmap-hook(1).\n";
+static const char shim_usage[] =
+  "Usage: oci-idmap-runtime [" RUNTIME_FLAG " PATH] [" POLICY_FLAG " FILE] [" ENVIRONMENT_FLAG " LEVEL]\n"
+  "                         [RUNTIME GLOBAL OPTIONS] COMMAND [ARGS]\n"
+  "\n"
+  "A runtime shim: called exactly as runc is.  On 'create' and 'run' of a\n"
+  "container that asks for oci-idmap-hook (the annotation oci-idmap-hook/mounts,\n"
+  "or OCI_IDMAP_MOUNTS in its environment) it adds the hook to the bundle's\n"
+  "config.json; then it runs the real runtime with the arguments unchanged.\n"
+  "\n"
+  "The real runtime is, in this order: " RUNTIME_FLAG " PATH (or =PATH; taken out\n"
+  "of the arguments), $" RUNTIME_ENV ", or runc from PATH.  crun works too.\n"
+  "\n"
+  POLICY_FLAG " FILE (or =FILE; taken out too): the administrator's policy; the\n"
+  "hook is run with --policy FILE, and when the policy has defaultMounts, it is\n"
+  "added to every container, asking or not.\n"
+  "\n"
+  ENVIRONMENT_FLAG " LEVEL (or =LEVEL; taken out too): the hook is run with\n"
+  "--environment LEVEL: off, idmap (the hook's default: OCI_IDMAP_MOUNTS may ask\n"
+  "for idmap and nsmap only, OCI_IDMAP_USER may not name another user than\n"
+  "process.user) or full (the environment asks like an annotation).  The image\n"
+  "sets the environment too: give full only where the engine has no annotations\n"
+  "(Docker < 24) and you trust every image it runs.\n"
+  "\n"
+  "Register it with Docker as a runtime (dockerd --add-runtime NAME=PATH, or\n"
+  "\"runtimes\" in daemon.json, runtimeArgs [\"" RUNTIME_FLAG "=/usr/bin/crun\"]) or give\n"
+  "it to containerd (ctr run --runc-binary PATH).  See oci-idmap-hook(1).\n";
 
 /* runc's and crun's global options that take a value as the next argument. */
 static const char *const value_flags[] = {
@@ -162,7 +164,7 @@ log_for_engine (char **argv, int cmd, const char *msg)
           && json_gen_cstring (g, "error") == 0 && json_gen_cstring (g, "msg") == 0 && json_gen_cstring (g, msg) == 0
           && json_gen_cstring (g, "time") == 0 && json_gen_cstring (g, stamp) == 0
           && yajl_gen_map_close (g) == yajl_gen_status_ok && yajl_gen_get_buf (g, &buf, &n) == yajl_gen_status_ok)
-        dprintf (fd, "%.*s\n", (int)n, (const char *)buf);
+        dprintf (fd, "%.*s\n", (int) n, (const char *) buf);
       if (g != NULL)
         yajl_gen_free (g);
     }
@@ -269,9 +271,9 @@ check_not_self (const char *runtime, hook_error_t **err)
     for (const char *p = path ? path : "/usr/bin:/bin"; p && *p && found == NULL;)
       {
         const char *colon = strchr (p, ':');
-        size_t len = colon ? (size_t)(colon - p) : strlen (p);
+        size_t len = colon ? (size_t) (colon - p) : strlen (p);
         cleanup_free char *cand = NULL;
-        if (asprintf (&cand, "%.*s/%s", (int)len, p, runtime) > 0 && access (cand, X_OK) == 0)
+        if (asprintf (&cand, "%.*s/%s", (int) len, p, runtime) > 0 && access (cand, X_OK) == 0)
           found = steal_pointer (&cand);
         p = colon ? colon + 1 : NULL;
       }
@@ -308,7 +310,7 @@ runtime_main (int argc, char **argv)
     return shim_failure (argv, cmd, &err);
   if (check_not_self (runtime, &err) < 0)
     return shim_failure (argv, cmd < argc ? cmd : argc, &err);
-  argv[0] = (char *)runtime;
+  argv[0] = (char *) runtime;
   execvp (runtime, argv);
   make_error (&err, errno, "exec the real runtime %s", runtime);
   return shim_failure (argv, cmd < argc ? cmd : argc, &err);

@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 #include "admin_policy.h"
-#include "base/cleanup.h"
 #include "oci/json.h"
+#include "base/cleanup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +28,7 @@ under_denied (const char *path, const char *d, char *buf, size_t len)
       size_t n = strcspn (path + 1, "/");
       if (strncmp (path, "/lib", 4) != 0)
         return false;
-      snprintf (buf, len, "%.*s", (int)n + 1, path);
+      snprintf (buf, len, "%.*s", (int) n + 1, path);
       return true;
     }
   snprintf (buf, len, "%s", d);
@@ -131,7 +131,7 @@ check_safe (int fd, const char *what, const char *path, hook_error_t **err)
     return 0;
   make_error (err, 0,
               "%s %s is owned by uid %u with mode %04o: it must be owned by root and not writable by group or others",
-              what, path, (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777));
+              what, path, (unsigned int) st.st_uid, (unsigned int) (st.st_mode & 07777));
   return error_hint (err, "chown root %s && chmod go-w %s", path, path);
 }
 
@@ -139,7 +139,7 @@ int
 admin_policy_load (const char *path, bool required, struct admin_policy *pol, hook_error_t **err)
 {
   const char *slash = strrchr (path, '/');
-  cleanup_free char *dir = slash ? strndup (path, slash == path ? 1 : (size_t)(slash - path)) : strdup (".");
+  cleanup_free char *dir = slash ? strndup (path, slash == path ? 1 : (size_t) (slash - path)) : strdup (".");
   cleanup_close int dir_fd = -1, fd = -1;
   cleanup_free char *text = NULL;
   struct stat st;
@@ -192,7 +192,8 @@ admin_policy_check_source (const struct admin_policy *pol, const char *real_path
 }
 
 int
-admin_policy_check_source_paths (const struct admin_policy *pol, const char *const *paths, size_t n, hook_error_t **err)
+admin_policy_check_source_paths (const struct admin_policy *pol, const char *const *paths, size_t n,
+                                 hook_error_t **err)
 {
   const char *allowed_by = NULL;
   char denied[64];
@@ -224,7 +225,7 @@ admin_policy_check_source_paths (const struct admin_policy *pol, const char *con
 int
 admin_policy_check_mode (const struct admin_policy *pol, enum mount_mode mode, hook_error_t **err)
 {
-  if ((unsigned int)mode < MODE_COUNT && !pol->mode_denied[mode])
+  if ((unsigned int) mode < MODE_COUNT && !pol->mode_denied[mode])
     return 0;
   return make_error (err, 0, "mode %s is not in allowedModes of %s", mode_name (mode), policy_name (pol));
 }

@@ -1,9 +1,9 @@
 #define _GNU_SOURCE
 #include "apply.h"
-#include "base/cleanup.h"
-#include "base/log.h"
 #include "chown_job.h"
+#include "base/cleanup.h"
 #include "hook/system/container_proc.h"
+#include "base/log.h"
 #include "hook/system/mount_api.h"
 #include "hook/system/userns.h"
 
@@ -26,7 +26,8 @@ refused_verb (const struct mount_job *job)
 
 /* Open the runtime's mount, take a detached copy and read its on-disk owner. */
 static int
-prepare_job (struct mount_job *job, const struct container_ids *ids, const struct target_user *user, hook_error_t **err)
+prepare_job (struct mount_job *job, const struct container_ids *ids, const struct target_user *user,
+             hook_error_t **err)
 {
   bool idmapped = (job->mount && job->mount->idmapped) || mount_option_present (job->mi->options, "idmapped");
   const char *why = NULL;
@@ -111,7 +112,8 @@ same_mount_root (const struct statx *a, const struct statx *b)
 static int
 refused_below (const struct submount *sub, hook_error_t **err)
 {
-  return error_prefix (err, "refused: %s, mounted below it from %s, would be idmapped with it", sub->dest, sub->source);
+  return error_prefix (err, "refused: %s, mounted below it from %s, would be idmapped with it", sub->dest,
+                       sub->source);
 }
 
 /* A mount below JOB's: the same rules as for JOB's own, on its own owner.
@@ -136,7 +138,7 @@ idmap_submount (int proc_fd, const struct plan *plan, const struct mount_job *jo
       sub->skip = "cannot be opened from the requested mount";
       return 0;
     }
-  if (sub->target_fd < 0 || stx.stx_mnt_id != (uint64_t)sub->mi->id)
+  if (sub->target_fd < 0 || stx.stx_mnt_id != (uint64_t) sub->mi->id)
     {
       error_free (err);
       sub->skip = "covered by another mount";
@@ -271,8 +273,8 @@ log_job (const struct mount_job *job, const struct target_user *user)
       if (sub->skip)
         log_verbose ("%s: left as it is%s (%s): %s", sub->dest, where, sub->source, sub->skip);
       else
-        log_mapped (sub->dest, sub->source, where, sub->mi->fstype, job->policy.mode, sub->owner_uid, sub->owner_gid,
-                    &sub->uids, &sub->gids, user);
+        log_mapped (sub->dest, sub->source, where, sub->mi->fstype, job->policy.mode, sub->owner_uid,
+                    sub->owner_gid, &sub->uids, &sub->gids, user);
     }
 }
 
@@ -387,8 +389,8 @@ attach_job (struct mount_job *job, hook_error_t **err)
 static int
 by_depth (const void *a, const void *b)
 {
-  size_t x = strlen ((*(struct mount_job *const *)a)->host_path);
-  size_t y = strlen ((*(struct mount_job *const *)b)->host_path);
+  size_t x = strlen ((*(struct mount_job *const *) a)->host_path);
+  size_t y = strlen ((*(struct mount_job *const *) b)->host_path);
   return (x > y) - (x < y);
 }
 

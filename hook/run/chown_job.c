@@ -1,11 +1,11 @@
 #define _GNU_SOURCE
 #include "chown_job.h"
-#include "base/cleanup.h"
-#include "base/log.h"
 #include "hook/chown/chown_walk.h"
+#include "base/cleanup.h"
 #include "hook/chown/journal.h"
-#include "hook/chown/restore.h"
+#include "base/log.h"
 #include "hook/system/mount_api.h"
+#include "hook/chown/restore.h"
 #include "hook/system/rootless.h"
 
 #include <errno.h>
@@ -20,8 +20,8 @@
 /* The on-disk ids the tree gets; for a mount the runtime idmapped, through
  * the inverse of the mount's mapping. */
 static int
-target_ids (const struct mount_job *job, const struct container_ids *ids, const struct target_user *user, uint32_t *uid,
-            uint32_t *gid, hook_error_t **err)
+target_ids (const struct mount_job *job, const struct container_ids *ids, const struct target_user *user,
+            uint32_t *uid, uint32_t *gid, hook_error_t **err)
 {
   const struct idmap *mu = NULL, *mg = NULL;
 
@@ -36,17 +36,17 @@ target_ids (const struct mount_job *job, const struct container_ids *ids, const 
 }
 
 static int
-fill_header (const struct mount_job *job, const struct chown_options *co, const struct container_ids *ids, uint32_t uid,
-             uint32_t gid, struct journal_header *h, hook_error_t **err)
+fill_header (const struct mount_job *job, const struct chown_options *co, const struct container_ids *ids,
+             uint32_t uid, uint32_t gid, struct journal_header *h, hook_error_t **err)
 {
   struct journal_handle fh;
   struct statx stx;
   struct timespec now;
 
   memset (h, 0, sizeof *h);
-  if (snprintf (h->container, sizeof h->container, "%s", co->container) >= (int)sizeof h->container
-      || snprintf (h->dest, sizeof h->dest, "%s", job->dest) >= (int)sizeof h->dest
-      || snprintf (h->source, sizeof h->source, "%s", job_source (job)) >= (int)sizeof h->source)
+  if (snprintf (h->container, sizeof h->container, "%s", co->container) >= (int) sizeof h->container
+      || snprintf (h->dest, sizeof h->dest, "%s", job->dest) >= (int) sizeof h->dest
+      || snprintf (h->source, sizeof h->source, "%s", job_source (job)) >= (int) sizeof h->source)
     return make_error (err, 0, "the container id, destination or source is too long for the journal");
   if (statx (job->tree_fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) < 0)
     return make_error (err, errno, "statx");
@@ -66,7 +66,7 @@ fill_header (const struct mount_job *job, const struct chown_options *co, const 
   h->source_uid = job->owner_uid;
   h->source_gid = job->owner_gid;
   clock_gettime (CLOCK_REALTIME, &now);
-  h->started = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+  h->started = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
   h->restore_at_poststop = job->policy.mode == MODE_CHOWN_RESTORE;
   idmap_describe (&ids->uids, h->mapping, sizeof h->mapping);
   if (rootless_ids (h->hook_ids, sizeof h->hook_ids, err) < 0)
@@ -117,7 +117,7 @@ undo_failed_walk (struct mount_job *job, const struct chown_options *co, const c
       return;
     }
   error_hint (err, "nothing was left changed: the %llu changes made were undone from the journal",
-              (unsigned long long)rep.restored);
+              (unsigned long long) rep.restored);
   if (!j->reopened)
     {
       unlinkat (co->journal_dir_fd, name, 0);
@@ -180,8 +180,9 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
             log_line (line);
         }
       log_verbose ("%s: chown %s (%s, mode %s): %llu of %llu entries given to on-disk %u:%u; journal %s", job->dest,
-                   job_source (job), job->mi->fstype, mode_name (job->policy.mode), (unsigned long long)rep.changed,
-                   (unsigned long long)rep.entries + 1, spec.to_uid, spec.to_gid, j.path);
+                   job_source (job), job->mi->fstype, mode_name (job->policy.mode),
+                   (unsigned long long) rep.changed, (unsigned long long) rep.entries + 1, spec.to_uid, spec.to_gid,
+                   j.path);
       /* Nothing changed and nothing to do at poststop: no journal to keep. */
       if (j.records == 0 && !j.reopened && !h.restore_at_poststop && unlinkat (co->journal_dir_fd, name, 0) == 0)
         {

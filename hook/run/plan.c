@@ -73,7 +73,7 @@ judge_source (const struct mountinfo_entry *e, const struct mountinfo *host_mi, 
       else
         free (alias);
     }
-  ret = admin_policy_check_source_paths (pol, (const char *const *)aliases, n, err);
+  ret = admin_policy_check_source_paths (pol, (const char *const *) aliases, n, err);
   for (size_t i = 1; i < n; i++)
     free (aliases[i]);
   return ret;
@@ -253,7 +253,8 @@ plan_build (const struct request *req, const struct oci_config *cfg, const char 
       m = find_config_mount (cfg, item->dest, err);
       if (m == NULL)
         {
-          make_error (err, 0, "%s: the container has no mount at this path (asked for by %s)", item->dest, req->origin);
+          make_error (err, 0, "%s: the container has no mount at this path (asked for by %s)", item->dest,
+                      req->origin);
           return error_hint (err, "name the container path of a bind mount, e.g. the DEST of -v SRC:DEST");
         }
       if (!m->bind)

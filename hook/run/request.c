@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
 #include "request.h"
-#include "base/cleanup.h"
 #include "oci/config.h"
 #include "oci/state.h"
+#include "base/cleanup.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@ static const char *const mode_names[] = {
   [MODE_AUTO] = "auto",
   [MODE_CHOWN_RESTORE] = "chown+restore",
 };
-_Static_assert(sizeof mode_names / sizeof mode_names[0] == MODE_COUNT, "a name for every mode");
+_Static_assert (sizeof mode_names / sizeof mode_names[0] == MODE_COUNT, "a name for every mode");
 
 const char mode_list[] = "idmap, nsmap, chown, auto, chown+restore";
 
@@ -31,7 +31,7 @@ name_index (const char *const *names, size_t n, const char *text, size_t len)
 {
   for (size_t i = 0; i < n; i++)
     if (strlen (names[i]) == len && memcmp (names[i], text, len) == 0)
-      return (int)i;
+      return (int) i;
   return -1;
 }
 
@@ -41,7 +41,7 @@ mode_parse (const char *text, size_t len, enum mount_mode *mode)
   int i = name_index (mode_names, MODE_COUNT, text, len);
   if (i < 0)
     return -1;
-  *mode = (enum mount_mode)i;
+  *mode = (enum mount_mode) i;
   return 0;
 }
 
@@ -50,7 +50,7 @@ static const char *const env_trust_names[] = {
   [ENV_TRUST_OFF] = "off",
   [ENV_TRUST_FULL] = "full",
 };
-_Static_assert(sizeof env_trust_names / sizeof env_trust_names[0] == ENV_TRUST_COUNT, "a name for every level");
+_Static_assert (sizeof env_trust_names / sizeof env_trust_names[0] == ENV_TRUST_COUNT, "a name for every level");
 
 const char env_trust_list[] = "off, idmap, full";
 
@@ -66,13 +66,13 @@ env_trust_parse (const char *name, enum env_trust *trust)
   int i = name_index (env_trust_names, ENV_TRUST_COUNT, name, strlen (name));
   if (i < 0)
     return -1;
-  *trust = (enum env_trust)i;
+  *trust = (enum env_trust) i;
   return 0;
 }
 
 /* What the administrator does to let the environment ask for everything. */
 #define ENV_OPT_IN                                                                                                     \
-  "let the environment ask: \"environment\": \"full\" in the policy file, or the hook's --environment full "           \
+  "let the environment ask: \"environment\": \"full\" in the policy file, or the hook's --environment full "      \
   "(oci-idmap-runtime --idmap-environment full)"
 #define ENV_IS_THE_IMAGES "the container's environment, which its image sets as much as docker run -e does,"
 
@@ -97,7 +97,7 @@ normalize_dest (const char *path, char **out, hook_error_t **err)
       seg = p;
       while (*p && *p != '/')
         p++;
-      n = (size_t)(p - seg);
+      n = (size_t) (p - seg);
       if (n == 0 || (n == 1 && seg[0] == '.'))
         continue;
       if (n == 2 && seg[0] == '.' && seg[1] == '.')
@@ -143,7 +143,8 @@ add_item (const char *item, size_t len, const char *origin, struct request *req,
     {
       *eq = '\0';
       if (mode_parse (eq + 1, strlen (eq + 1), &mode) < 0)
-        return make_error (err, 0, "%s: \"%s\": unknown mode \"%s\"; use one of %s", origin, text, eq + 1, mode_list);
+        return make_error (err, 0, "%s: \"%s\": unknown mode \"%s\"; use one of %s", origin, text, eq + 1,
+                           mode_list);
     }
   if (strcmp (text, "*") == 0)
     dest = strdup ("*");
@@ -183,7 +184,7 @@ request_parse_mounts (const char *text, const char *origin, struct request *req,
       start = p;
       while (*p && !is_separator (*p))
         p++;
-      if (p > start && add_item (start, (size_t)(p - start), origin, req, err) < 0)
+      if (p > start && add_item (start, (size_t) (p - start), origin, req, err) < 0)
         {
           request_free (req);
           return -1;
@@ -212,11 +213,11 @@ parse_numeric_id (const char *s, size_t len, uint32_t *out)
     {
       if (s[i] < '0' || s[i] > '9')
         return -1;
-      v = v * 10 + (uint64_t)(s[i] - '0');
+      v = v * 10 + (uint64_t) (s[i] - '0');
     }
   if (v >= UINT32_MAX)
     return -1;
-  *out = (uint32_t)v;
+  *out = (uint32_t) v;
   return 0;
 }
 
@@ -224,7 +225,7 @@ int
 parse_user_spec (const char *text, const char *origin, struct target_user *user, hook_error_t **err)
 {
   const char *colon = strchr (text, ':');
-  size_t ulen = colon ? (size_t)(colon - text) : strlen (text);
+  size_t ulen = colon ? (size_t) (colon - text) : strlen (text);
 
   if (parse_numeric_id (text, ulen, &user->uid) < 0)
     return make_error (err, 0, "%s: \"%s\": expected UID[:GID] with numeric ids below 4294967295", origin, text);
@@ -274,9 +275,8 @@ container_setting (const struct oci_config *cfg, const char **state_annotations,
   if (name == NULL)
     name = annotation (cfg, state_annotations, ANNOTATION_CRI_CONTAINER_NAME);
 
-  if (name
-      && ((v = scoped_lookup (cfg->annotations, key, name, origin))
-          || (v = scoped_lookup (state_annotations, key, name, origin))))
+  if (name && ((v = scoped_lookup (cfg->annotations, key, name, origin))
+               || (v = scoped_lookup (state_annotations, key, name, origin))))
     return v;
   if ((v = annotation (cfg, state_annotations, key)))
     {

@@ -1,20 +1,20 @@
 #define _GNU_SOURCE
 #include "stage.h"
-#include "apply.h"
-#include "base/cleanup.h"
-#include "base/log.h"
-#include "chown_job.h"
-#include "hook/chown/journal.h"
-#include "hook/chown/restore.h"
-#include "hook/system/container_proc.h"
-#include "hook/system/mountinfo.h"
-#include "hook/system/privilege.h"
-#include "hook/system/rootless.h"
 #include "oci/config.h"
 #include "oci/json.h"
 #include "oci/state.h"
+#include "apply.h"
+#include "chown_job.h"
+#include "base/cleanup.h"
+#include "hook/system/container_proc.h"
+#include "hook/chown/journal.h"
+#include "base/log.h"
+#include "hook/system/mountinfo.h"
 #include "plan.h"
+#include "hook/system/privilege.h"
 #include "request.h"
+#include "hook/system/rootless.h"
+#include "hook/chown/restore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +52,7 @@ read_proc_map (const struct container_proc *cp, const char *name, struct idmap *
 
   if (fd < 0)
     return -1;
-  snprintf (where, sizeof where, "/proc/%d/%s", (int)cp->pid, name);
+  snprintf (where, sizeof where, "/proc/%d/%s", (int) cp->pid, name);
   if (read_all_capped (fd, 65536, where, &text, &len, err) < 0)
     return -1;
   return idmap_parse_proc (map, text, where, err);
@@ -167,11 +167,8 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
   struct container_ids ids;
   struct mountinfo mi = { 0 }, host_mi = { 0 };
   struct plan plan = { 0 };
-  struct chown_options co = { .journal_dir_fd = -1,
-                              .journal_dir = journal_dir (opts, pol),
-                              .container = st->id,
-                              .hard_links = opts->chown_hard_links,
-                              .threads = opts->threads };
+  struct chown_options co = { .journal_dir_fd = -1, .journal_dir = journal_dir (opts, pol), .container = st->id,
+                              .hard_links = opts->chown_hard_links, .threads = opts->threads };
   cleanup_container_proc struct container_proc cp = CONTAINER_PROC_NONE;
   cleanup_free char *rootfs = NULL;
   cleanup_close int proc_fd = -1, dir_fd = -1;
@@ -255,7 +252,7 @@ load_policy (const struct hook_options *opts, struct rootless *rl, char **rootle
       *rootless_journal = rootless_path (rl, ROOTLESS_JOURNAL_DIR);
       log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl->host_uid, rl->home ? rl->home : "?");
     }
-  if (admin_policy_load (opts->policy_path ? opts->policy_path
+  if (admin_policy_load (opts->policy_path       ? opts->policy_path
                          : rootless_policy ? rootless_policy
                                            : ADMIN_POLICY_DEFAULT_PATH,
                          opts->policy_path != NULL, pol, err)

@@ -32,7 +32,7 @@ exited (const struct container_proc *cp)
 static int
 gone (const struct container_proc *cp, const char *when, hook_error_t **err)
 {
-  make_error (err, 0, "the container's process %d exited %s", (int)cp->pid, when);
+  make_error (err, 0, "the container's process %d exited %s", (int) cp->pid, when);
   return error_hint (err, "the container's init died while the hook ran; its pid is not looked at again");
 }
 
@@ -50,7 +50,7 @@ container_proc_same_namespace (int proc_fd, const struct container_proc *cp, con
     {
       if (exited (cp))
         return gone (cp, "before the hook looked at its namespaces", err);
-      return make_error (err, errno, "stat /proc/%d/%s", (int)cp->pid, theirs_name);
+      return make_error (err, errno, "stat /proc/%d/%s", (int) cp->pid, theirs_name);
     }
   return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
 }
@@ -93,17 +93,17 @@ container_proc_open (int proc_fd, pid_t pid, struct container_proc *cp, hook_err
   cp->pidfd = pidfd_open (pid, 0);
   if (cp->pidfd < 0 && errno == ESRCH)
     {
-      make_error (err, errno, "the container's process %d is gone", (int)pid);
+      make_error (err, errno, "the container's process %d is gone", (int) pid);
       return error_hint (err, "the container's init died before the hook ran");
     }
   if (cp->pidfd < 0)
-    return make_error (err, errno, "pidfd_open of the container's process %d", (int)pid);
+    return make_error (err, errno, "pidfd_open of the container's process %d", (int) pid);
   if (proc_pid (proc_fd, cp, &seen, err) < 0)
     return -1;
   if (seen < 0)
     return gone (cp, "before the hook could hold it", err);
   if (seen == 0)
-    return make_error (err, 0, "the container's process %d is not in the pid namespace of /proc", (int)pid);
+    return make_error (err, 0, "the container's process %d is not in the pid namespace of /proc", (int) pid);
   snprintf (name, sizeof name, "%ld", seen);
   cp->dir_fd = openat (proc_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   /* Alive after the open: then the directory is of the process the pidfd
@@ -111,13 +111,14 @@ container_proc_open (int proc_fd, pid_t pid, struct container_proc *cp, hook_err
   if (exited (cp))
     return gone (cp, "before the hook could hold it", err);
   if (cp->dir_fd < 0)
-    return make_error (err, errno, "open /proc/%d", (int)pid);
+    return make_error (err, errno, "open /proc/%d", (int) pid);
   switch (container_proc_same_namespace (proc_fd, cp, "mnt", err))
     {
     case -1:
       return -1;
     case 1:
-      make_error (err, 0, "process %d shares the hook's mount namespace, so it is not the container's init", (int)pid);
+      make_error (err, 0, "process %d shares the hook's mount namespace, so it is not the container's init",
+                  (int) pid);
       return error_hint (err, "the container's init may have died and its pid been reused");
     default:
       return 0;
@@ -137,7 +138,7 @@ container_proc_openat (const struct container_proc *cp, const char *name, hook_e
       snprintf (when, sizeof when, "before the hook read its %s", name);
       return gone (cp, when, err);
     }
-  return make_error (err, errno, "open /proc/%d/%s", (int)cp->pid, name);
+  return make_error (err, errno, "open /proc/%d/%s", (int) cp->pid, name);
 }
 
 int
@@ -148,7 +149,7 @@ container_proc_enter_mount_namespace (const struct container_proc *cp, hook_erro
     return 0;
   if (errno == ESRCH)
     return gone (cp, "before the hook entered its mount namespace", err);
-  return make_error (err, errno, "enter the mount namespace of the container's process %d (setns)", (int)cp->pid);
+  return make_error (err, errno, "enter the mount namespace of the container's process %d (setns)", (int) cp->pid);
 }
 
 void

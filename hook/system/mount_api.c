@@ -25,7 +25,7 @@ mount_open_below (int dir_fd, const char *rel, struct statx *stx, hook_error_t *
     .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
     .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
   };
-  int fd = (int)syscall (SYS_openat2, dir_fd, rel, &how, sizeof how);
+  int fd = (int) syscall (SYS_openat2, dir_fd, rel, &how, sizeof how);
 
   if (fd < 0)
     return make_error (err, errno, "open %s", rel);
@@ -51,7 +51,7 @@ mount_open_checked (const char *path, int expected_mnt_id, hook_error_t **err)
 
   if (fd < 0)
     return -1;
-  if (stx.stx_mnt_id != (uint64_t)expected_mnt_id)
+  if (stx.stx_mnt_id != (uint64_t) expected_mnt_id)
     {
       close (fd);
       return make_error (err, 0, "%s is no longer the mount the runtime made (mount id changed)", path);
@@ -68,7 +68,7 @@ mount_clone (int fd, bool clear_idmap, hook_error_t **err)
   if (clear_idmap)
     {
       struct mount_attr attr = { .attr_clr = MOUNT_ATTR_IDMAP };
-      tree = (int)syscall (SYS_open_tree_attr, fd, "", flags, &attr, sizeof attr);
+      tree = (int) syscall (SYS_open_tree_attr, fd, "", flags, &attr, sizeof attr);
       if (tree < 0 && (errno == ENOSYS || errno == EINVAL || errno == EPERM))
         {
           make_error (err, errno, "open_tree_attr");
@@ -77,7 +77,7 @@ mount_clone (int fd, bool clear_idmap, hook_error_t **err)
         }
     }
   else
-    tree = (int)syscall (SYS_open_tree, fd, "", flags);
+    tree = (int) syscall (SYS_open_tree, fd, "", flags);
   if (tree < 0)
     return make_error (err, errno, "open_tree");
   return tree;
@@ -88,7 +88,7 @@ mount_set_idmap (int mnt_fd, int userns_fd, bool nosuid, hook_error_t **err)
 {
   struct mount_attr attr = {
     .attr_set = MOUNT_ATTR_IDMAP | (nosuid ? MOUNT_ATTR_NOSUID : 0),
-    .userns_fd = (uint64_t)userns_fd,
+    .userns_fd = (uint64_t) userns_fd,
   };
 
   /* This mount only: each mount below it is judged on its own. */

@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
 #include "mountinfo.h"
+#include "oci/json.h"
 #include "base/cleanup.h"
 #include "hook/run/request.h"
-#include "oci/json.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +22,7 @@ unescape (char *s)
     {
       if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7')
         {
-          *o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+          *o++ = (char) ((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
           p += 3;
         }
       else
@@ -58,13 +58,13 @@ parse_uint (const char *s, char end, unsigned int *out)
 
   for (; *p >= '0' && *p <= '9'; p++)
     {
-      v = v * 10 + (unsigned long)(*p - '0');
+      v = v * 10 + (unsigned long) (*p - '0');
       if (v > UINT_MAX)
         return NULL;
     }
   if (p == s || *p != end)
     return NULL;
-  *out = (unsigned int)v;
+  *out = (unsigned int) v;
   return p + 1;
 }
 
@@ -88,11 +88,11 @@ parse_line (char *line, struct mountinfo_entry *e)
   if (e->fstype == NULL || e->source == NULL)
     return -1;
   if (parse_uint (f[0], '\0', &id) == NULL || parse_uint (f[1], '\0', &parent) == NULL
-      || (p = parse_uint (f[2], ':', &e->major)) == NULL || parse_uint (p, '\0', &e->minor) == NULL || id > INT_MAX
-      || parent > INT_MAX)
+      || (p = parse_uint (f[2], ':', &e->major)) == NULL || parse_uint (p, '\0', &e->minor) == NULL
+      || id > INT_MAX || parent > INT_MAX)
     return -1;
-  e->id = (int)id;
-  e->parent = (int)parent;
+  e->id = (int) id;
+  e->parent = (int) parent;
   e->root = f[3];
   e->mountpoint = f[4];
   e->options = f[5];
@@ -224,7 +224,7 @@ mount_option_present (const char *options, const char *opt)
   for (const char *p = options; p && *p;)
     {
       const char *end = strchr (p, ',');
-      size_t len = end ? (size_t)(end - p) : strlen (p);
+      size_t len = end ? (size_t) (end - p) : strlen (p);
       if (len == n && memcmp (p, opt, n) == 0)
         return true;
       p = end ? end + 1 : NULL;

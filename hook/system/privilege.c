@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* setns into a mount namespace needs SYS_ADMIN and SYS_CHROOT; /proc/PID/ns
@@ -24,8 +24,9 @@
  * bundles and rootfs paths may be readable only with DAC_OVERRIDE /
  * DAC_READ_SEARCH. */
 static const cap_value_t kept_caps[] = {
-  CAP_SYS_ADMIN,    CAP_SYS_CHROOT,      CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID, CAP_SETFCAP,
-  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_CHOWN,      CAP_FOWNER, CAP_FSETID,
+  CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SYS_PTRACE,   CAP_SETUID,          CAP_SETGID,
+  CAP_SETFCAP,   CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_CHOWN, CAP_FOWNER,
+  CAP_FSETID,
 };
 
 /* Mode chown alone changes owners (CHOWN), acts on files it does not own
@@ -35,102 +36,29 @@ static const cap_value_t chown_only_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_FSETID
 /* What the hook calls after setup, glibc's own needs included.  Anything
  * else is a bug or an attack: the hook dies with a message saying which. */
 static const int allowed_syscalls[] = {
-  SCMP_SYS (read),
-  SCMP_SYS (write),
-  SCMP_SYS (close),
-  SCMP_SYS (openat),
-  SCMP_SYS (openat2),
-  SCMP_SYS (fstat),
-  SCMP_SYS (newfstatat),
-  SCMP_SYS (statx),
-  SCMP_SYS (lseek),
-  SCMP_SYS (readlink),
-  SCMP_SYS (readlinkat),
-  SCMP_SYS (getdents64),
-  SCMP_SYS (fcntl),
-  SCMP_SYS (dup),
-  SCMP_SYS (pipe2),
-  SCMP_SYS (mmap),
-  SCMP_SYS (munmap),
-  SCMP_SYS (mprotect),
-  SCMP_SYS (mremap),
-  SCMP_SYS (brk),
-  SCMP_SYS (madvise),
-  SCMP_SYS (futex),
-  SCMP_SYS (rseq),
-  SCMP_SYS (set_robust_list),
-  SCMP_SYS (getrandom),
-  SCMP_SYS (rt_sigaction),
-  SCMP_SYS (rt_sigprocmask),
-  SCMP_SYS (rt_sigreturn),
-  SCMP_SYS (getpid),
-  SCMP_SYS (gettid),
-  SCMP_SYS (tgkill),
-  SCMP_SYS (clock_gettime),
-  SCMP_SYS (clone),
-  SCMP_SYS (clone3),
-  SCMP_SYS (wait4),
-  SCMP_SYS (exit),
-  SCMP_SYS (exit_group),
-  SCMP_SYS (prctl),
-  SCMP_SYS (unshare),
-  SCMP_SYS (setns),
-  SCMP_SYS (open_tree),
-  SCMP_SYS (mount_setattr),
-  SCMP_SYS (move_mount),
-  SCMP_SYS (capget),
-  SCMP_SYS (capset),
-  SCMP_SYS (geteuid),
-  SCMP_SYS (getuid),
-  SCMP_SYS (sched_getaffinity),
-  SCMP_SYS (sched_yield),
-  SCMP_SYS (set_tid_address),
-  SCMP_SYS (nanosleep),
-  SCMP_SYS (clock_nanosleep),
+  SCMP_SYS (read), SCMP_SYS (write), SCMP_SYS (close), SCMP_SYS (openat), SCMP_SYS (openat2),
+  SCMP_SYS (fstat), SCMP_SYS (newfstatat), SCMP_SYS (statx), SCMP_SYS (lseek), SCMP_SYS (readlink),
+  SCMP_SYS (readlinkat), SCMP_SYS (getdents64), SCMP_SYS (fcntl), SCMP_SYS (dup), SCMP_SYS (pipe2),
+  SCMP_SYS (mmap), SCMP_SYS (munmap), SCMP_SYS (mprotect), SCMP_SYS (mremap), SCMP_SYS (brk),
+  SCMP_SYS (madvise), SCMP_SYS (futex), SCMP_SYS (rseq), SCMP_SYS (set_robust_list), SCMP_SYS (getrandom),
+  SCMP_SYS (rt_sigaction), SCMP_SYS (rt_sigprocmask), SCMP_SYS (rt_sigreturn), SCMP_SYS (getpid),
+  SCMP_SYS (gettid), SCMP_SYS (tgkill), SCMP_SYS (clock_gettime), SCMP_SYS (clone), SCMP_SYS (clone3),
+  SCMP_SYS (wait4), SCMP_SYS (exit), SCMP_SYS (exit_group), SCMP_SYS (prctl), SCMP_SYS (unshare),
+  SCMP_SYS (setns), SCMP_SYS (open_tree), SCMP_SYS (mount_setattr), SCMP_SYS (move_mount),
+  SCMP_SYS (capget), SCMP_SYS (capset), SCMP_SYS (geteuid), SCMP_SYS (getuid), SCMP_SYS (sched_getaffinity),
+  SCMP_SYS (sched_yield), SCMP_SYS (set_tid_address), SCMP_SYS (nanosleep), SCMP_SYS (clock_nanosleep),
   /* the container's init held by pidfd (poll: has it exited?; ppoll where there is no poll) */
-  SCMP_SYS (pidfd_open),
-  SCMP_SYS (poll),
-  SCMP_SYS (ppoll),
+  SCMP_SYS (pidfd_open), SCMP_SYS (poll), SCMP_SYS (ppoll),
   /* mode chown: the walk, the journal, restore at poststop */
-  SCMP_SYS (fchownat),
-  SCMP_SYS (fchown),
-  SCMP_SYS (fchmod),
-  SCMP_SYS (fchmodat),
-  SCMP_SYS (fgetxattr),
-  SCMP_SYS (fsetxattr),
-  SCMP_SYS (fremovexattr),
-  SCMP_SYS (fdatasync),
-  SCMP_SYS (fsync),
-  SCMP_SYS (mkdir),
-  SCMP_SYS (mkdirat),
-  SCMP_SYS (unlinkat),
-  SCMP_SYS (ftruncate),
-  SCMP_SYS (name_to_handle_at),
-  SCMP_SYS (open_by_handle_at),
-  SCMP_SYS (pwrite64),
-  SCMP_SYS (pread64),
-  SCMP_SYS (fstatfs),
-  SCMP_SYS (statfs),
+  SCMP_SYS (fchownat), SCMP_SYS (fchown), SCMP_SYS (fchmod), SCMP_SYS (fchmodat), SCMP_SYS (fgetxattr),
+  SCMP_SYS (fsetxattr), SCMP_SYS (fremovexattr), SCMP_SYS (fdatasync), SCMP_SYS (fsync), SCMP_SYS (mkdir),
+  SCMP_SYS (mkdirat), SCMP_SYS (unlinkat), SCMP_SYS (ftruncate), SCMP_SYS (name_to_handle_at),
+  SCMP_SYS (open_by_handle_at), SCMP_SYS (pwrite64), SCMP_SYS (pread64), SCMP_SYS (fstatfs), SCMP_SYS (statfs),
   /* glibc: threads, sysconf, stdio */
-  SCMP_SYS (prlimit64),
-  SCMP_SYS (getrlimit),
-  SCMP_SYS (sysinfo),
-  SCMP_SYS (uname),
-  SCMP_SYS (membarrier),
-  SCMP_SYS (sigaltstack),
-  SCMP_SYS (getppid),
-  SCMP_SYS (restart_syscall),
-  SCMP_SYS (faccessat),
-  SCMP_SYS (faccessat2),
-  SCMP_SYS (access),
-  SCMP_SYS (renameat),
-  SCMP_SYS (renameat2),
-  SCMP_SYS (rename),
-  SCMP_SYS (flistxattr),
-  SCMP_SYS (getcwd),
-  SCMP_SYS (fadvise64),
-  SCMP_SYS (gettimeofday),
-  SCMP_SYS (tkill),
+  SCMP_SYS (prlimit64), SCMP_SYS (getrlimit), SCMP_SYS (sysinfo), SCMP_SYS (uname), SCMP_SYS (membarrier),
+  SCMP_SYS (sigaltstack), SCMP_SYS (getppid), SCMP_SYS (restart_syscall), SCMP_SYS (faccessat),
+  SCMP_SYS (faccessat2), SCMP_SYS (access), SCMP_SYS (renameat), SCMP_SYS (renameat2), SCMP_SYS (rename),
+  SCMP_SYS (flistxattr), SCMP_SYS (getcwd), SCMP_SYS (fadvise64), SCMP_SYS (gettimeofday), SCMP_SYS (tkill),
 };
 
 /* open_tree_attr (Linux 6.15) and fchmodat2 (6.6) are newer than this libseccomp. */
@@ -143,13 +71,13 @@ sigsys_handler (int sig, siginfo_t *info, void *ctx)
   char msg[160];
   int n;
 
-  (void)sig;
-  (void)ctx;
+  (void) sig;
+  (void) ctx;
   n = snprintf (msg, sizeof msg,
                 "oci-idmap-hook: the sandbox stopped system call %d, which the hook is not meant to make; "
                 "nothing was attached; please report this\n",
                 info->si_syscall);
-  if (n > 0 && write (STDERR_FILENO, msg, (size_t)n) < 0)
+  if (n > 0 && write (STDERR_FILENO, msg, (size_t) n) < 0)
     _exit (1);
   _exit (1);
 }
@@ -161,12 +89,12 @@ privilege_close_fds (int keep, hook_error_t **err)
   if (keep > STDERR_FILENO)
     {
       if (keep > 3)
-        r = (int)syscall (SYS_close_range, 3, keep - 1, 0);
+        r = (int) syscall (SYS_close_range, 3, keep - 1, 0);
       if (r == 0)
-        r = (int)syscall (SYS_close_range, keep + 1, ~0U, 0);
+        r = (int) syscall (SYS_close_range, keep + 1, ~0U, 0);
     }
   else
-    r = (int)syscall (SYS_close_range, 3, ~0U, 0);
+    r = (int) syscall (SYS_close_range, 3, ~0U, 0);
   if (r < 0)
     return make_error (err, errno, "close inherited file descriptors");
   return 0;
@@ -186,15 +114,15 @@ drop_capabilities (hook_error_t **err)
       for (size_t i = 0; i < n; i++)
         keep = keep || kept_caps[i] == c;
       if (!keep && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-        return make_error (err, errno, "drop capability %d from the bounding set", (int)c);
+        return make_error (err, errno, "drop capability %d from the bounding set", (int) c);
     }
   if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return make_error (err, errno, "clear ambient capabilities");
   caps = cap_init ();
   if (caps == NULL)
     return make_error (err, errno, "cap_init");
-  if (cap_set_flag (caps, CAP_EFFECTIVE, (int)n, kept_caps, CAP_SET) < 0
-      || cap_set_flag (caps, CAP_PERMITTED, (int)n, kept_caps, CAP_SET) < 0 || cap_set_proc (caps) < 0)
+  if (cap_set_flag (caps, CAP_EFFECTIVE, (int) n, kept_caps, CAP_SET) < 0
+      || cap_set_flag (caps, CAP_PERMITTED, (int) n, kept_caps, CAP_SET) < 0 || cap_set_proc (caps) < 0)
     ret = make_error (err, errno, "reduce capabilities to what idmapping needs");
   cap_free (caps);
   return ret;
@@ -257,8 +185,8 @@ clear_caps (const cap_value_t *drop, size_t n, const char *what, hook_error_t **
 
   if (caps == NULL)
     return make_error (err, errno, "cap_get_proc");
-  if (cap_set_flag (caps, CAP_EFFECTIVE, (int)n, drop, CAP_CLEAR) < 0
-      || cap_set_flag (caps, CAP_PERMITTED, (int)n, drop, CAP_CLEAR) < 0 || cap_set_proc (caps) < 0)
+  if (cap_set_flag (caps, CAP_EFFECTIVE, (int) n, drop, CAP_CLEAR) < 0
+      || cap_set_flag (caps, CAP_PERMITTED, (int) n, drop, CAP_CLEAR) < 0 || cap_set_proc (caps) < 0)
     ret = make_error (err, errno, "drop the capabilities %s", what);
   cap_free (caps);
   return ret;
@@ -269,7 +197,8 @@ privilege_narrow (bool chowning, hook_error_t **err)
 {
   if (chowning)
     return 0;
-  return clear_caps (chown_only_caps, sizeof chown_only_caps / sizeof chown_only_caps[0], "only mode chown needs", err);
+  return clear_caps (chown_only_caps, sizeof chown_only_caps / sizeof chown_only_caps[0], "only mode chown needs",
+                     err);
 }
 
 /* restore keeps CHOWN, FOWNER and FSETID (owners and modes back), SETFCAP
@@ -277,13 +206,14 @@ privilege_narrow (bool chowning, hook_error_t **err)
  * reads every directory, whatever its mode) and SYS_ADMIN (the private
  * nodev copy of the source's mount for the walk of new files).  It enters
  * no namespace, traces nothing, maps no ids, writes no file it cannot. */
-static const cap_value_t not_for_restore[]
-    = { CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID, CAP_DAC_OVERRIDE };
+static const cap_value_t not_for_restore[] = { CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID,
+                                               CAP_DAC_OVERRIDE };
 
 int
 privilege_narrow_restore (hook_error_t **err)
 {
-  return clear_caps (not_for_restore, sizeof not_for_restore / sizeof not_for_restore[0], "restore does not need", err);
+  return clear_caps (not_for_restore, sizeof not_for_restore / sizeof not_for_restore[0], "restore does not need",
+                     err);
 }
 
 int
@@ -306,7 +236,7 @@ privilege_describe (char **out, hook_error_t **err)
         for (char *p = line; *p; p++)
           if (*p == '\t')
             *p = ' ';
-        used += (size_t)snprintf (buf + used, 512 - used, "%s%s", used ? ", " : "", line);
+        used += (size_t) snprintf (buf + used, 512 - used, "%s%s", used ? ", " : "", line);
         if (used >= 511)
           break;
       }

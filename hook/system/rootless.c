@@ -1,8 +1,8 @@
 /* Is the hook in rootless podman's user namespace?  See rootless.h. */
 #define _GNU_SOURCE
 #include "rootless.h"
-#include "base/cleanup.h"
 #include "oci/idmap.h"
+#include "base/cleanup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +28,7 @@ static uint32_t
 overflow_id (const char *path)
 {
   char buf[32];
-  return read_small (path, buf, sizeof buf) == 0 ? (uint32_t)strtoul (buf, NULL, 10) : 65534;
+  return read_small (path, buf, sizeof buf) == 0 ? (uint32_t) strtoul (buf, NULL, 10) : 65534;
 }
 
 /* /proc/self/uid_map (WHICH "uid") or gid_map. */

@@ -20,7 +20,7 @@ write_proc_file (int proc_fd, pid_t pid, const char *name, const char *text, hoo
   size_t len = strlen (text);
   ssize_t n;
 
-  snprintf (path, sizeof path, "%d/%s", (int)pid, name);
+  snprintf (path, sizeof path, "%d/%s", (int) pid, name);
   fd = openat (proc_fd, path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return make_error (err, errno, "open /proc/%s", path);
@@ -28,7 +28,7 @@ write_proc_file (int proc_fd, pid_t pid, const char *name, const char *text, hoo
   n = write (fd, text, len);
   if (n < 0)
     return make_error (err, errno, "write /proc/%s", path);
-  if ((size_t)n != len)
+  if ((size_t) n != len)
     return make_error (err, EIO, "write /proc/%s: short write", path);
   return 0;
 }
@@ -51,12 +51,13 @@ write_maps (int proc_fd, pid_t pid, const struct idmap *uids, const struct idmap
 }
 
 /* The child: enter a new user namespace, say so, and wait to be killed. */
-static void __attribute__ ((noreturn)) holder_child (int ready_fd, int hold_fd)
+static void __attribute__ ((noreturn))
+holder_child (int ready_fd, int hold_fd)
 {
   char c = 0;
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (unshare (CLONE_NEWUSER) < 0)
-    c = (char)errno;
+    c = (char) errno;
   if (write (ready_fd, &c, 1) != 1 || c != 0)
     _exit (1);
   /* Returns when the parent closes its end. */
@@ -108,7 +109,7 @@ userns_create (int proc_fd, const struct idmap *uids, const struct idmap *gids, 
     make_error (err, n == 1 ? c : EIO, "create a user namespace for the mount's id mapping");
   else if (write_maps (proc_fd, pid, uids, gids, err) == 0)
     {
-      snprintf (path, sizeof path, "%d/ns/user", (int)pid);
+      snprintf (path, sizeof path, "%d/ns/user", (int) pid);
       fd = openat (proc_fd, path, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
         make_error (err, errno, "open /proc/%s", path);

@@ -1,7 +1,7 @@
 /* config.json, then what the hook reads from it: the request and the user. */
-#include "fuzz.h"
 #include "hook/run/request.h"
 #include "oci/config.h"
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -16,10 +16,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     /* Every level: each takes its own path through the environment. */
     for (int t = 0; t < ENV_TRUST_COUNT; t++)
       {
-        if (request_from_container (&cfg, NULL, (enum env_trust)t, &req, &err) == 0)
+        if (request_from_container (&cfg, NULL, (enum env_trust) t, &req, &err) == 0)
           request_free (&req);
         error_free (&err);
-        target_user_from_container (&cfg, NULL, (enum env_trust)t, &user, &err);
+        target_user_from_container (&cfg, NULL, (enum env_trust) t, &user, &err);
         error_free (&err);
       }
   oci_config_free (&cfg);

@@ -2,8 +2,8 @@
  * writes the journal) may forge them.  Every record that decodes must
  * encode back to the same bytes. */
 #define _GNU_SOURCE
-#include "fuzz.h"
 #include "hook/chown/journal.h"
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -15,7 +15,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   size_t body = 0;
   long n;
 
-  if (journal_header_parse ((const char *)data, size, &h, &body, &err) < 0)
+  if (journal_header_parse ((const char *) data, size, &h, &body, &err) < 0)
     {
       error_free (&err);
       body = 0; /* records alone, too */
@@ -24,10 +24,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     abort ();
   while ((n = journal_record_decode (data + body, size - body, &r)) > 0)
     {
-      if ((size_t)n > size - body || journal_record_encode (&r, again) != (size_t)n
-          || memcmp (again, data + body, (size_t)n) != 0)
+      if ((size_t) n > size - body || journal_record_encode (&r, again) != (size_t) n
+          || memcmp (again, data + body, (size_t) n) != 0)
         abort ();
-      body += (size_t)n;
+      body += (size_t) n;
     }
   return 0;
 }

@@ -2,8 +2,8 @@
  * NUL), whose escaped bytes take three each.  The name must hold exactly
  * the escaped bytes, and unescape back to both parts. */
 #define _GNU_SOURCE
-#include "fuzz.h"
 #include "hook/chown/journal.h"
+#include "fuzz.h"
 
 #include <stdio.h>
 
@@ -16,7 +16,7 @@ unescape (const char *s, size_t n, char *out)
       unsigned int b;
       if (s[i] == '%' && i + 2 < n && sscanf (s + i + 1, "%2X", &b) == 1)
         {
-          out[o++] = (char)b;
+          out[o++] = (char) b;
           i += 2;
         }
       else
@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   back = malloc (strlen (name) + 1);
   if (back == NULL)
     abort ();
-  if (unescape (name, (size_t)(at - name), back) != strlen (container) || strcmp (back, container) != 0)
+  if (unescape (name, (size_t) (at - name), back) != strlen (container) || strcmp (back, container) != 0)
     abort ();
   if (unescape (at + 1, strlen (at + 1) - 8, back) != strlen (dest) || strcmp (back, dest) != 0)
     abort ();

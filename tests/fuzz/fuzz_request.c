@@ -1,6 +1,6 @@
 /* The annotation mini-language: oci-idmap-hook/mounts and /user values. */
-#include "fuzz.h"
 #include "hook/run/request.h"
+#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

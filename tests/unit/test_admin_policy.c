@@ -1,6 +1,6 @@
 /* The administrator's policy: parsing, the deny list, allowedSources. */
-#include "helpers.h"
 #include "hook/run/admin_policy.h"
+#include "helpers.h"
 #include "tap.h"
 
 #include <fcntl.h>
@@ -42,8 +42,8 @@ test_deny_list (void)
   for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
     is_success (admin_policy_check_source (&pol, allowed[i], &err), 0, &err, "%s is served by default", allowed[i]);
   for (int m = 0; m < MODE_COUNT; m++)
-    is_success (admin_policy_check_mode (&pol, (enum mount_mode)m, &err), 0, &err, "mode %s is allowed by default",
-                mode_name ((enum mount_mode)m));
+    is_success (admin_policy_check_mode (&pol, (enum mount_mode) m, &err), 0, &err, "mode %s is allowed by default",
+                mode_name ((enum mount_mode) m));
   admin_policy_free (&pol);
 }
 
@@ -84,9 +84,9 @@ test_allowed_modes_cover_every_mode (void)
 {
   for (int m = 0; m < MODE_COUNT; m++)
     {
-      const char *name = mode_name ((enum mount_mode)m);
+      const char *name = mode_name ((enum mount_mode) m);
       enum mount_mode back = MODE_COUNT;
-      ok (mode_parse (name, strlen (name), &back) == 0 && back == (enum mount_mode)m,
+      ok (mode_parse (name, strlen (name), &back) == 0 && back == (enum mount_mode) m,
           "the mode name %s parses back to its mode", name);
     }
   for (int m = 0; m < MODE_COUNT; m++)
@@ -94,17 +94,17 @@ test_allowed_modes_cover_every_mode (void)
       struct admin_policy pol;
       hook_error_t *err = NULL;
       char text[128];
-      snprintf (text, sizeof text, "{'allowedModes':['%s'],'allowHostRoot':true}", mode_name ((enum mount_mode)m));
-      is_success (parse (text, &pol, &err), 0, &err, "allowedModes [\"%s\"] parses", mode_name ((enum mount_mode)m));
+      snprintf (text, sizeof text, "{'allowedModes':['%s'],'allowHostRoot':true}", mode_name ((enum mount_mode) m));
+      is_success (parse (text, &pol, &err), 0, &err, "allowedModes [\"%s\"] parses", mode_name ((enum mount_mode) m));
       for (int other = 0; other < MODE_COUNT; other++)
         if (other == m)
-          is_success (admin_policy_check_mode (&pol, (enum mount_mode)other, &err), 0, &err,
-                      "with only %s allowed, %s is allowed", mode_name ((enum mount_mode)m),
-                      mode_name ((enum mount_mode)other));
+          is_success (admin_policy_check_mode (&pol, (enum mount_mode) other, &err), 0, &err,
+                      "with only %s allowed, %s is allowed", mode_name ((enum mount_mode) m),
+                      mode_name ((enum mount_mode) other));
         else
-          is_error (admin_policy_check_mode (&pol, (enum mount_mode)other, &err), -1, &err, "not in allowedModes",
-                    "with only %s allowed, %s is refused", mode_name ((enum mount_mode)m),
-                    mode_name ((enum mount_mode)other));
+          is_error (admin_policy_check_mode (&pol, (enum mount_mode) other, &err), -1, &err, "not in allowedModes",
+                    "with only %s allowed, %s is refused", mode_name ((enum mount_mode) m),
+                    mode_name ((enum mount_mode) other));
       admin_policy_free (&pol);
     }
 }
@@ -121,8 +121,7 @@ test_source_aliases (void)
 
   is_success (parse ("{'allowedSources':['/srv','/run/media']}", &pol, &err), 0, &err, "a policy parses");
   is_error (admin_policy_check_source_paths (&pol, bound_denied, 2, &err), -1, &err,
-            "the source /etc is under /etc (built-in deny list)",
-            "a denied tree bound below an allowed one is refused");
+            "the source /etc is under /etc (built-in deny list)", "a denied tree bound below an allowed one is refused");
   is_success (admin_policy_check_source_paths (&pol, rootfs_twice, 2, &err), 0, &err,
               "one name under allowedSources is enough when no name is denied");
   is_success (admin_policy_check_source_paths (&pol, allowed_inside, 2, &err), 0, &err,
@@ -184,8 +183,8 @@ test_environment (void)
   admin_policy_free (&pol);
   for (int t = 0; t < ENV_TRUST_COUNT; t++)
     {
-      snprintf (text, sizeof text, "{'environment':'%s'}", env_trust_name ((enum env_trust)t));
-      is_success (parse (text, &pol, &err), 0, &err, "environment %s parses", env_trust_name ((enum env_trust)t));
+      snprintf (text, sizeof text, "{'environment':'%s'}", env_trust_name ((enum env_trust) t));
+      is_success (parse (text, &pol, &err), 0, &err, "environment %s parses", env_trust_name ((enum env_trust) t));
       is_int (pol.env_trust, t, "and is read");
       admin_policy_free (&pol);
     }

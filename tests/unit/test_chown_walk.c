@@ -8,9 +8,9 @@
  * before its journal record was synced, and pthread_create, to fail one
  * thread's start.  Needs root (it changes owners). */
 #define _GNU_SOURCE
+#include "hook/chown/chown_walk.h"
 #include "base/log.h"
 #include "helpers.h"
-#include "hook/chown/chown_walk.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define TO_UID 4242
@@ -53,13 +53,13 @@ static char top[64], outside[80];
 static int
 real_statx (int dfd, const char *path, int flags, unsigned int mask, struct statx *buf)
 {
-  return (int)syscall (SYS_statx, dfd, path, flags, mask, buf);
+  return (int) syscall (SYS_statx, dfd, path, flags, mask, buf);
 }
 
 ssize_t
 getdents64 (int fd, void *buf, size_t len)
 {
-  ssize_t n = (ssize_t)syscall (SYS_getdents64, fd, buf, len);
+  ssize_t n = (ssize_t) syscall (SYS_getdents64, fd, buf, len);
   struct stat st;
 
   if (race.moment == RACE_AFTER_READ && !race.fired && n > 0 && fstat (fd, &st) == 0 && st.st_ino == race.victim)
@@ -136,9 +136,9 @@ durably_recorded (int fd)
   long n;
   bool found = false;
 
-  if (journal_handle_of (fd, &h) < 0 || (buf = malloc ((size_t)watch.synced + 1)) == NULL
-      || pread (watch.fd, buf, (size_t)watch.synced, 0) != watch.synced
-      || journal_header_parse ((const char *)buf, (size_t)watch.synced, &hdr, &body, &err) < 0)
+  if (journal_handle_of (fd, &h) < 0 || (buf = malloc ((size_t) watch.synced + 1)) == NULL
+      || pread (watch.fd, buf, (size_t) watch.synced, 0) != watch.synced
+      || journal_header_parse ((const char *) buf, (size_t) watch.synced, &hdr, &body, &err) < 0)
     {
       static int told;
       if (!told++)
@@ -146,8 +146,8 @@ durably_recorded (int fd)
       error_free (&err);
       return false;
     }
-  for (pos = body; !found && (n = journal_record_decode (buf + pos, (size_t)watch.synced - pos, &r)) > 0;
-       pos += (size_t)n)
+  for (pos = body; !found && (n = journal_record_decode (buf + pos, (size_t) watch.synced - pos, &r)) > 0;
+       pos += (size_t) n)
     found = r.handle_type == h.fh.handle_type && r.handle_bytes == h.fh.handle_bytes
             && memcmp (r.handle, h.fh.f_handle, r.handle_bytes) == 0;
   return found;
@@ -164,7 +164,7 @@ fchown (int fd, uid_t uid, gid_t gid)
         watch.unrecorded++;
     }
   pthread_mutex_unlock (&watch.lock);
-  return (int)syscall (SYS_fchown, fd, uid, gid);
+  return (int) syscall (SYS_fchown, fd, uid, gid);
 }
 
 /* The CALL-th pthread_create from now on fails (0: none does). */
@@ -173,10 +173,10 @@ static int fail_create_call;
 int
 pthread_create (pthread_t *tid, const pthread_attr_t *attr, void *(*fn) (void *), void *arg)
 {
-  static int (*real) (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+  static int (*real) (pthread_t *, const pthread_attr_t *, void *(*) (void *), void *);
 
   if (real == NULL)
-    *(void **)&real = dlsym (RTLD_NEXT, "pthread_create");
+    *(void **) &real = dlsym (RTLD_NEXT, "pthread_create");
   if (fail_create_call > 0 && --fail_create_call == 0)
     return EAGAIN;
   return real (tid, attr, fn, arg);
@@ -225,7 +225,7 @@ static uid_t
 owner_of (const char *path)
 {
   struct stat st;
-  return lstat (path, &st) == 0 ? st.st_uid : (uid_t)-1;
+  return lstat (path, &st) == 0 ? st.st_uid : (uid_t) -1;
 }
 
 static const char *
@@ -298,7 +298,7 @@ test_plain (void)
   ok (owner_of (top) == TO_UID && owner_of (in_top ("d/f19")) == TO_UID && owner_of (in_top ("sym")) == TO_UID,
       "the tree and a symlink (itself) are given away");
   is_int (owner_of (outside_file ()), OUTSIDE_UID, "the file outside, linked from the tree, is left alone");
-  is_int ((long long)rep.hard_links, 1, "and reported as a hard link");
+  is_int ((long long) rep.hard_links, 1, "and reported as a hard link");
   chown_report_free (&rep);
 }
 
@@ -332,7 +332,7 @@ test_link_after_look (void)
   ok (walk (&rep) == 0, "walk while a file becomes a hard link to outside after the look");
   ok (race.fired == 1, "the attack happened");
   is_int (owner_of (outside_file ()), OUTSIDE_UID, "the file outside keeps its owner");
-  is_int ((long long)rep.hard_links, 1, "the new hard link is seen and reported");
+  is_int ((long long) rep.hard_links, 1, "the new hard link is seen and reported");
   is_int (owner_of (in_top ("d/f4")), TO_UID, "its neighbours are given away");
   chown_report_free (&rep);
 }
@@ -425,7 +425,7 @@ test_deep (int depth)
   make_chain (fd, depth);
   ret = walk (&rep);
   ok (ret == 0, "a tree %d directories deep, below a full queue, is walked", depth);
-  is_int ((long long)rep.changed, 300 + 20 + 2 + depth, "every entry at every level changes");
+  is_int ((long long) rep.changed, 300 + 20 + 2 + depth, "every entry at every level changes");
   chown_report_free (&rep);
 }
 
@@ -448,7 +448,7 @@ test_names (void)
     }
   ok (walk (&rep) == 0, "names with newlines, escapes and invalid UTF-8 are walked");
   is_int (owner_of (in_top ("d/new\nline")), TO_UID, "and changed");
-  is_int ((long long)rep.hard_links, 5, "the hard links named so are left");
+  is_int ((long long) rep.hard_links, 5, "the hard links named so are left");
   {
     /* The report keeps the raw names; the line log_line writes escapes them. */
     cleanup_free char *msg = chown_report_leftovers (&rep), *line = NULL;
@@ -487,7 +487,7 @@ test_special_files (void)
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     int sk = socket (AF_UNIX, SOCK_STREAM, 0);
     snprintf (sa.sun_path, sizeof sa.sun_path, "%s", in_top ("sock"));
-    if (sk < 0 || bind (sk, (struct sockaddr *)&sa, sizeof sa) < 0)
+    if (sk < 0 || bind (sk, (struct sockaddr *) &sa, sizeof sa) < 0)
       abort ();
     close (sk);
   }
@@ -497,7 +497,7 @@ test_special_files (void)
   ok (walk (&rep) == 0, "a tree with a FIFO, a socket and device nodes is walked (nothing blocks)");
   ok (owner_of (in_top ("fifo")) == TO_UID && owner_of (in_top ("sock")) == TO_UID, "the FIFO and socket change");
   ok (owner_of (in_top ("null")) == 1000 && owner_of (in_top ("disk")) == 1000, "the device nodes do not");
-  is_int ((long long)rep.devices, 2, "and are reported");
+  is_int ((long long) rep.devices, 2, "and are reported");
   chown_report_free (&rep);
 }
 
@@ -523,8 +523,8 @@ test_vanished (void)
   race = (typeof (race)){ .moment = RACE_AFTER_READ, .victim = st.st_ino, .swap = remove_f5 };
   ok (walk (&rep) == 0, "walk while a file is removed after readdir");
   ok (race.fired == 1, "the removal happened");
-  is_int ((long long)rep.vanished, 1, "it is counted as vanished");
-  is_int ((long long)rep.changed, 21, "everything else changes");
+  is_int ((long long) rep.vanished, 1, "it is counted as vanished");
+  is_int ((long long) rep.changed, 21, "everything else changes");
   leftovers = chown_report_leftovers (&rep);
   like (leftovers, "1 entries removed during the walk", "the summary names it");
   ok (strchr (leftovers, '\n') == NULL, "in one line");
@@ -582,7 +582,7 @@ test_records_durable_first (void)
   fd = open (top, O_PATH | O_DIRECTORY);
   is_success (chown_walk (fd, &spec, &j, &rep, &err), 0, &err, "a walk of %d entries with a journal", files + 28);
   watch.fd = -1;
-  is_int ((long long)rep.changed, files + 28, "changes every entry");
+  is_int ((long long) rep.changed, files + 28, "changes every entry");
   is_int (watch.changes, files + 28, "each with one chown");
   ok (watch.syncs >= 2, "the journal was synced in several steps (%d)", watch.syncs);
   is_int (watch.unrecorded, 0, "no owner changed before its record was synced");
@@ -599,14 +599,8 @@ test_records_durable_first (void)
 static void
 test_new_files_lose_privilege (void)
 {
-  struct chown_spec spec = { .to_uid = 1000,
-                             .to_gid = 1000,
-                             .allow_host_root = true,
-                             .only_new = true,
-                             .from_uid = TO_UID,
-                             .from_gid = TO_GID,
-                             .born_after = 0,
-                             .threads = 1 };
+  struct chown_spec spec = { .to_uid = 1000, .to_gid = 1000, .allow_host_root = true, .only_new = true,
+                             .from_uid = TO_UID, .from_gid = TO_GID, .born_after = 0, .threads = 1 };
   static const unsigned char cap[20] = { 0x01, 0, 0, 0x02, 0, 0x20 };
   struct chown_report rep;
   hook_error_t *err = NULL;
@@ -630,7 +624,7 @@ test_new_files_lose_privilege (void)
       "a setuid/setgid file with a capability: to the source owner, without them (%o)", st.st_mode & 07777);
   ok (stat (in_top ("d/sgid-dir"), &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 02775,
       "a setgid directory keeps its bit (inheritance, not privilege)");
-  is_int ((long long)rep.privilege_cleared, 1, "one file lost its privilege, counted");
+  is_int ((long long) rep.privilege_cleared, 1, "one file lost its privilege, counted");
   chown_report_free (&rep);
 }
 
@@ -650,7 +644,7 @@ test_thread_start_fails (void)
   is_success (chown_walk (fd, &spec, NULL, &rep, &err), 0, &err, "a walk whose second thread fails to start");
   ok (fail_create_call == 0, "the start failed");
   fail_create_call = 0;
-  is_int ((long long)rep.changed, 22, "every entry changes all the same");
+  is_int ((long long) rep.changed, 22, "every entry changes all the same");
   ok (owner_of (in_top ("d/f19")) == TO_UID, "the last file too");
   chown_report_free (&rep);
 }
@@ -663,7 +657,7 @@ main (void)
       printf ("1..0 # SKIP changing owners needs root\n");
       return 0;
     }
-  snprintf (top, sizeof top, "/tmp/oih-walk-%d", (int)getpid ());
+  snprintf (top, sizeof top, "/tmp/oih-walk-%d", (int) getpid ());
   snprintf (outside, sizeof outside, "%s-outside", top);
   test_plain ();
   test_link_gone_after_open ();

@@ -9,17 +9,17 @@
  * that only holding the process, not the namespace check, can tell it
  * from the real one.  Needs root. */
 #define _GNU_SOURCE
-#include "helpers.h"
 #include "hook/system/container_proc.h"
+#include "helpers.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <sys/pidfd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,10 +40,10 @@ spawn (pid_t want, bool share_mnt)
     abort ();
   if (want)
     {
-      ca.set_tid = (uint64_t)(uintptr_t)&tid;
+      ca.set_tid = (uint64_t) (uintptr_t) &tid;
       ca.set_tid_size = 1;
     }
-  pid = (pid_t)syscall (SYS_clone3, &ca, sizeof ca);
+  pid = (pid_t) syscall (SYS_clone3, &ca, sizeof ca);
   if (pid < 0)
     {
       perror ("clone3");
@@ -87,7 +87,7 @@ static pid_t replacement;
 int
 pidfd_open (pid_t pid, unsigned int flags)
 {
-  int fd = (int)syscall (SYS_pidfd_open, pid, flags);
+  int fd = (int) syscall (SYS_pidfd_open, pid, flags);
   if (swap_in_pidfd_open == pid)
     {
       swap_in_pidfd_open = 0;
@@ -102,7 +102,7 @@ same_ns_by_number (pid_t pid, const char *ns)
   char mine[64], theirs[64];
   struct stat a, b;
   snprintf (mine, sizeof mine, "/proc/self/ns/%s", ns);
-  snprintf (theirs, sizeof theirs, "/proc/%d/ns/%s", (int)pid, ns);
+  snprintf (theirs, sizeof theirs, "/proc/%d/ns/%s", (int) pid, ns);
   return stat (mine, &a) == 0 && stat (theirs, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
@@ -110,14 +110,16 @@ static bool
 exists_by_number (pid_t pid)
 {
   char path[64];
-  snprintf (path, sizeof path, "/proc/%d/mountinfo", (int)pid);
+  snprintf (path, sizeof path, "/proc/%d/mountinfo", (int) pid);
   return access (path, R_OK) == 0;
 }
+
 
 /* In a pid namespace of its own, with the host's /proc at PROC_FD, as a
  * hook in a container with the host's /proc mounted would be: is the
  * process held the one the hook's own pid names?  Exit status 0 if so. */
-static int __attribute__ ((noreturn)) hold_from_child_pid_namespace (int proc_fd)
+static int __attribute__ ((noreturn))
+hold_from_child_pid_namespace (int proc_fd)
 {
   struct container_proc cp = CONTAINER_PROC_NONE;
   hook_error_t *err = NULL;
@@ -141,7 +143,7 @@ static int __attribute__ ((noreturn)) hold_from_child_pid_namespace (int proc_fd
   fd = container_proc_openat (&cp, "status", &err);
   n = fd < 0 ? -1 : read (fd, status, sizeof status - 1);
   status[n < 0 ? 0 : n] = '\0';
-  snprintf (want, sizeof want, "\t%d\n", (int)a);
+  snprintf (want, sizeof want, "\t%d\n", (int) a);
   reap (a);
   _exit (strstr (status, "NSpid:\t") && strstr (strstr (status, "NSpid:\t"), want) ? 0 : 2);
 }
@@ -188,15 +190,15 @@ main (void)
     ok (exists_by_number (a) && !same_ns_by_number (a, "mnt"),
         "by number, /proc/%d now reaches the replacement, in a mount namespace not ours (what a lookup by number would "
         "have taken for the container)",
-        (int)a);
-    snprintf (want, sizeof want, "the container's process %d exited before the hook read its uid_map", (int)a);
+        (int) a);
+    snprintf (want, sizeof want, "the container's process %d exited before the hook read its uid_map", (int) a);
     is_error (container_proc_openat (&cp, "uid_map", &err), -1, &err, want, "its uid_map is not the replacement's");
-    snprintf (want, sizeof want, "the container's process %d exited before the hook read its mountinfo", (int)a);
+    snprintf (want, sizeof want, "the container's process %d exited before the hook read its mountinfo", (int) a);
     is_error (container_proc_openat (&cp, "mountinfo", &err), -1, &err, want, "nor its mountinfo");
-    snprintf (want, sizeof want, "the container's process %d exited before the hook looked at its namespaces", (int)a);
+    snprintf (want, sizeof want, "the container's process %d exited before the hook looked at its namespaces", (int) a);
     is_error (container_proc_same_namespace (proc_fd, &cp, "user", &err), -1, &err, want, "nor its namespaces");
     snprintf (want, sizeof want, "the container's process %d exited before the hook entered its mount namespace",
-              (int)a);
+              (int) a);
     is_error (container_proc_enter_mount_namespace (&cp, &err), -1, &err, want,
               "nor is the replacement's mount namespace entered");
     ok (stat ("/proc/self/ns/mnt", &now) == 0 && now.st_ino == ours.st_ino, "the test is still in its own");
@@ -211,7 +213,7 @@ main (void)
     a = spawn (0, false);
     swap_in_pidfd_open = a;
     rc = container_proc_open (proc_fd, a, &cp, &err);
-    snprintf (want, sizeof want, "the container's process %d exited before the hook could hold it", (int)a);
+    snprintf (want, sizeof want, "the container's process %d exited before the hook could hold it", (int) a);
     is_error (rc, -1, &err, want, "replaced between the pidfd and the open of /proc/PID: refused");
     is_int (replacement, a, "(the replacement had the same pid)");
     reap (replacement);
@@ -223,12 +225,12 @@ main (void)
     a = spawn (0, false);
     is_success (container_proc_open (proc_fd, a, &cp, &err), 0, &err, "held");
     kill (a, SIGKILL);
-    while (waitid (P_PID, (id_t)a, NULL, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+    while (waitid (P_PID, (id_t) a, NULL, WEXITED | WNOWAIT) < 0 && errno == EINTR)
       ;
-    snprintf (want, sizeof want, "the container's process %d exited before the hook read its mountinfo", (int)a);
+    snprintf (want, sizeof want, "the container's process %d exited before the hook read its mountinfo", (int) a);
     is_error (container_proc_openat (&cp, "mountinfo", &err), -1, &err, want, "a zombie's mountinfo: it exited");
     snprintf (want, sizeof want, "the container's process %d exited before the hook entered its mount namespace",
-              (int)a);
+              (int) a);
     is_error (container_proc_enter_mount_namespace (&cp, &err), -1, &err, want, "a zombie's mount namespace: exited");
     reap (a);
     container_proc_close (&cp);
@@ -240,7 +242,7 @@ main (void)
     snprintf (want, sizeof want,
               "process %d shares the hook's mount namespace, so it is not the container's init; the container's "
               "init may have died and its pid been reused",
-              (int)a);
+              (int) a);
     is_error (container_proc_open (proc_fd, a, &cp, &err), -1, &err, want, "a process in our mount namespace: refused");
     reap (a);
     container_proc_close (&cp);
@@ -250,7 +252,7 @@ main (void)
     struct container_proc cp = CONTAINER_PROC_NONE;
     a = spawn (0, false);
     reap (a);
-    snprintf (want, sizeof want, "the container's process %d is gone: No such process", (int)a);
+    snprintf (want, sizeof want, "the container's process %d is gone: No such process", (int) a);
     is_error (container_proc_open (proc_fd, a, &cp, &err), -1, &err, want, "a pid that is gone: refused");
     container_proc_close (&cp);
   }

@@ -1,9 +1,9 @@
 /* hook/doctor/doctor_access.c and hook/doctor/doctor_mount.c: how ids and modes look to the
  * container's user, the id table, and the verdict on one mount. */
 #define _GNU_SOURCE
+#include "hook/doctor/doctor.h"
 #include "base/escape.h"
 #include "helpers.h"
-#include "hook/doctor/doctor.h"
 
 #include <sys/stat.h>
 
@@ -87,10 +87,10 @@ acl_bytes (unsigned char *buf, const unsigned (*entries)[3], size_t n)
   for (size_t i = 0; i < n; i++)
     {
       unsigned char *e = buf + 4 + 8 * i;
-      e[0] = (unsigned char)entries[i][0], e[1] = (unsigned char)(entries[i][0] >> 8);
-      e[2] = (unsigned char)entries[i][1], e[3] = 0;
+      e[0] = (unsigned char) entries[i][0], e[1] = (unsigned char) (entries[i][0] >> 8);
+      e[2] = (unsigned char) entries[i][1], e[3] = 0;
       for (int k = 0; k < 4; k++)
-        e[4 + k] = (unsigned char)(entries[i][2] >> (8 * k));
+        e[4 + k] = (unsigned char) (entries[i][2] >> (8 * k));
     }
   return 4 + 8 * n;
 }
@@ -101,7 +101,7 @@ test_acl (void)
   /* setfacl -m u:999:rwx,g:2000:rw,m::rwx on a 0750 directory of 1:50. */
   static const unsigned entries[][3] = {
     { ACL_TAG_USER_OBJ, 7, 0 }, { ACL_TAG_USER, 7, 999 }, { ACL_TAG_GROUP_OBJ, 5, 0 },
-    { ACL_TAG_GROUP, 6, 2000 }, { ACL_TAG_MASK, 7, 0 },   { ACL_TAG_OTHER, 0, 0 },
+    { ACL_TAG_GROUP, 6, 2000 }, { ACL_TAG_MASK, 7, 0 },     { ACL_TAG_OTHER, 0, 0 },
   };
   struct target_user user = { 999, 999, "test" }, other = { 998, 998, "test" }, owner = { 1, 1, "test" };
   struct doctor_view v = { .uid = 1, .gid = 50 };
@@ -111,7 +111,7 @@ test_acl (void)
   size_t len = acl_bytes (buf, entries, 6);
 
   is_int (doctor_acl_parse (buf, len, &acl), 0, "an ACL xattr parses");
-  is_int ((long long)acl.n, 6, "with its six entries");
+  is_int ((long long) acl.n, 6, "with its six entries");
   is_str (access_of (&v, S_IFDIR | 0770, &acl, &user, NULL, 0, false), "rwx", "a named user gets its entry");
   is_str (access_of (&v, S_IFDIR | 0770, &acl, &owner, NULL, 0, false), "rwx", "the owner gets the owner entry");
   is_str (access_of (&v, S_IFDIR | 0770, &acl, &other, in_2000, 1, false), "rw-",
@@ -305,8 +305,7 @@ test_report_escapes (void)
   like (text, "source:  /srv/x\\x0averdict: ok, the container will work as asked\\x1b[8m\\xc2\\x9b8m\\xe2\\x80\\xae,",
         "the forged source shows escaped, on its own line");
   like (text, "mount /data\\x0d\\x1b]0;title\\x07\n", "so does the destination");
-  like (text, "rootfs /r\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80)",
-        "and root.path: overlong, surrogate, > U+10FFFF");
+  like (text, "rootfs /r\\xc0\\xaf\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80)", "and root.path: overlong, surrogate, > U+10FFFF");
   json = report (&d, true);
   ok (printable_lines (json), "the JSON report is valid UTF-8 without control bytes");
   like (json, "\"source\": \"/srv/x\\\\x0averdict", "its strings hold the text report's escapes");

@@ -1,7 +1,7 @@
 /* oci/idmap.c: building, checking, parsing and applying id mappings. */
 #define _GNU_SOURCE
-#include "helpers.h"
 #include "oci/idmap.h"
+#include "helpers.h"
 
 #include <stdint.h>
 
@@ -49,7 +49,7 @@ test_add (void)
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     is_error (idmap_add (&map, bad[i].inside, bad[i].outside, bad[i].count, "uid map", &err), -1, &err, bad[i].msg,
               "%s", bad[i].name);
-  is_int ((long long)map.n, 0, "rejected mappings are not added");
+  is_int ((long long) map.n, 0, "rejected mappings are not added");
 
   is_success (idmap_add (&map, 4294967294, 4294967294, 1, "uid map", &err), 0, &err,
               "a range ending at id 4294967294 is accepted");
@@ -61,7 +61,7 @@ test_add (void)
   for (uint64_t i = 0; i < IDMAP_MAX_EXTENTS; i++)
     if (idmap_add (&map, i * 10, 100000 + i * 10, 10, "uid map", &err) < 0)
       break;
-  is_success ((long long)map.n, IDMAP_MAX_EXTENTS, &err, "340 mapping lines are accepted");
+  is_success ((long long) map.n, IDMAP_MAX_EXTENTS, &err, "340 mapping lines are accepted");
   is_error (idmap_add (&map, 5000, 200000, 1, "uid map", &err), -1, &err, "more than 340 mapping lines",
             "a 341st mapping line is rejected");
   is_error (idmap_add (&map, 0, 0, 0, "the uid map", &err), -1, &err,
@@ -117,7 +117,7 @@ test_parse_proc (void)
   map_from (&map, "0\t1000\t1\n\n  \n1 100000 10");
   is_str (desc (&map), "0:1000:1,1:100000:10", "tabs, blank lines and a missing final newline are accepted");
   is_success (idmap_parse_proc (&map, "", "m", &err), 0, &err, "an empty map is accepted");
-  is_int ((long long)map.n, 0, "an empty map has no lines");
+  is_int ((long long) map.n, 0, "an empty map has no lines");
 
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     is_error (idmap_parse_proc (&map, bad[i].text, "/proc/1/uid_map", &err), -1, &err, bad[i].msg, "%s", bad[i].name);
@@ -151,7 +151,7 @@ test_translate (void)
       bool got
           = cases[i].outward ? idmap_to_outside (&map, cases[i].id, &out) : idmap_to_inside (&map, cases[i].id, &out);
       if (cases[i].mapped)
-        is_int (got ? (long long)out : -1, cases[i].expect, "%s %u maps to %u", side, cases[i].id, cases[i].expect);
+        is_int (got ? (long long) out : -1, cases[i].expect, "%s %u maps to %u", side, cases[i].id, cases[i].expect);
       else
         ok (!got, "%s %u is not mapped", side, cases[i].id);
     }
@@ -219,7 +219,7 @@ test_describe_and_format (void)
   for (uint32_t i = 0; i < IDMAP_MAX_EXTENTS; i++)
     idmap_add (&map, 1000000000u + i * 1000, 3000000000u + i * 1000, 1000, "m", &err);
   text = idmap_format_proc (&map);
-  is_int (text ? (long long)strlen (text) : -1, 340 * 27, "340 lines of 10-digit ids are all formatted");
+  is_int (text ? (long long) strlen (text) : -1, 340 * 27, "340 lines of 10-digit ids are all formatted");
   is_success (idmap_parse_proc (&back, text, "m", &err), 0, &err, "340 formatted lines parse again");
   ok (back.n == map.n && memcmp (back.ext, map.ext, map.n * sizeof map.ext[0]) == 0,
       "340 lines survive the round trip unchanged");

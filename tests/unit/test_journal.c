@@ -1,8 +1,8 @@
 /* hook/chown/journal.c: the header and record formats, round trips and torn tails. */
 #define _GNU_SOURCE
-#include "helpers.h"
 #include "hook/chown/journal.h"
 #include "hook/chown/restore_walk.h"
+#include "helpers.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -61,15 +61,14 @@ test_header (void)
   text = journal_header_format (&h);
   like (text, "source /srv/my data\n", "the header names the source");
   is_success (journal_header_parse (text, strlen (text), &back, &body, &err), 0, &err, "the header parses back");
-  is_int ((long long)body, (long long)strlen (text), "records start after the blank line");
+  is_int ((long long) body, (long long) strlen (text), "records start after the blank line");
   ok (memcmp (&h, &back, sizeof h) == 0, "every field survives the round trip");
   {
     /* Journals written before the hook-ids line are in the host's ids. */
     cleanup_free char *old = strdup (text);
     char *line = strstr (old, "hook-ids ");
     memmove (line, strchr (line, '\n') + 1, strlen (strchr (line, '\n') + 1) + 1);
-    is_success (journal_header_parse (old, strlen (old), &back, &body, &err), 0, &err,
-                "a header without hook-ids parses");
+    is_success (journal_header_parse (old, strlen (old), &back, &body, &err), 0, &err, "a header without hook-ids parses");
     is_str (back.hook_ids, "initial", "and its ids are the host's");
   }
   is_error (journal_header_parse (text, strlen (text) - 1, &back, &body, &err), -1, &err, "cut short",
@@ -88,30 +87,30 @@ test_header (void)
 static void
 test_records (void)
 {
-  struct journal_record r
-      = { .handle_type = 0x81, .handle_bytes = 12, .cap_len = 20, .uid = 4294967294u, .gid = 7, .mode = 0104755 };
+  struct journal_record r = { .handle_type = 0x81, .handle_bytes = 12, .cap_len = 20, .uid = 4294967294u,
+                              .gid = 7, .mode = 0104755 };
   struct journal_record plain = { .handle_type = 1, .handle_bytes = 8, .uid = 1000, .gid = 1000, .mode = 040755 };
   struct journal_record back;
   unsigned char buf[2 * JOURNAL_RECORD_MAX];
   size_t n1, n2;
 
   for (unsigned int i = 0; i < 12; i++)
-    r.handle[i] = (unsigned char)(0xf0 + i);
+    r.handle[i] = (unsigned char) (0xf0 + i);
   for (unsigned int i = 0; i < 20; i++)
-    r.cap[i] = (unsigned char)i;
+    r.cap[i] = (unsigned char) i;
   memset (plain.handle, 0x5a, 8);
   n1 = journal_record_encode (&r, buf);
   n2 = journal_record_encode (&plain, buf + n1);
-  is_int ((long long)n1, JOURNAL_RECORD_HEAD + 12 + 20, "a record is its head, handle and capability");
-  is_int ((long long)n2, JOURNAL_RECORD_HEAD + 8, "a record without capability is 28 bytes for an ext4 handle");
+  is_int ((long long) n1, JOURNAL_RECORD_HEAD + 12 + 20, "a record is its head, handle and capability");
+  is_int ((long long) n2, JOURNAL_RECORD_HEAD + 8, "a record without capability is 28 bytes for an ext4 handle");
 
   memset (&back, 0, sizeof back);
-  is_int (journal_record_decode (buf, n1 + n2, &back), (long long)n1, "the first record decodes whole");
+  is_int (journal_record_decode (buf, n1 + n2, &back), (long long) n1, "the first record decodes whole");
   ok (back.handle_type == r.handle_type && back.uid == r.uid && back.gid == r.gid && back.mode == r.mode
           && back.handle_bytes == 12 && memcmp (back.handle, r.handle, 12) == 0 && back.cap_len == 20
           && memcmp (back.cap, r.cap, 20) == 0,
       "and every field of it round-trips");
-  is_int (journal_record_decode (buf + n1, n2, &back), (long long)n2, "the second record decodes whole");
+  is_int (journal_record_decode (buf + n1, n2, &back), (long long) n2, "the second record decodes whole");
   ok (back.cap_len == 0 && back.mode == 040755 && back.uid == 1000, "with its own fields");
 
   for (size_t cut = 0; cut < n1; cut++)
@@ -131,20 +130,20 @@ test_records (void)
   buf[3] = 1;
   is_int (journal_record_decode (buf, n1, &back), -1, "a non-zero reserved byte is malformed");
   buf[3] = 0;
-  is_int (journal_record_decode (buf, n1, &back), (long long)n1, "a record without flags (an old journal) decodes");
+  is_int (journal_record_decode (buf, n1, &back), (long long) n1, "a record without flags (an old journal) decodes");
   ok (!back.has_digest && journal_record_privileged (&back), "as privileged, without a digest");
 
   /* A setuid file with capabilities: its content's size and digest too. */
   r.has_digest = true;
   r.size = 0x123456789aull;
   for (unsigned int i = 0; i < SHA256_BYTES; i++)
-    r.digest[i] = (unsigned char)(0xa0 + i);
+    r.digest[i] = (unsigned char) (0xa0 + i);
   n1 = journal_record_encode (&r, buf);
-  is_int ((long long)n1, JOURNAL_RECORD_HEAD + 12 + 20 + 8 + SHA256_BYTES, "a digest adds its size and 32 bytes");
+  is_int ((long long) n1, JOURNAL_RECORD_HEAD + 12 + 20 + 8 + SHA256_BYTES, "a digest adds its size and 32 bytes");
   memset (&back, 0, sizeof back);
-  is_int (journal_record_decode (buf, n1, &back), (long long)n1, "a record with a digest decodes whole");
-  ok (back.has_digest && back.size == r.size && memcmp (back.digest, r.digest, SHA256_BYTES) == 0 && back.cap_len == 20
-          && memcmp (back.cap, r.cap, 20) == 0,
+  is_int (journal_record_decode (buf, n1, &back), (long long) n1, "a record with a digest decodes whole");
+  ok (back.has_digest && back.size == r.size && memcmp (back.digest, r.digest, SHA256_BYTES) == 0
+          && back.cap_len == 20 && memcmp (back.cap, r.cap, 20) == 0,
       "its digest, size and capability round-trip");
   for (size_t cut = 0; cut < n1; cut++)
     if (journal_record_decode (buf, cut, &back) != 0)
@@ -194,7 +193,7 @@ test_files (void)
   is_success (journal_create (dfd, sub, "c@x.journal", &h, &j, &err), 0, &err, "a journal is created");
   is_success (append_durably (&j, rec, n, &err), 0, &err, "a record is appended");
   /* A kill in the middle of a write leaves part of a record. */
-  ok (write (j.fd, rec, n - 3) == (ssize_t)(n - 3), "a torn record is left at the end");
+  ok (write (j.fd, rec, n - 3) == (ssize_t) (n - 3), "a torn record is left at the end");
   journal_close (&j);
 
   is_success (journal_create (dfd, sub, "c@x.journal", &h, &j, &err), 0, &err,
@@ -210,10 +209,10 @@ test_files (void)
     int count = 0;
     long k;
     is_success (journal_read (fd, "c@x.journal", &jf, &err), 0, &err, "the journal reads back");
-    for (pos = jf.body; (k = journal_record_decode (jf.data + pos, jf.len - pos, &back)) > 0; pos += (size_t)k)
+    for (pos = jf.body; (k = journal_record_decode (jf.data + pos, jf.len - pos, &back)) > 0; pos += (size_t) k)
       count++;
     is_int (count, 2, "two whole records");
-    is_int ((long long)pos, (long long)jf.len, "and nothing after them: the torn tail was cut off");
+    is_int ((long long) pos, (long long) jf.len, "and nothing after them: the torn tail was cut off");
     journal_file_free (&jf);
   }
 
@@ -271,7 +270,7 @@ test_files (void)
   {
     cleanup_close int fd = openat (dfd, "torn.journal", O_RDONLY);
     is_success (journal_read (fd, "torn.journal", &jf, &err), 0, &err, "whose header is whole");
-    is_int ((long long)jf.len, (long long)jf.body, "and which holds no record");
+    is_int ((long long) jf.len, (long long) jf.body, "and which holds no record");
     journal_file_free (&jf);
   }
   close (dfd);
@@ -291,8 +290,9 @@ journaled_privileged (const char *path, mode_t mode, bool cap, bool digest, stru
   int fd = open (path, O_RDWR | O_CREAT | O_TRUNC, 0600);
   struct stat st;
 
-  if (fd < 0 || write (fd, "#!/bin/sh\necho admin\n", 22) != 22 || fchown (fd, 1000, 1000) < 0 || fchmod (fd, mode) < 0
-      || (cap && fsetxattr (fd, "security.capability", net_raw_cap, 20, 0) < 0) || fstat (fd, &st) < 0)
+  if (fd < 0 || write (fd, "#!/bin/sh\necho admin\n", 22) != 22 || fchown (fd, 1000, 1000) < 0
+      || fchmod (fd, mode) < 0 || (cap && fsetxattr (fd, "security.capability", net_raw_cap, 20, 0) < 0)
+      || fstat (fd, &st) < 0)
     abort ();
   *r = (struct journal_record){ .uid = 1000, .gid = 1000, .mode = st.st_mode, .cap_len = cap ? 20 : 0 };
   memcpy (r->cap, net_raw_cap, 20);
@@ -364,10 +364,11 @@ test_restore_privilege (void)
    * read it (it would take hours), only see that the size changed. */
   memset (&rep, 0, sizeof rep);
   fd = journaled_privileged (path, 04755, true, true, &r);
-  if (ftruncate (fd, (off_t)1 << 40) < 0)
+  if (ftruncate (fd, (off_t) 1 << 40) < 0)
     abort ();
   is_success (restore_apply (fd, &r, &rep, &err), 1, &err, "a setuid file grown sparse to 1 TiB is restored");
-  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd) && rep.withheld == 1,
+  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd)
+          && rep.withheld == 1,
       "at once, without reading it, and without its privilege (%o)", st.st_mode & 07777);
   close (fd);
 
@@ -375,7 +376,7 @@ test_restore_privilege (void)
     unsigned char d[SHA256_BYTES];
     uint64_t size = 0;
     fd = open (path, O_RDWR | O_TRUNC);
-    ok (fd >= 0 && ftruncate (fd, (off_t)1 << 40) == 0 && sha256_fd_max (fd, JOURNAL_DIGEST_MAX, d, &size) == 1,
+    ok (fd >= 0 && ftruncate (fd, (off_t) 1 << 40) == 0 && sha256_fd_max (fd, JOURNAL_DIGEST_MAX, d, &size) == 1,
         "the walk's digest of a 1 TiB sparse file stops past JOURNAL_DIGEST_MAX: no digest");
     close (fd);
   }
@@ -384,8 +385,8 @@ test_restore_privilege (void)
   memset (&rep, 0, sizeof rep);
   fd = journaled_privileged (path, 04755, true, false, &r);
   is_success (restore_apply (fd, &r, &rep, &err), 1, &err, "a record without a digest is restored");
-  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd) && rep.withheld == 1
-          && rep.withheld_undigested == 1,
+  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd)
+          && rep.withheld == 1 && rep.withheld_undigested == 1,
       "without its privilege, counted as undigested");
   close (fd);
   {

@@ -1,7 +1,7 @@
 /* hook/system/mountinfo.c: parsing /proc/PID/mountinfo and finding the mount at a path. */
 #define _GNU_SOURCE
-#include "helpers.h"
 #include "hook/system/mountinfo.h"
+#include "helpers.h"
 
 /* Parse a copy of TEXT into MI (owned by MI: free with mountinfo_free). */
 static int
@@ -25,7 +25,7 @@ test_parse (void)
                      "700 650 0:50 / /r/tab\\011x\\134y rw,idmapped - tmpfs my\\040src rw,uid=0\n",
                      &mi, &err),
               0, &err, "realistic mountinfo lines parse");
-  is_int ((long long)mi.n, 4, "every line gives an entry");
+  is_int ((long long) mi.n, 4, "every line gives an entry");
   e = &mi.entries[0];
   ok (e->id == 22 && e->parent == 1 && e->major == 0 && e->minor == 21, "ids and device numbers are read");
   ok (strcmp (e->fstype, "sysfs") == 0 && strcmp (e->source, "sysfs") == 0, "fstype and source follow the '-'");
@@ -47,12 +47,12 @@ test_parse (void)
   mountinfo_free (&mi);
 
   is_success (parse ("1 0 8:1 / / rw - ext4 /dev/sda1 rw", &mi, &err), 0, &err, "a last line without newline parses");
-  is_int ((long long)mi.n, 1, "a last line without newline is kept");
+  is_int ((long long) mi.n, 1, "a last line without newline is kept");
   mountinfo_free (&mi);
   is_success (parse ("1 0 8:1 / / rw - ext4 /dev/sda1\n", &mi, &err), 0, &err, "a line without super options parses");
   mountinfo_free (&mi);
   is_success (parse ("", &mi, &err), 0, &err, "empty text parses");
-  is_int ((long long)mi.n, 0, "empty text has no entries");
+  is_int ((long long) mi.n, 0, "empty text has no entries");
   mountinfo_free (&mi);
 }
 

@@ -1,8 +1,8 @@
 /* hook/run/policy.c and hook/run/plan.c: which mapping a mount gets, and which mounts to act on. */
 #define _GNU_SOURCE
-#include "helpers.h"
 #include "hook/run/plan.h"
 #include "hook/run/policy.h"
+#include "helpers.h"
 
 static const char *
 desc (const struct idmap *map)
@@ -106,6 +106,7 @@ test_other_modes (void)
   set_ids (&ids, "0 100000 1", "0 100000 1");
   is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err, "no id other than 0",
             "nsmap of a map holding only id 0 is an error");
+
 }
 
 static void
@@ -226,7 +227,7 @@ jobs (const struct plan *plan)
         snprintf (at, sizeof at, "%s", j->skip ? "skip" : "-");
       else
         snprintf (at, sizeof at, "%d", j->mi->id);
-      o += (size_t)snprintf (buf + o, sizeof buf - o, "%s%s=%s%s@%s:%s", i ? " " : "", j->dest,
+      o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s=%s%s@%s:%s", i ? " " : "", j->dest,
                              mode_name (j->policy.mode), j->policy.wildcard ? "*" : "", at, job_source (j));
     }
   return buf;
@@ -370,7 +371,7 @@ subs (const struct mount_job *job)
     {
       const struct submount *sub = &job->subs[i];
       const char *what = sub->refusal ? sub->refusal->msg : sub->skip ? sub->skip : "ok";
-      o += (size_t)snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.24s", i ? " " : "", sub->dest, sub->rel,
+      o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.24s", i ? " " : "", sub->dest, sub->rel,
                              sub->source, what);
     }
   return buf;
@@ -397,7 +398,7 @@ test_submounts (void)
   error_free (&err);
 
   is_success (build (&f, "/data", &err), 0, &err, "a plan with refused mounts below a job is built");
-  is_int ((long long)f.plan.n, 1, "the mounts below a job are not jobs");
+  is_int ((long long) f.plan.n, 1, "the mounts below a job are not jobs");
   if (f.plan.n == 1)
     {
       is_str (subs (&f.plan.jobs[0]),
@@ -415,7 +416,8 @@ test_submounts (void)
           "under '*' a denied config mount below another is a skipped job of its own");
   if (f.plan.n == 3)
     {
-      is_str (subs (&f.plan.jobs[0]), "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:refused by the administr",
+      is_str (subs (&f.plan.jobs[0]),
+              "/data/ok(ok)</srv/ok>:ok /data/run(run)</run/s>:refused by the administr",
               "under '*' a denied mount below a job is skipped; those of a job below it are that job's");
       ok (f.plan.jobs[1].outer == &f.plan.jobs[0], "a job below another has it as its outer job");
       ok (f.plan.jobs[1].n_subs == 0, "a skipped job has no submounts to judge");
@@ -454,8 +456,8 @@ test_rootless (void)
                               .rootless = true,
                               .overflow_uid = 65534,
                               .overflow_gid = 65534,
-                              .host_root_uid = (uint32_t)-1,
-                              .host_root_gid = (uint32_t)-1 };
+                              .host_root_uid = (uint32_t) -1,
+                              .host_root_gid = (uint32_t) -1 };
   struct idmap uids, gids;
   const char *why;
   hook_error_t *err = NULL;
@@ -465,8 +467,8 @@ test_rootless (void)
   is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
             "idmapped mounts need real root in the initial user namespace", "rootless: idmap is refused, saying why");
   pol.mode = MODE_NSMAP;
-  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err, "use mode chown",
-            "rootless: so is nsmap, saying what to use");
+  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
+            "use mode chown", "rootless: so is nsmap, saying what to use");
   pol.mode = MODE_AUTO;
   is_success (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_CHOWN, &err,
               "rootless: auto chowns, and the user's own files (0 here) are not host root's");
@@ -493,8 +495,8 @@ test_rootless (void)
   is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
             "your user namespace maps host root (host uid 0 is uid 7 there)",
             "rootless: a namespace that maps host root gets no chown");
-  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err, "--allow-host-root",
-            "rootless: that refusal names --allow-host-root");
+  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
+            "--allow-host-root", "rootless: that refusal names --allow-host-root");
   user = (struct target_user){ 7, 8, "test user" };
   is_error (policy_chown_target (&pol, &ids, &user, NULL, NULL, &u, &g, &err), -1, &err, "host root's",
             "rootless: giving a tree to the id that is host root's is refused, judged on host ids");
@@ -517,7 +519,7 @@ test_host_root_by_host_ids (void)
   set_ids (&ids, "0 100000 65536", "0 100000 65536");
   is_error (policy_decide (&pol, 0, 1000, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
             "owned by host root", "the initial namespace (the zero default): on-disk 0 is host root");
-  pol.host_root_uid = pol.host_root_gid = (uint32_t)-1;
+  pol.host_root_uid = pol.host_root_gid = (uint32_t) -1;
   is_success (policy_decide (&pol, 0, 1000, &ids, &user, &uids, &gids, &why, &err), POLICY_CHOWN, &err,
               "where no id is host root's, on-disk 0 is someone else");
 }

@@ -1,8 +1,8 @@
 /* hook/run/request.c: the annotation mini-language and where the request comes from. */
 #define _GNU_SOURCE
-#include "helpers.h"
 #include "hook/run/request.h"
 #include "oci/config.h"
+#include "helpers.h"
 
 /* The parsed list as "DEST=MODE DEST=MODE ...", or the error message. */
 static const char *
@@ -21,7 +21,7 @@ parsed (const char *text)
     }
   buf[0] = '\0';
   for (size_t i = 0; i < req.n && o < sizeof buf; i++)
-    o += (size_t)snprintf (buf + o, sizeof buf - o, "%s%s=%s", i ? " " : "", req.items[i].dest,
+    o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s=%s", i ? " " : "", req.items[i].dest,
                            mode_name (req.items[i].mode));
   request_free (&req);
   return buf;
@@ -79,15 +79,15 @@ test_parse_limits (void)
   size_t o = 0;
 
   for (int i = 0; i < REQUEST_MAX_ITEMS; i++)
-    o += (size_t)sprintf (text + o, "/d%d;", i);
+    o += (size_t) sprintf (text + o, "/d%d;", i);
   is_success (request_parse_mounts (text, "test", &req, &err), 0, &err, "256 items are accepted");
-  is_int ((long long)req.n, 256, "all 256 items are kept");
+  is_int ((long long) req.n, 256, "all 256 items are kept");
   is_str (req.origin, "test", "the request remembers its origin");
   request_free (&req);
-  is_int ((long long)req.n, 0, "request_free empties the request");
+  is_int ((long long) req.n, 0, "request_free empties the request");
   sprintf (text + o, "/d256");
   is_error (request_parse_mounts (text, "test", &req, &err), -1, &err, "more than 256 items", "257 items are rejected");
-  is_int ((long long)req.n, 0, "a rejected list leaves no items");
+  is_int ((long long) req.n, 0, "a rejected list leaves no items");
   is_error (request_parse_mounts ("/a;/b;/b", "test", &req, &err), -1, &err, "/b is listed twice",
             "a failure after some items frees them");
   memset (text, ' ', REQUEST_MAX_TEXT + 1);
@@ -179,7 +179,7 @@ test_from_container (void)
   cfg = config ("{'process':{'user':{'uid':5,'gid':6}}}");
   is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err,
               "a container that asks nothing is fine");
-  is_int ((long long)req.n, 0, "a container that asks nothing gets an empty request");
+  is_int ((long long) req.n, 0, "a container that asks nothing gets an empty request");
   is_success (target_user_from_container (&cfg, NULL, ENV_TRUST_FULL, &user, &err), 0, &err,
               "process.user is the default user");
   ok (user.uid == 5 && user.gid == 6, "process.user's ids are used");
@@ -242,10 +242,10 @@ test_scoped_keys (void)
   hook_error_t *err = NULL;
   const char *state_db[] = { ANNOTATION_CONTAINER_NAME, "db", "oci-idmap-hook/mounts.db", "/state", NULL };
   const char *state_web[] = { ANNOTATION_CONTAINER_NAME, "web", NULL };
-#define POD(NAME)                                                                                                      \
-  "{'annotations':{'oci-idmap-hook/mounts':'/all','oci-idmap-hook/user':'1:1',"                                        \
-  "'oci-idmap-hook/mounts.db':'/pg=nsmap','oci-idmap-hook/user.db':'999:99',"                                          \
-  "'oci-idmap-hook/mounts.dbx':'/x','io.kubernetes.container.name':'" NAME "'},"                                       \
+#define POD(NAME)                                                                                             \
+  "{'annotations':{'oci-idmap-hook/mounts':'/all','oci-idmap-hook/user':'1:1',"                                \
+  "'oci-idmap-hook/mounts.db':'/pg=nsmap','oci-idmap-hook/user.db':'999:99',"                                  \
+  "'oci-idmap-hook/mounts.dbx':'/x','io.kubernetes.container.name':'" NAME "'},"                               \
   "'process':{'user':{'uid':5,'gid':6}}}"
 
   cfg = config (POD ("db"));
@@ -275,10 +275,10 @@ test_scoped_keys (void)
                 "'oci-idmap-hook/mountsdb':'/n'},'process':{'user':{'uid':5}}}");
   is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err,
               "a container without a name is fine");
-  is_int ((long long)req.n, 0, "a container without a name ignores scoped keys");
+  is_int ((long long) req.n, 0, "a container without a name ignores scoped keys");
   is_success (request_from_container (&cfg, state_web, ENV_TRUST_FULL, &req, &err), 0, &err,
               "an unnamed scope is fine");
-  is_int ((long long)req.n, 0, "a container named in the state but matching no key asks nothing");
+  is_int ((long long) req.n, 0, "a container named in the state but matching no key asks nothing");
   is_success (request_from_container (&cfg, state_db, ENV_TRUST_FULL, &req, &err), 0, &err,
               "a name from the state is used");
   ok (req.n == 1 && strcmp (req.items[0].dest, "/pg") == 0, "config.json's scoped key beats the state's");
@@ -319,15 +319,15 @@ test_pod_sandbox (void)
 
   cfg = config ("{'annotations':{'oci-idmap-hook/mounts':'/data','io.kubernetes.cri.container-type':'sandbox'}}");
   is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err, "a containerd sandbox is fine");
-  is_int ((long long)req.n, 0, "a containerd pod sandbox asks for nothing");
+  is_int ((long long) req.n, 0, "a containerd pod sandbox asks for nothing");
   oci_config_free (&cfg);
 
   cfg = config ("{'annotations':{'oci-idmap-hook/mounts':'/data'}}");
   is_success (request_from_container (&cfg, crio, ENV_TRUST_FULL, &req, &err), 0, &err, "a CRI-O sandbox is fine");
-  is_int ((long long)req.n, 0, "a CRI-O pod sandbox asks for nothing");
+  is_int ((long long) req.n, 0, "a CRI-O pod sandbox asks for nothing");
   is_success (request_from_container (&cfg, crio_ctr, ENV_TRUST_FULL, &req, &err), 0, &err,
               "a CRI-O container is read");
-  is_int ((long long)req.n, 1, "a CRI-O container of the pod still asks");
+  is_int ((long long) req.n, 1, "a CRI-O container of the pod still asks");
   request_free (&req);
   oci_config_free (&cfg);
 }
@@ -345,8 +345,8 @@ test_env_trust (void)
   enum env_trust trust;
 
   for (int t = 0; t < ENV_TRUST_COUNT; t++)
-    ok (env_trust_parse (env_trust_name ((enum env_trust)t), &trust) == 0 && (int)trust == t,
-        "the level %s round-trips", env_trust_name ((enum env_trust)t));
+    ok (env_trust_parse (env_trust_name ((enum env_trust) t), &trust) == 0 && (int) trust == t,
+        "the level %s round-trips", env_trust_name ((enum env_trust) t));
   ok (env_trust_parse ("yes", &trust) < 0 && env_trust_parse ("", &trust) < 0, "an unknown level is refused");
 
   for (size_t i = 0; i < sizeof chowning / sizeof chowning[0]; i++)
@@ -359,13 +359,13 @@ test_env_trust (void)
                 "cannot ask for a mode that may change owners on the host; ask with the annotation "
                 "oci-idmap-hook/mounts, or let the environment ask: \"environment\": \"full\"",
                 "by default, OCI_IDMAP_MOUNTS=%s is refused", chowning[i]);
-      is_int ((long long)req.n, 0, "and nothing of it is kept");
+      is_int ((long long) req.n, 0, "and nothing of it is kept");
       is_success (request_from_container (&cfg, NULL, ENV_TRUST_FULL, &req, &err), 0, &err,
                   "with \"full\", OCI_IDMAP_MOUNTS=%s is read", chowning[i]);
       request_free (&req);
       is_success (request_from_container (&cfg, NULL, ENV_TRUST_OFF, &req, &err), 0, &err,
                   "with \"off\", OCI_IDMAP_MOUNTS=%s is not read", chowning[i]);
-      is_int ((long long)req.n, 0, "and asks for nothing");
+      is_int ((long long) req.n, 0, "and asks for nothing");
       ok (!request_present (&cfg, NULL, ENV_TRUST_OFF) && request_present (&cfg, NULL, ENV_TRUST_IDMAP),
           "request_present agrees");
       oci_config_free (&cfg);

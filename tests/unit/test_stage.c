@@ -9,8 +9,8 @@
  * LeakSanitizer at exit fails the test on anything left allocated.
  * Needs root (the sandbox drops capabilities from the bounding set). */
 #define _GNU_SOURCE
-#include "helpers.h"
 #include "hook/run/stage.h"
+#include "helpers.h"
 
 #include <errno.h>
 #include <fcntl.h>

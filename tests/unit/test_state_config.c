@@ -1,10 +1,10 @@
 /* oci/state.c, oci/config.c and oci/json.c: the runtime state, config.json, bounded reads. */
 #define _GNU_SOURCE
-#include "helpers.h"
 #include "oci/config.h"
 #include "oci/json.h"
 #include "oci/json_write.h"
 #include "oci/state.h"
+#include "helpers.h"
 
 #include <unistd.h>
 
@@ -32,10 +32,10 @@ parse_config (const char *json, struct oci_config *cfg, hook_error_t **err)
 static char *
 nested (int levels)
 {
-  char *s = malloc ((size_t)levels * 6 + 3);
+  char *s = malloc ((size_t) levels * 6 + 3);
   size_t o = 0;
   for (int i = 0; i < levels; i++)
-    o += (size_t)sprintf (s + o, "{\"a\":");
+    o += (size_t) sprintf (s + o, "{\"a\":");
   s[o++] = '1';
   for (int i = 0; i < levels; i++)
     s[o++] = '}';
@@ -73,8 +73,7 @@ test_state (void)
     { "{'id':'x','id':'y','bundle':'/b'}", "the key \"id\" appears twice", "a duplicate top-level key is rejected" },
     { "{'id':'x','bundle':'/b','annotations':{'k':'1','j':'0','k':'2'}}", "the key \"k\" appears twice",
       "a duplicate annotation key is rejected" },
-    { "{'id':'x\xff','bundle':'/b'}", "a string is not valid UTF-8 (offset 8)",
-      "a string that is not UTF-8 is rejected" },
+    { "{'id':'x\xff','bundle':'/b'}", "a string is not valid UTF-8 (offset 8)", "a string that is not UTF-8 is rejected" },
   };
   cleanup_free char *deep = nested (100);
   cleanup_free char *ok64 = nested (64);
@@ -149,7 +148,7 @@ test_config (void)
   is_str (env_lookup (cfg.env, "A"), "2", "env_lookup takes the last definition");
   is_str (env_lookup (cfg.env, "PAT"), NULL, "env_lookup does not match a prefix of a name");
   is_str (pairs_lookup (cfg.annotations, "k"), "v", "annotations are read");
-  is_int ((long long)cfg.n_mounts, 5, "all mounts are read");
+  is_int ((long long) cfg.n_mounts, 5, "all mounts are read");
   m = &cfg.mounts[0];
   ok (!m->bind && !m->idmapped && strcmp (m->type, "proc") == 0, "a proc mount is not a bind mount");
   m = &cfg.mounts[1];
@@ -316,8 +315,7 @@ test_json_text (void)
     { "{'a':1 /* c */}", "config.json: comments are not JSON (offset 7)", "a block comment is refused" },
     { "{'a':1} // c", "comments are not JSON (offset 8)", "a line comment is refused" },
     { "/**/{}", "comments are not JSON (offset 0)", "a comment before the value is refused" },
-    { "{'a':'x\\u0000 --read-only'}", "a string holds the escape of U+0000, NUL (offset 7)",
-      "\\u0000 in a string is refused" },
+    { "{'a':'x\\u0000 --read-only'}", "a string holds the escape of U+0000, NUL (offset 7)", "\\u0000 in a string is refused" },
     { "{'a\\u0000b':1}", "holds the escape of U+0000", "\\u0000 in a key is refused" },
     { "['\\uD800']", "unpaired UTF-16 surrogate U+D800 (offset 2)", "a lone high surrogate is refused" },
     { "['\\udc00x']", "unpaired UTF-16 surrogate U+DC00", "a lone low surrogate is refused" },
@@ -365,8 +363,7 @@ test_json_text (void)
     "'\\b\\f\\n\\r\\t\\u001b\\u007f','\xe2\x80\xa8']}",
     "{'n':[0,-0,1.5e300,1E-400,123456789012345678901234567890,-1.0e+2],'t':true,'f':false,'z':null}",
     "{'z':1,'a':2,'m':{'y':[],'b':{}},'':''}",
-    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['deep']]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-    "]]]]]]]]]]]]]]]]]]]]",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['deep']]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
     "'just a string'",
   };
   for (size_t i = 0; i < sizeof exotic / sizeof exotic[0]; i++)
@@ -397,7 +394,7 @@ read_pipe (size_t len, size_t cap, char **out, size_t *got, hook_error_t **err)
   if (pipe (fds) < 0)
     return make_error (err, errno, "pipe");
   /* Within the pipe's 64 KiB buffer, so no writer process is needed. */
-  if (write (fds[1], data, len) != (ssize_t)len)
+  if (write (fds[1], data, len) != (ssize_t) len)
     rc = make_error (err, errno, "write");
   else
     {
@@ -423,7 +420,7 @@ test_read_all_capped (void)
   free (text);
   text = NULL;
   is_success (read_pipe (20000, 60000, &text, &len, &err), 0, &err, "input larger than one buffer is read");
-  is_int ((long long)len, 20000, "all of a multi-buffer input is returned");
+  is_int ((long long) len, 20000, "all of a multi-buffer input is returned");
   free (text);
   text = NULL;
   is_error (read_pipe (5000, 4096, &text, &len, &err), -1, &err, "test input is larger than 4096 bytes",
