@@ -29,7 +29,6 @@ BASE_SRC := $(wildcard base/*.c)
 OCI_SRC := $(wildcard oci/*.c)
 HOOK_SRC := $(filter-out hook/cli/main.c,$(wildcard hook/*/*.c))
 LIB_SRC := $(BASE_SRC) $(OCI_SRC) $(HOOK_SRC)
-HEADERS := $(wildcard base/*.h oci/*.h hook/*/*.h)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 # Sanitizer build of the same sources, for the unit tests.
@@ -37,7 +36,13 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 
 obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 
-.PHONY: all check unit integration integration-san fuzz fuzz-smoke bench install uninstall clean demo deps format
+# Each object depends on the headers it includes, as the compiler lists
+# them in OBJ.d (included at the end; -MP: a deleted header does not break
+# the next make).
+DEPFLAGS = -MMD -MP
+
+.PHONY: all check unit integration integration-san fuzz fuzz-smoke bench install uninstall clean demo deps format \
+  format-check check-layers
 # Keep the sanitizer objects between runs.
 .SECONDARY:
 all: $(B)/oci-idmap-hook $(B)/oci-idmap-runtime
@@ -59,13 +64,13 @@ static: $(B)/oci-idmap-hook-static
 $(B)/oci-idmap-hook-static: $(call obj,rel,$(LIB_SRC) hook/cli/main.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ -static-pie -Wl,-z,relro,-z,now $(LDFLAGS) $(STATIC_LIBS)
 
-$(B)/rel/%.o: %.c $(HEADERS)
+$(B)/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(B)/san/%.o: %.c $(HEADERS) $(wildcard tests/unit/*.h)
+$(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # Each unit test links every module but main, built with the sanitizers.
 $(B)/unit/%: $(B)/san/tests/unit/%.o $(call obj,san,$(LIB_SRC))
@@ -94,10 +99,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 20000
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRC) $(HEADERS)
+# The library is compiled once for all targets (instrumented for coverage,
+# without libFuzzer's main); each target links its own file against it.
+FUZZ_CFLAGS := -std=gnu11 -I. -g -O1 $(WARN) $(PKG_CFLAGS) -fno-sanitize-recover=all
+
+$(B)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -I. -g -O1 $(WARN) $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined $(DEPFLAGS) -c -o $@ $<
+
+$(B)/fuzz/fuzz_%: $(B)/fuzzobj/tests/fuzz/fuzz_%.o $(call obj,fuzzobj,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 # tests/fuzz/fuzz_NAME.options, when there, holds libFuzzer flags for that
 # target (e.g. -max_len=262144, so the JSON targets reach deep nesting);
@@ -136,10 +148,13 @@ integration-san: all $(SAN_BIN)/oci-idmap-runtime
 	HOOK_UNDER_TEST=$(CURDIR)/$(SAN_BIN)/oci-idmap-hook RUNTIME_UNDER_TEST=$(CURDIR)/$(SAN_BIN)/oci-idmap-runtime \
 	  SANITIZER_LANE=1 tests/run-integration
 
-# Everything: installs what a fresh Debian 12 machine lacks, then the
-# sanitizer unit tests and the integration suite on real runtimes.
+# Everything: installs what a fresh Debian 12 machine lacks; the quick
+# checks first (format, layers), then the sanitizer unit tests, the fuzz
+# smoke runs and the integration suite on real runtimes.
 check: deps
+	$(MAKE) format-check
 	$(MAKE) all $(UNIT_BINS) $(FUZZ_BINS) $(SAN_BIN)/oci-idmap-runtime
+	$(MAKE) check-layers
 	prove -f $(UNIT_BINS)
 	$(MAKE) fuzz-smoke
 	tests/run-integration
@@ -163,15 +178,33 @@ install: $(B)/oci-idmap-hook
 	ln -sf oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime
 	install -D -m 0644 doc/oci-idmap-hook.1 $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1
 	install -d $(DESTDIR)$(HOOKSDIR)
-	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@HOOKLOG@|$(HOOKLOG)|g' hooks.d/oci-idmap-hook.json.in > $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@HOOKLOG@|$(HOOKLOG)|g' hooks.d/oci-idmap-hook.json.in \
+	  > $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1 \
-	      $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+	rm -f $(DESTDIR)$(BINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime \
+	      $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 
+# Every C file of ours, in .clang-format's style.
+FORMAT_SRC := $(wildcard base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]) \
+  $(wildcard tests/san/*.c bench/*.c)
 format:
-	clang-format -i base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch]
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format-check: $(words $(FORMAT_SRC)) files formatted"
+
+# Folders include only the folders before them, no cycle between .c files
+# (of any length, from their symbols), and CONTRIBUTING.md's layout table
+# names every folder and .c file (scripts/check-layers); first the checker's
+# own test.
+check-layers: $(call obj,rel,$(LIB_SRC) hook/cli/main.c)
+	tests/layers/test_check_layers
+	scripts/check-layers --objects $(B)/rel
 
 clean:
 	rm -rf $(B)
+
+# After every rule, so that `make` alone still means `make all`.
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -43,7 +43,8 @@ attack_bundle() {
 
 # The hook run by hand on BUNDLE with the state naming PID.
 run_hook_on() {
-	run "$HOOK" prestart <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"attack\",\"status\":\"created\",\"pid\":$2,\"bundle\":\"$1\"}"
+	run "$HOOK" prestart \
+		<<<"{\"ociVersion\":\"1.0.2\",\"id\":\"attack\",\"status\":\"created\",\"pid\":$2,\"bundle\":\"$1\"}"
 }
 
 @test "a destination that the image made a symlink to another directory is refused, not followed" {
@@ -81,7 +82,8 @@ run_hook_on() {
 	run_hook_on "$b" "$pid"
 	[ "$status" -eq 1 ]
 	[ "$output" = "oci-idmap-hook: config.json linux.uidMappings: mapping 0:4294967000:1000 does not fit in 32-bit ids" ]
-	update_config "$b" '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 10}, {containerID: 5, hostID: 200000, size: 10}]'
+	update_config "$b" '.linux.uidMappings = [{containerID: 0, hostID: 100000, size: 10},
+		{containerID: 5, hostID: 200000, size: 10}]'
 	run_hook_on "$b" "$pid"
 	kill "$pid"
 	[ "$status" -eq 1 ]

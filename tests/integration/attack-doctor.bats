@@ -103,7 +103,8 @@ forged_bundle() {
 	jq -e . "$BATS_TEST_TMPDIR/report.json" >/dev/null
 	assert_no_controls "$BATS_TEST_TMPDIR/report.json"
 	# Strings are the text report's escapes, so decoded they are safe to print too.
-	[ "$(jq -r '.mounts[] | select(.destination | startswith("/data")) | .destination' "$BATS_TEST_TMPDIR/report.json")" = '/data\x0d\x1b]0;owned\x07' ]
+	dest=$(jq -r '.mounts[] | select(.destination | startswith("/data")) | .destination' "$BATS_TEST_TMPDIR/report.json")
+	[ "$dest" = '/data\x0d\x1b]0;owned\x07' ]
 	jq -r '.rootfs_scan.unmapped_uids[].paths[]' "$BATS_TEST_TMPDIR/report.json" >"$BATS_TEST_TMPDIR/paths"
 	assert_no_controls "$BATS_TEST_TMPDIR/paths"
 	grep -qxF '/s\xed\xa0\x80g' "$BATS_TEST_TMPDIR/paths"

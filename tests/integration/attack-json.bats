@@ -168,7 +168,8 @@ inject_refuses() {
 	# Every member but hooks is what it was, in the same order; hooks is ours alone.
 	[ "$(jq -c 'del(.hooks)' "$b/config.json")" = "$(jq -c 'del(.hooks)' "$BATS_TEST_TMPDIR/before")" ]
 	[ "$(jq -c 'keys_unsorted' "$b/config.json")" = "$(jq -c 'keys_unsorted + ["hooks"]' "$BATS_TEST_TMPDIR/before")" ]
-	[ "$(jq -c .hooks "$b/config.json")" = "{\"prestart\":[{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"prestart\"]}],\"poststop\":[{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"poststop\"]}]}" ]
+	[ "$(jq -c .hooks "$b/config.json")" = "{\"prestart\":[{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"prestart\"]}],\
+\"poststop\":[{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"poststop\"]}]}" ]
 	before=$(listing "$OUTSIDE")
 	run_runc "$b"
 	[ "$status" -eq 0 ]

@@ -20,7 +20,8 @@ teardown() {
 
 # The hook run by hand with the state naming PID.
 run_hook_on() {
-	run "$HOOK" --journal-dir "$JOURNALS" prestart <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"attack-pid\",\"status\":\"created\",\"pid\":$2,\"bundle\":\"$1\"}"
+	run "$HOOK" --journal-dir "$JOURNALS" prestart \
+		<<<"{\"ociVersion\":\"1.0.2\",\"id\":\"attack-pid\",\"status\":\"created\",\"pid\":$2,\"bundle\":\"$1\"}"
 }
 
 # race BUNDLE SWAP_SRC: pid_race.sh in a pid namespace of our own.

@@ -104,7 +104,8 @@ refused() {
 	outside=$(listing "$DATA"; listing "$DENIED"; listing "$OUTSIDE")
 	for rt in runc crun; do
 		b=$(sub_bundle "c-$rt" "$OTHER" /data)
-		bundle_args "$b" sh -c 'exec 2>&1; stat -c "%n %u:%g" /data /data/x /data/x/f /data/x/g; echo new >/data/x/new-'$rt' && echo WROTE'
+		bundle_args "$b" sh -c 'exec 2>&1; stat -c "%n %u:%g" /data /data/x /data/x/f /data/x/g
+			echo new >/data/x/new-'$rt' && echo WROTE'
 		"run_$rt" "$b"
 		[ "$status" -eq 0 ]
 		[ "${lines[0]}" = "/data 999:999" ]
@@ -129,7 +130,8 @@ refused() {
 		: >"$HOOK_LOG"
 		before=$(listings)
 		b=$(sub_bundle "c-$rt" "$DENIED" '*')
-		bundle_args "$b" sh -c 'exec 2>&1; stat -c "%n %u:%g" /data /data/x /data/y /data/x/conf; echo hacked >/data/x/conf || echo REFUSED'
+		bundle_args "$b" sh -c 'exec 2>&1; stat -c "%n %u:%g" /data /data/x /data/y /data/x/conf
+			echo hacked >/data/x/conf || echo REFUSED'
 		"run_$rt" "$b"
 		[ "$status" -eq 0 ]
 		[ "${lines[0]}" = "/data 999:999" ]

@@ -186,7 +186,8 @@ assert_given_back() {
 	"$HOOK" inject "$b"
 	run_runc "$b"
 	assert_given_back
-	[ "$(jq -c '[.hooks | to_entries[] | {(.key): [.value[].args[-1]]}] | add' "$b/config.json")" = '{"prestart":["prestart"],"poststop":["poststop"]}' ]
+	stages=$(jq -c '[.hooks | to_entries[] | {(.key): [.value[].args[-1]]}] | add' "$b/config.json")
+	[ "$stages" = '{"prestart":["prestart"],"poststop":["poststop"]}' ]
 }
 
 @test "inject mirrors an existing start entry at poststop (same options: the same journal directory), and the tree comes back" {
@@ -195,7 +196,8 @@ assert_given_back() {
 	bundle_hook "$b" prestart "$HOOK" --journal-dir "$BATS_TEST_TMPDIR/j" prestart
 	update_config "$b" '.hooks.prestart[0].timeout = 30'
 	"$HOOK" inject "$b"
-	[ "$(jq -c '.hooks.poststop' "$b/config.json")" = "[{\"path\":\"$HOOK\",\"args\":[\"$HOOK\",\"--journal-dir\",\"$BATS_TEST_TMPDIR/j\",\"poststop\"],\"timeout\":30}]" ]
+	[ "$(jq -c '.hooks.poststop' "$b/config.json")" = \
+		"[{\"path\":\"$HOOK\",\"args\":[\"$HOOK\",\"--journal-dir\",\"$BATS_TEST_TMPDIR/j\",\"poststop\"],\"timeout\":30}]" ]
 	run_runc "$b"
 	assert_given_back
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/j")" ]

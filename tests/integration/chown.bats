@@ -424,7 +424,8 @@ count_owned() {
 @test "crun: a mount the runtime idmapped is given to the on-disk ids its mapping shows as the user" {
 	b=$(chown_bundle c chown)
 	# On-disk id N shows as host 100000+N: the container's own mapping, as podman's :idmap.
-	update_config "$b" '(.mounts[] | select(.destination == "/data")) |= (.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+	update_config "$b" '(.mounts[] | select(.destination == "/data"))
+		|= (.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
 		| .gidMappings = [{containerID: 0, hostID: 100000, size: 65536}] | .options += ["idmap"])'
 	run_crun "$b"
 	[ "$status" -eq 0 ]

@@ -35,7 +35,8 @@ chown_bundle() {
 	bundle_hook "$b" prestart "$HOOK" --verbose --log "$HOOK_LOG" --journal-dir "$JOURNALS" prestart
 	bundle_hook "$b" poststop "$HOOK" --verbose --log "$HOOK_LOG" --journal-dir "$JOURNALS" poststop
 	bundle_annotation "$b" oci-idmap-hook/mounts "/data=$2"
-	bundle_args "$b" sh -c 'stat -c "%n %u:%g" /data /data/sub/deep/b /data/other; echo hi >/data/sub/new && stat -c %u:%g /data/sub/new'
+	bundle_args "$b" sh -c 'stat -c "%n %u:%g" /data /data/sub/deep/b /data/other
+		echo hi >/data/sub/new && stat -c %u:%g /data/sub/new'
 	echo "$b"
 }
 

@@ -94,7 +94,8 @@ run_hooked() {
 }
 
 @test "docker userns-remap: through the shim, user 999 owns /data and writes files the host sees as 1000" {
-	run_hooked --user 999:999 oih-busybox:test sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new && stat -c %u:%g /data/new'
+	run_hooked --user 999:999 oih-busybox:test \
+		sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new && stat -c %u:%g /data/new'
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = 999:999 ]
 	[ "${lines[1]}" = 999:999 ]

@@ -404,7 +404,8 @@ plain_bundle() {
 @test "a mount crun idmaps itself is judged through its mapping, and so is the hook's chown of it, checked against crun" {
 	b=$(plain_bundle)
 	# podman's :idmap: on-disk id N shows as host 100000+N, the container's own mapping.
-	update_config "$b" '(.mounts[] | select(.destination == "/data")) |= (.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+	update_config "$b" '(.mounts[] | select(.destination == "/data"))
+		|= (.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
 		| .gidMappings = [{containerID: 0, hostID: 100000, size: 65536}] | .options += ["idmap"])'
 	doctor "$b"
 	[ "$status" -eq 1 ]

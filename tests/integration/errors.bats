@@ -154,7 +154,8 @@ assert_refused() {
 	local b="$BATS_TEST_TMPDIR/fifo-bundle"
 	mkdir -p "$b"
 	mkfifo "$b/config.json"
-	run timeout 10 "$HOOK" prestart <<<"{\"ociVersion\": \"1.0.2\", \"id\": \"fifo\", \"status\": \"creating\", \"pid\": $$, \"bundle\": \"$b\"}"
+	run timeout 10 "$HOOK" prestart \
+		<<<"{\"ociVersion\": \"1.0.2\", \"id\": \"fifo\", \"status\": \"creating\", \"pid\": $$, \"bundle\": \"$b\"}"
 	[ "$status" -eq 1 ]
 	[ "$output" = "oci-idmap-hook: '$b/config.json' is not a regular file" ]
 	run timeout 10 "$HOOK" inject "$b"

@@ -51,7 +51,8 @@ assert_fixed() {
 	before=$(jq -S 'del(.hooks.prestart)' "$B/config.json")
 	"$HOOK" inject "$B"
 	[ "$(jq -S 'del(.hooks.prestart) | .hooks.poststop |= .[:1]' "$B/config.json")" = "$before" ]
-	[ "$(jq -c '.hooks.poststop[1]' "$B/config.json")" = "{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"poststop\"]}" ]
+	[ "$(jq -c '.hooks.poststop[1]' "$B/config.json")" = \
+		"{\"path\":\"$HOOK\",\"args\":[\"oci-idmap-hook\",\"poststop\"]}" ]
 	grep -q '\[1,2.50,1e3,"café"\]' <(tr -d ' \t\n' <"$B/config.json")
 	[ "$(stat -c '%u:%g %a' "$B/config.json")" = "1234:5678 640" ]
 	cp -p "$B/config.json" "$BATS_TEST_TMPDIR/first"
@@ -67,7 +68,8 @@ assert_fixed() {
 	before=$(jq -S . "$B/config.json")
 	"$HOOK" inject "$B"
 	[ "$(jq -S 'del(.hooks.poststop)' "$B/config.json")" = "$before" ]
-	[ "$(jq -c '.hooks.poststop' "$B/config.json")" = "[{\"path\":\"$BATS_TEST_TMPDIR/vendor-idmap\",\"args\":[\"$BATS_TEST_TMPDIR/vendor-idmap\",\"poststop\"]}]" ]
+	vendor=$BATS_TEST_TMPDIR/vendor-idmap
+	[ "$(jq -c '.hooks.poststop' "$B/config.json")" = "[{\"path\":\"$vendor\",\"args\":[\"$vendor\",\"poststop\"]}]" ]
 	cp "$B/config.json" "$BATS_TEST_TMPDIR/before"
 	"$HOOK" inject "$B"
 	cmp "$B/config.json" "$BATS_TEST_TMPDIR/before"

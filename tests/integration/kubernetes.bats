@@ -409,7 +409,8 @@ planted_links_install() {
 	installed "$POLICY_PATH" 644
 	[ "$(cat "$NODE$POLICY_PATH")" = "$policy" ]
 	run jq -c .hook.args "$NODE$HOOKS_JSON"
-	[ "$output" = '["oci-idmap-hook","--log","/var/log/oci-idmap-hook.log","--policy","/opt/oci-idmap-hook/policy.json","prestart"]' ]
+	[ "$output" = '["oci-idmap-hook","--log","/var/log/oci-idmap-hook.log",'\
+'"--policy","/opt/oci-idmap-hook/policy.json","prestart"]' ]
 	# The hook reads it as the registration will make it.
 	run "$STATIC" doctor --policy "$NODE$POLICY_PATH" --rootfs "$SRC"
 	[ "$status" -eq 0 ]

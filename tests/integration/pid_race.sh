@@ -30,7 +30,8 @@ start_init() {
 
 start_init "$data_src"
 first=$init
-printf '{"ociVersion":"1.0.2","id":"attack-pid","status":"created","pid":%d,"bundle":"%s"}' "$first" "$bundle" >state.json
+printf '{"ociVersion":"1.0.2","id":"attack-pid","status":"created","pid":%d,"bundle":"%s"}' \
+	"$first" "$bundle" >state.json
 
 gdb -q -batch -ex 'set debuginfod enabled off' -ex 'break mountinfo_read' \
 	-ex "run $* <state.json 2>hook.err" \

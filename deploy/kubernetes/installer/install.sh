@@ -107,12 +107,14 @@ safe_dir() {
 			[ "${3:-}" = create ] || return 1
 			mkdir -m 0755 "$p" || die "$1: cannot create ${p#"$HOST_ROOT"}"
 		fi
-		[ ! -L "$p" ] || die "$1: ${p#"$HOST_ROOT"} is a symbolic link; runtimes read it as root, so it must be a real directory"
+		[ ! -L "$p" ] ||
+			die "$1: ${p#"$HOST_ROOT"} is a symbolic link;" "runtimes read it as root, so it must be a real directory"
 		[ -d "$p" ] || die "$1: ${p#"$HOST_ROOT"} is not a directory"
 		owner=$(stat -c %u "$p")
 		mode=$(stat -c %a "$p")
 		if [ "$owner" != 0 ] || [ $((0$mode & 022)) -ne 0 ]; then
-			die "$1: ${p#"$HOST_ROOT"} is owned by uid $owner with mode $mode; whoever can write it can make runtimes run their code as root: chown root and chmod go-w it"
+			die "$1: ${p#"$HOST_ROOT"} is owned by uid $owner with mode $mode;" \
+				"whoever can write it can make runtimes run their code as root: chown root and chmod go-w it"
 		fi
 	done
 }
