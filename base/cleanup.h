@@ -44,11 +44,11 @@ cleanup_fclosep (FILE **f)
  * the address of a pointer, so that passing the pointer itself (or the
  * address of anything else) does not compile. */
 #define steal_pointer(pp)                                                                                              \
-  __extension__ ({                                                                                                     \
+  __extension__({                                                                                                      \
     __typeof__ (*(pp)) *steal_pp_ = (pp);                                                                              \
     __typeof__ (*(pp)) steal_v_ = *steal_pp_;                                                                          \
-    _Static_assert (__builtin_classify_type (steal_v_) == 5 /* pointer_type_class */,                                  \
-                    "steal_pointer takes the address of a pointer");                                                   \
+    _Static_assert(__builtin_classify_type (steal_v_) == 5 /* pointer_type_class */,                                   \
+                   "steal_pointer takes the address of a pointer");                                                    \
     *steal_pp_ = NULL;                                                                                                 \
     steal_v_;                                                                                                          \
   })

@@ -20,7 +20,7 @@ code_point_printable (uint32_t c)
 size_t
 text_char_len (const char *s, size_t n)
 {
-  const unsigned char *p = (const unsigned char *)s;
+  const unsigned char *p = (const unsigned char *) s;
   uint32_t c, min;
   size_t len;
 
@@ -77,7 +77,7 @@ text_escape_to (char *out, size_t cap, const char *s, size_t n)
         {
           if (o + 4 >= cap)
             break;
-          snprintf (out + o, cap - o, "\\x%02x", (unsigned char)s[i]);
+          snprintf (out + o, cap - o, "\\x%02x", (unsigned char) s[i]);
           o += 4;
           i++;
           continue;

@@ -23,7 +23,7 @@
 #include <stddef.h>
 
 /* What escaping N bytes takes at most, with the final NUL. */
-#define TEXT_ESCAPED_MAX(n) (4 * (size_t)(n) + 1)
+#define TEXT_ESCAPED_MAX(n) (4 * (size_t) (n) + 1)
 
 /* The length (1 to 4) of the printable character that starts S (N bytes
  * left), or 0 if its first byte must be escaped. */

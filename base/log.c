@@ -109,8 +109,8 @@ log_line (const char *raw)
   now = time (NULL);
   gmtime_r (&now, &tm);
   strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  n = asprintf (&line, "%s %s[%d]%s%s: %s\n", stamp, program_name, (int) getpid (),
-                log_container ? " container " : "", log_container ? log_container : "", msg);
+  n = asprintf (&line, "%s %s[%d]%s%s: %s\n", stamp, program_name, (int) getpid (), log_container ? " container " : "",
+                log_container ? log_container : "", msg);
   if (n < 0)
     abort ();
   (void) write_all (log_fd, line, (size_t) n);

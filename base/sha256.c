@@ -52,8 +52,8 @@ compress (struct sha256 *s, const unsigned char *p)
 void
 sha256_init (struct sha256 *s)
 {
-  static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+  static const uint32_t h0[8]
+      = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
   memcpy (s->h, h0, sizeof h0);
   s->len = 0;
   s->fill = 0;

@@ -33,9 +33,9 @@ struct trust_rule
   mode_t type; /* S_IFREG or S_IFDIR; 0 takes any */
   enum trust_owner owner;
   const uid_t *also_owner; /* one more uid that may own it (NULL: none) */
-  mode_t forbidden;   /* mode bits that let someone else change it (022) */
-  bool sticky_exempt; /* ... which a sticky directory may have */
-  bool one_link;      /* a second link could be someone else's name for it */
+  mode_t forbidden;        /* mode bits that let someone else change it (022) */
+  bool sticky_exempt;      /* ... which a sticky directory may have */
+  bool one_link;           /* a second link could be someone else's name for it */
 };
 
 enum trust_verdict

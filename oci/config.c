@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 #include "config.h"
-#include "json.h"
 #include "base/io.h"
+#include "json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,8 +69,7 @@ parse_mount (yajl_val m, size_t i, struct oci_mount *out, hook_error_t **err)
     }
   if (uids || gids)
     {
-      if (parse_mappings (uids, where, &out->uid_map, err) < 0
-          || parse_mappings (gids, where, &out->gid_map, err) < 0)
+      if (parse_mappings (uids, where, &out->uid_map, err) < 0 || parse_mappings (gids, where, &out->gid_map, err) < 0)
         return -1;
       out->has_mappings = true;
       out->idmapped = true;

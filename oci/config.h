@@ -20,8 +20,8 @@ struct oci_mount
   const char *source; /* may be NULL */
   const char *type;   /* may be NULL */
   const char **options;
-  bool bind;          /* type "bind" or a bind/rbind option */
-  bool idmapped;      /* the runtime idmaps it: uid/gidMappings or an idmap/ridmap option */
+  bool bind;     /* type "bind" or a bind/rbind option */
+  bool idmapped; /* the runtime idmaps it: uid/gidMappings or an idmap/ridmap option */
   bool has_mappings;
   struct idmap uid_map, gid_map;
 };
@@ -38,9 +38,9 @@ struct oci_config
   const char **annotations; /* NULL-terminated key, value, ... */
   struct oci_mount *mounts;
   size_t n_mounts;
-  bool has_userns;          /* linux.namespaces has a "user" entry */
-  const char *userns_path;  /* ... joined by path */
-  bool has_mappings;        /* linux.uidMappings and gidMappings */
+  bool has_userns;         /* linux.namespaces has a "user" entry */
+  const char *userns_path; /* ... joined by path */
+  bool has_mappings;       /* linux.uidMappings and gidMappings */
   struct idmap uid_map, gid_map;
 };
 
@@ -59,8 +59,7 @@ bool oci_mount_runtime_maps (const struct oci_mount *m, const struct idmap *ns_u
  * messages) and *TEXT are malloc'd; on an error *PATH may still be set.
  * ST, unless NULL, gets the file's stat.  An error from open keeps its
  * errno (ENOENT: no config.json). */
-int oci_config_read (const char *bundle, char **path, char **text, size_t *len, struct stat *st,
-                     hook_error_t **err);
+int oci_config_read (const char *bundle, char **path, char **text, size_t *len, struct stat *st, hook_error_t **err);
 void oci_config_free (struct oci_config *cfg);
 #define cleanup_oci_config __attribute__ ((cleanup (oci_config_free))) /* on a zeroed struct */
 

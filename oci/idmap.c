@@ -18,8 +18,7 @@ idmap_identity (struct idmap *map)
 }
 
 int
-idmap_add (struct idmap *map, uint64_t inside, uint64_t outside, uint64_t count, const char *what,
-           hook_error_t **err)
+idmap_add (struct idmap *map, uint64_t inside, uint64_t outside, uint64_t count, const char *what, hook_error_t **err)
 {
   if (count == 0)
     return make_error (err, 0, "%s: mapping %" PRIu64 ":%" PRIu64 " has a size of 0", what, inside, outside);
@@ -48,8 +47,8 @@ idmap_validate (const struct idmap *map, const char *what, hook_error_t **err)
         const struct id_extent *a = &map->ext[i], *b = &map->ext[j];
         if (ranges_overlap (a->inside, a->count, b->inside, b->count)
             || ranges_overlap (a->outside, a->count, b->outside, b->count))
-          return make_error (err, 0, "%s: mapping lines %u:%u:%u and %u:%u:%u overlap", what, a->inside,
-                             a->outside, a->count, b->inside, b->outside, b->count);
+          return make_error (err, 0, "%s: mapping lines %u:%u:%u and %u:%u:%u overlap", what, a->inside, a->outside,
+                             a->count, b->inside, b->outside, b->count);
       }
   return 0;
 }
@@ -184,8 +183,8 @@ idmap_describe (const struct idmap *map, char *buf, size_t len)
     }
   for (size_t i = 0; i < map->n && used < len; i++)
     {
-      int k = snprintf (buf + used, len - used, "%s%u:%u:%u", i ? "," : "", map->ext[i].inside,
-                        map->ext[i].outside, map->ext[i].count);
+      int k = snprintf (buf + used, len - used, "%s%u:%u:%u", i ? "," : "", map->ext[i].inside, map->ext[i].outside,
+                        map->ext[i].count);
       if (k < 0)
         break;
       used += (size_t) k;

@@ -45,8 +45,7 @@ int json_get_string (yajl_val obj, const char *key, const char *where, const cha
 int json_get_object (yajl_val obj, const char *key, const char *where, yajl_val *out, hook_error_t **err);
 int json_get_array (yajl_val obj, const char *key, const char *where, yajl_val *out, hook_error_t **err);
 /* An integer in 0 .. MAX. */
-int json_get_uint (yajl_val obj, const char *key, uint64_t max, const char *where, uint64_t *out,
-                   hook_error_t **err);
+int json_get_uint (yajl_val obj, const char *key, uint64_t max, const char *where, uint64_t *out, hook_error_t **err);
 
 /* A JSON object of string values (OCI annotations).  Returns a NULL-terminated
  * array of alternating keys and values (pointers into the tree). */

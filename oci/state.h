@@ -16,9 +16,9 @@ struct oci_state
   yajl_val tree;
   const char *id;
   const char *status;
-  pid_t pid;               /* 0 when absent (poststop) */
-  const char *bundle;      /* "bundle", or "bundlePath" from old engines */
-  const char *root;        /* crun and podman add the rootfs path; may be relative to bundle */
+  pid_t pid;                /* 0 when absent (poststop) */
+  const char *bundle;       /* "bundle", or "bundlePath" from old engines */
+  const char *root;         /* crun and podman add the rootfs path; may be relative to bundle */
   const char **annotations; /* NULL-terminated key, value, key, value ... */
 };
 

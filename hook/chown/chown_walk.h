@@ -12,7 +12,8 @@
  * capabilities: they are put back right after (not with only_new: files
  * the container made get none).  With a journal, the
  * original owner, mode and capability of each entry (and the content's
- * digest of a privileged file) are appended and synced before it changes.  Parallel over a bounded queue of directory fds. */
+ * digest of a privileged file) are appended and synced before it changes.  Parallel over a bounded queue of directory
+ * fds. */
 #ifndef HOOK_CHOWN_WALK_H
 #define HOOK_CHOWN_WALK_H
 
@@ -50,7 +51,7 @@ struct chown_report
 {
   uint64_t entries, changed, host_root, foreign, hard_links, devices, submounts, swapped, vanished;
   uint64_t privilege_cleared; /* only_new: setuid/setgid/capabilities taken off */
-  bool no_btime; /* only_new, and the filesystem does not record birth times */
+  bool no_btime;              /* only_new, and the filesystem does not record birth times */
   /* The first few paths (relative to the root) of what was left alone. */
   char *hard_link_paths[CHOWN_REPORT_PATHS], *submount_paths[CHOWN_REPORT_PATHS];
   char *swapped_paths[CHOWN_REPORT_PATHS], *device_paths[CHOWN_REPORT_PATHS];

@@ -1,9 +1,9 @@
 #define _GNU_SOURCE
 #include "journal.h"
-#include "oci/json.h"
 #include "base/cleanup.h"
 #include "base/io.h"
 #include "base/trusted.h"
+#include "oci/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +22,7 @@
 static bool
 plain_char (unsigned char c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
-         || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 /* Append S escaped to OUT (when not NULL); returns the bytes it takes.
@@ -81,8 +80,8 @@ journal_header_format (const struct journal_header *h)
   hex_encode (h->root_handle, h->root_handle_bytes, handle);
   if (asprintf (&text,
                 JOURNAL_MAGIC "container %s\ndestination %s\nsource %s\ndevice %u:%u\nroot-handle %d %s\n"
-                              "target %" PRIu32 ":%" PRIu32 "\nsource-owner %" PRIu32 ":%" PRIu32
-                              "\nstarted %" PRId64 "\nrestore-at-poststop %s\nmapping %s\nhook-ids %s\n\n",
+                              "target %" PRIu32 ":%" PRIu32 "\nsource-owner %" PRIu32 ":%" PRIu32 "\nstarted %" PRId64
+                              "\nrestore-at-poststop %s\nmapping %s\nhook-ids %s\n\n",
                 h->container, h->dest, h->source, h->major, h->minor, h->root_handle_type, handle, h->target_uid,
                 h->target_gid, h->source_uid, h->source_gid, h->started, h->restore_at_poststop ? "yes" : "no",
                 h->mapping, h->hook_ids[0] ? h->hook_ids : "initial")
@@ -124,8 +123,8 @@ parse_handle (const char *val, struct journal_header *h)
 }
 
 static int
-header_field (struct journal_header *h, const char *key, size_t klen, const char *val, size_t vlen,
-              unsigned int *seen, hook_error_t **err)
+header_field (struct journal_header *h, const char *key, size_t klen, const char *val, size_t vlen, unsigned int *seen,
+              hook_error_t **err)
 {
   cleanup_free char *v = strndup (val, vlen);
   char tail;
@@ -171,8 +170,7 @@ journal_header_parse (const char *text, size_t len, struct journal_header *h, si
   memset (h, 0, sizeof *h);
   strcpy (h->hook_ids, "initial"); /* journals from before the line */
   if (len < magic || memcmp (text, JOURNAL_MAGIC, magic) != 0)
-    return make_error (err, 0, "not an oci-idmap-hook journal (no \"%.*s\" line)", (int) magic - 1,
-                       JOURNAL_MAGIC);
+    return make_error (err, 0, "not an oci-idmap-hook journal (no \"%.*s\" line)", (int) magic - 1, JOURNAL_MAGIC);
   for (;;)
     {
       const char *line = text + pos, *nl = memchr (line, '\n', len - pos), *sp;
@@ -280,9 +278,8 @@ journal_record_decode (const unsigned char *buf, size_t avail, struct journal_re
 int
 journal_dir_open (const char *dir, hook_error_t **err)
 {
-  static const struct trust_rule rule = {
-    .flags = O_RDONLY | O_DIRECTORY, .type = S_IFDIR, .owner = TRUST_OWNER_SELF, .forbidden = 022
-  };
+  static const struct trust_rule rule
+      = { .flags = O_RDONLY | O_DIRECTORY, .type = S_IFDIR, .owner = TRUST_OWNER_SELF, .forbidden = 022 };
   cleanup_free char *copy = strdup (dir);
   enum trust_verdict verdict;
   struct stat st;
@@ -484,8 +481,7 @@ journal_handle_of (int fd, struct journal_handle *h)
 }
 
 int
-journal_write (struct journal *j, const void *buf, size_t len, size_t n_records, uint64_t *ticket,
-               hook_error_t **err)
+journal_write (struct journal *j, const void *buf, size_t len, size_t n_records, uint64_t *ticket, hook_error_t **err)
 {
   int ret = 0;
 

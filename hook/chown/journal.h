@@ -54,9 +54,9 @@ struct journal_header
 {
   char container[256];
   char dest[1024];
-  char source[4096];    /* the host path of the mount source, to find the filesystem again */
+  char source[4096];         /* the host path of the mount source, to find the filesystem again */
   unsigned int major, minor; /* the filesystem (st_dev of the source) */
-  int root_handle_type; /* the source's top directory */
+  int root_handle_type;      /* the source's top directory */
   unsigned int root_handle_bytes;
   unsigned char root_handle[JOURNAL_MAX_HANDLE];
   uint32_t target_uid, target_gid; /* on-disk ids the tree was given to */
@@ -94,8 +94,7 @@ char *journal_header_format (const struct journal_header *h);
 
 /* Parse the header at the start of TEXT (LEN bytes); *BODY is the offset
  * of the first record. */
-int journal_header_parse (const char *text, size_t len, struct journal_header *h, size_t *body,
-                          hook_error_t **err);
+int journal_header_parse (const char *text, size_t len, struct journal_header *h, size_t *body, hook_error_t **err);
 
 /* Encode one record into BUF (JOURNAL_RECORD_MAX bytes); returns its size. */
 size_t journal_record_encode (const struct journal_record *r, unsigned char *buf);
@@ -112,25 +111,25 @@ int journal_dir_open (const char *dir, hook_error_t **err);
 struct journal
 {
   int fd;
-  char *path; /* for messages */
+  char *path;           /* for messages */
   pthread_mutex_t lock; /* appends come from several walker threads */
   pthread_cond_t synced_cond, appended_cond;
   uint64_t appends, synced; /* one fdatasync covers the appends of every thread before it */
   bool syncing;
-  int sync_errno; /* a failed sync: nothing appended since can be trusted */
+  int sync_errno;           /* a failed sync: nothing appended since can be trusted */
   bool syncer, syncer_stop; /* a thread syncs what is appended (journal_syncer_start) */
   bool syncer_started;      /* ... and is to be joined, even if it ended on an error */
   unsigned int sync_every, waiting;
   pthread_t syncer_tid;
   uint64_t records; /* appended by this run */
-  bool reopened;        /* a killed run's journal, appended to */
+  bool reopened;    /* a killed run's journal, appended to */
 };
 
 /* Create (or, for a re-run after a kill, reopen when its header matches H)
  * the journal NAME in DIR_FD, write and sync its header.  A journal of
  * another mapping is an error. */
-int journal_create (int dir_fd, const char *dir, const char *name, const struct journal_header *h,
-                    struct journal *j, hook_error_t **err);
+int journal_create (int dir_fd, const char *dir, const char *name, const struct journal_header *h, struct journal *j,
+                    hook_error_t **err);
 
 /* Append LEN bytes of encoded records (N_RECORDS is for the count);
  * *TICKET names them.  Then, so that a walker can go on meanwhile, wait
@@ -149,7 +148,10 @@ void journal_syncer_stop (struct journal *j);
 
 void journal_close (struct journal *j);
 #define cleanup_journal __attribute__ ((cleanup (journal_close))) /* on JOURNAL_NONE */
-#define JOURNAL_NONE { .fd = -1 }
+#define JOURNAL_NONE                                                                                                   \
+  {                                                                                                                    \
+    .fd = -1                                                                                                           \
+  }
 
 /* A journal read whole into memory for a restore. */
 struct journal_file

@@ -1,12 +1,12 @@
 #define _GNU_SOURCE
 #include "restore.h"
-#include "restore_walk.h"
-#include "restore_trust.h"
 #include "base/cleanup.h"
-#include "base/str.h"
-#include "journal.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "hook/system/mount_api.h"
+#include "journal.h"
+#include "restore_trust.h"
+#include "restore_walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,8 +23,8 @@ same_handle (int fd, int type, const unsigned char *bytes, unsigned int n)
 {
   struct journal_handle h;
 
-  return journal_handle_of (fd, &h) == 0 && h.fh.handle_type == type
-         && h.fh.handle_bytes == n && memcmp (h.fh.f_handle, bytes, n) == 0;
+  return journal_handle_of (fd, &h) == 0 && h.fh.handle_type == type && h.fh.handle_bytes == n
+         && memcmp (h.fh.f_handle, bytes, n) == 0;
 }
 
 /* The journal's source directory on the host, checked to be the very
@@ -45,8 +45,8 @@ open_source (const struct journal_header *h, const char *path, hook_error_t **er
   if (major (st.st_dev) != h->major || minor (st.st_dev) != h->minor
       || !same_handle (fd, h->root_handle_type, h->root_handle, h->root_handle_bytes))
     {
-      make_error (err, 0, "%s: '%s' is not the directory this journal was written for (device %u:%u)", path,
-                  h->source, h->major, h->minor);
+      make_error (err, 0, "%s: '%s' is not the directory this journal was written for (device %u:%u)", path, h->source,
+                  h->major, h->minor);
       return error_hint (err, "mount the volume back at '%s' and run the restore again", h->source);
     }
   return steal_fd (&fd);
@@ -134,9 +134,9 @@ restore_summary (const struct restore_report *rep)
       && asprintf (&withheld, "; %llu setuid/setgid or capability files given back without that privilege (%s)",
                    (unsigned long long) rep->withheld,
                    rep->withheld_undigested == rep->withheld ? "the journal predates content digests"
-                   : rep->withheld_undigested             ? "content changed since the chown, or a journal from before "
-                                                            "content digests"
-                                                          : "content changed since the chown")
+                   : rep->withheld_undigested ? "content changed since the chown, or a journal from before "
+                                                "content digests"
+                                              : "content changed since the chown")
              < 0)
     return NULL;
   if (rep->new_files.privilege_cleared

@@ -90,8 +90,7 @@ restore_apply (int fd, const struct journal_record *r, struct restore_report *re
         return make_error (err, errno, "stat a journaled file");
     }
   /* chown(2) has just dropped setuid/setgid and capabilities: put them back. */
-  if ((S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
-      && ((st.st_mode & 07777) != mode || (chowned && (mode & 06000))))
+  if ((S_ISREG (st.st_mode) || S_ISDIR (st.st_mode)) && ((st.st_mode & 07777) != mode || (chowned && (mode & 06000))))
     {
       if (fchmod (fd, mode) < 0)
         return make_error (err, errno, "chmod inode %llu back to %o", (unsigned long long) st.st_ino, mode);

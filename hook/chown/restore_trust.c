@@ -64,8 +64,7 @@ check_ancestors (int dir_fd, const char *dir, hook_error_t **err)
                       "someone else rename the journals away and put others in their place",
                       dir, level, level == 1 ? "" : "s", major (up.st_dev), minor (up.st_dev),
                       (unsigned long long) up.st_ino, (unsigned) up.st_uid, (unsigned) (up.st_mode & 07777));
-          ret = error_hint (err, TRUST_HINT ": keep them below directories of root or uid %u", geteuid (),
-                            geteuid ());
+          ret = error_hint (err, TRUST_HINT ": keep them below directories of root or uid %u", geteuid (), geteuid ());
         }
       st = up;
     }
@@ -84,10 +83,10 @@ restore_trust_dir (int dir_fd, const char *dir, hook_error_t **err)
   if (verdict != TRUST_OK)
     {
       make_error (err, 0,
-                  "journal directory '%s': owned by uid %u with mode %04o, so others may have put journals in it",
-                  dir, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
-      return error_hint (err, TRUST_HINT ": chown %u '%s' && chmod go-w '%s', after checking what is in it",
-                         geteuid (), geteuid (), dir, dir);
+                  "journal directory '%s': owned by uid %u with mode %04o, so others may have put journals in it", dir,
+                  (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+      return error_hint (err, TRUST_HINT ": chown %u '%s' && chmod go-w '%s', after checking what is in it", geteuid (),
+                         geteuid (), dir, dir);
     }
   return check_ancestors (dir_fd, dir, err);
 }
@@ -124,9 +123,8 @@ int
 restore_trust_open (int dir_fd, const char *name, const char *path, hook_error_t **err)
 {
   /* Look before opening: a device is never opened, a FIFO never waited on. */
-  static const struct trust_rule rule = {
-    .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY, .look_first = true, .type = S_IFREG
-  };
+  static const struct trust_rule rule
+      = { .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY, .look_first = true, .type = S_IFREG };
   struct stat st;
   enum trust_verdict verdict;
   int fd = trusted_open (dir_fd, name, &rule, &st, &verdict);
@@ -211,9 +209,8 @@ int
 restore_trust_journal (int fd, const char *path, const struct journal_header *h, hook_error_t **err)
 {
   /* Written by this user alone: the hook writes them 0600, one link. */
-  static const struct trust_rule rule = {
-    .type = S_IFREG, .owner = TRUST_OWNER_SELF, .forbidden = 022, .one_link = true
-  };
+  static const struct trust_rule rule
+      = { .type = S_IFREG, .owner = TRUST_OWNER_SELF, .forbidden = 022, .one_link = true };
   struct stat st;
   enum trust_verdict verdict = trusted_fd (fd, &rule, &st);
 

@@ -185,7 +185,7 @@ command_hook (int argc, char **argv)
           unsigned long n = strtoul (optarg, &end, 10);
           if (*end || end == optarg || n > 64)
             return usage_error (NULL, "--chown-threads expects a number from 0 to 64, not", optarg);
-          opts.threads = (unsigned int)n;
+          opts.threads = (unsigned int) n;
         }
         break;
       case 'J':

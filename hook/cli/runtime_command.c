@@ -168,7 +168,7 @@ command_runtime (int argc, char **argv)
     }
   if (runtime_prepare_bundle (&o, &err) < 0 || runtime_check_not_self (o.runtime, &err) < 0)
     return shim_failure (&o, &err);
-  argv[0] = (char *)o.runtime;
+  argv[0] = (char *) o.runtime;
   execvp (o.runtime, argv);
   make_error (&err, errno, "exec the real runtime '%s'", o.runtime);
   return shim_failure (&o, &err);

@@ -188,7 +188,7 @@ open_confined_rootfs (int bundle_fd, const char *root, const char *bundle, hook_
 {
   struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-  int fd = (int)syscall (SYS_openat2, bundle_fd, root, &how, sizeof how);
+  int fd = (int) syscall (SYS_openat2, bundle_fd, root, &how, sizeof how);
 
   if (fd >= 0)
     return fd;

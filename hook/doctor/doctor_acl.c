@@ -15,7 +15,7 @@
 static uint32_t
 le32 (const unsigned char *p)
 {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
 int
@@ -36,7 +36,7 @@ doctor_acl_parse (const void *buf, size_t len, struct doctor_acl *acl)
   for (size_t i = 0; i < n; i++)
     {
       const unsigned char *e = p + ACL_XATTR_HEAD + i * ACL_XATTR_ENTRY;
-      unsigned tag = (unsigned)e[0] | (unsigned)e[1] << 8;
+      unsigned tag = (unsigned) e[0] | (unsigned) e[1] << 8;
       if (tag != ACL_TAG_USER_OBJ && tag != ACL_TAG_USER && tag != ACL_TAG_GROUP_OBJ && tag != ACL_TAG_GROUP
           && tag != ACL_TAG_MASK && tag != ACL_TAG_OTHER)
         {
@@ -44,7 +44,7 @@ doctor_acl_parse (const void *buf, size_t len, struct doctor_acl *acl)
           return -1;
         }
       acl->e[i] = (struct doctor_acl_entry){ .tag = tag,
-                                             .perm = ((unsigned)e[2] | (unsigned)e[3] << 8) & 7,
+                                             .perm = ((unsigned) e[2] | (unsigned) e[3] << 8) & 7,
                                              .id = le32 (e + 4) };
     }
   acl->n = n;

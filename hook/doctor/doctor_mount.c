@@ -52,7 +52,7 @@ view_through (const struct doctor *d, const struct doctor_mount *m, const struct
   shown.n = m->acl.n;
   v->access = doctor_access_for (v, m->mode, &shown, &who);
   if (m->readonly)
-    v->access &= ~(unsigned)ACCESS_W;
+    v->access &= ~(unsigned) ACCESS_W;
 }
 
 /* What the target user needs: a directory to list, enter and (when mounted
@@ -266,7 +266,7 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
   m->problem = xasprintf ("user %u cannot %s %s: it shows as owned by %u:%u%s, mode %04o%s (%s for the user)",
                           d->user.uid, missing_word (missing), m->source, m->after.uid, m->after.gid,
                           m->after.uid_unmapped || m->after.gid_unmapped ? " (an unmapped id)" : "",
-                          (unsigned)(m->mode & 07777), m->acl.n ? " with an ACL" : "",
+                          (unsigned) (m->mode & 07777), m->acl.n ? " with an ACL" : "",
                           doctor_access_text (m->after.access, have));
   find_fix (d, m);
 }
@@ -282,7 +282,7 @@ read_acl (struct doctor_mount *m)
   if (S_ISLNK (m->mode))
     return;
   n = lgetxattr (m->source, "system.posix_acl_access", buf, sizeof buf);
-  if (n > 0 && doctor_acl_parse (buf, (size_t)n, &m->acl) < 0)
+  if (n > 0 && doctor_acl_parse (buf, (size_t) n, &m->acl) < 0)
     memset (&m->acl, 0, sizeof m->acl);
 }
 

@@ -68,7 +68,7 @@ print_mount (FILE *out, const struct doctor *d, const struct doctor_mount *m)
     say (out, "  source:  %s: %s", m->source ? m->source : "(none)", strerror (m->stat_errno));
   else
     say (out, "  source:  %s, %s owned by host %u:%u, mode %04o%s", m->source, file_type (m->mode), m->owner_uid,
-         m->owner_gid, (unsigned)(m->mode & 07777), m->acl.n ? " with an ACL" : "");
+         m->owner_gid, (unsigned) (m->mode & 07777), m->acl.n ? " with an ACL" : "");
   if (m->runtime_uids)
     {
       char u[128], g[128];
@@ -110,7 +110,7 @@ print_table (FILE *out, const struct id_table *t, const char *kind)
         }
       if (list == NULL)
         abort ();
-      say (out, "  %s %u outside the mapping: %llu file%s:%s%s", kind, g->id, (unsigned long long)g->count,
+      say (out, "  %s %u outside the mapping: %llu file%s:%s%s", kind, g->id, (unsigned long long) g->count,
            g->count == 1 ? "" : "s", list, g->count > ID_TABLE_PATHS ? " ..." : "");
     }
 }
@@ -123,12 +123,12 @@ print_scan (FILE *out, const struct doctor_scan *s)
       say (out, "rootfs:  not scanned: %s", s->error ? s->error : "unknown error");
       return;
     }
-  say (out, "rootfs:  %llu entries; ids on disk read as %s", (unsigned long long)s->files,
+  say (out, "rootfs:  %llu entries; ids on disk read as %s", (unsigned long long) s->files,
        s->host_ids ? "host ids (its top belongs to the container's root on the host)"
                    : "image ids (an engine that remaps shifts them through the mapping)");
   if (s->other_mounts || s->too_deep || s->unreadable)
-    say (out, "  not entered: %llu other mounts, %llu too deep, %llu unreadable", (unsigned long long)s->other_mounts,
-         (unsigned long long)s->too_deep, (unsigned long long)s->unreadable);
+    say (out, "  not entered: %llu other mounts, %llu too deep, %llu unreadable", (unsigned long long) s->other_mounts,
+         (unsigned long long) s->too_deep, (unsigned long long) s->unreadable);
   print_table (out, &s->uids, "uid");
   print_table (out, &s->gids, "gid");
 }
@@ -219,7 +219,7 @@ static void
 j_kuint (yajl_gen g, const char *key, unsigned long long v)
 {
   j_key (g, key);
-  yajl_gen_integer (g, (long long)v);
+  yajl_gen_integer (g, (long long) v);
 }
 
 static void
@@ -272,7 +272,7 @@ j_mount (yajl_gen g, const struct doctor *d, const struct doctor_mount *m)
   j_kstr (g, "source_error", m->stat_errno ? strerror (m->stat_errno) : NULL);
   if (!m->stat_errno)
     {
-      snprintf (mode, sizeof mode, "%04o", (unsigned)(m->mode & 07777));
+      snprintf (mode, sizeof mode, "%04o", (unsigned) (m->mode & 07777));
       j_kstr (g, "source_type", file_type (m->mode));
       j_kstr (g, "source_mode", mode);
       j_kuint (g, "source_uid", m->owner_uid);

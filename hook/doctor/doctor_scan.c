@@ -39,7 +39,7 @@ static char *
 path_of (const struct walker *w, const char *name)
 {
   char *s = NULL;
-  if (asprintf (&s, "%.*s/%s", (int)w->len[w->depth], w->path, name) < 0)
+  if (asprintf (&s, "%.*s/%s", (int) w->len[w->depth], w->path, name) < 0)
     abort ();
   return s;
 }
@@ -117,7 +117,7 @@ scan_entry (void *ctx, struct fd_walk *fw, int dir_fd, void *dir_data, size_t de
   struct walker *w = ctx;
   struct statx sx;
 
-  (void)dir_data;
+  (void) dir_data;
   w->depth = depth;
   if (statx (dir_fd, de->d_name, STATX_FLAGS, STATX_WANT, &sx) < 0)
     {
@@ -140,10 +140,10 @@ scan_entry (void *ctx, struct fd_walk *fw, int dir_fd, void *dir_data, size_t de
 static int
 scan_read_error (void *ctx, void *dir_data, int errnum, bool resuming)
 {
-  (void)ctx;
-  (void)dir_data;
-  (void)errnum;
-  (void)resuming;
+  (void) ctx;
+  (void) dir_data;
+  (void) errnum;
+  (void) resuming;
   return 0;
 }
 
@@ -160,7 +160,7 @@ report_table (struct doctor *d, const struct id_table *t, const char *kind, cons
       doctor_problem (d, !image, "rootfs",
                       image ? "chown those files to an id inside the mapping in the image, or widen the mapping"
                             : "chown those files to a host id of the mapping, or widen the mapping",
-                      "%llu file%s owned by %s %u, outside the mapping %s%s, e.g. %s", (unsigned long long)g->count,
+                      "%llu file%s owned by %s %u, outside the mapping %s%s, e.g. %s", (unsigned long long) g->count,
                       g->count == 1 ? "" : "s", kind, g->id, map_text,
                       image ? ": pulling or starting it under a remapping engine fails"
                             : ": they show as nobody in the container",
@@ -168,7 +168,7 @@ report_table (struct doctor *d, const struct id_table *t, const char *kind, cons
     }
   if (t->other_files)
     doctor_problem (d, !image, "rootfs", NULL, "%llu more files owned by other %ss outside the mapping",
-                    (unsigned long long)t->other_files, kind);
+                    (unsigned long long) t->other_files, kind);
 }
 
 void
@@ -204,6 +204,6 @@ doctor_scan_rootfs (struct doctor *d, int root_fd)
     doctor_problem (d, true, "rootfs", "chown them to an id inside the mapping",
                     "%llu setuid or setgid file%s owned by an id that shows as nobody: they run without their "
                     "privilege, e.g. %s",
-                    (unsigned long long)d->scan.setid_count, d->scan.setid_count == 1 ? "" : "s",
+                    (unsigned long long) d->scan.setid_count, d->scan.setid_count == 1 ? "" : "s",
                     d->scan.setid_paths[0]);
 }

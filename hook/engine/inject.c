@@ -1,10 +1,10 @@
 #define _GNU_SOURCE
 #include "inject.h"
+#include "base/cleanup.h"
+#include "base/io.h"
 #include "oci/config.h"
 #include "oci/json.h"
 #include "oci/json_write.h"
-#include "base/cleanup.h"
-#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +46,7 @@ is_our_hook (yajl_val entry, const char *hook_path)
   slash = strrchr (path->u.string, '/');
   if (strcmp (slash ? slash + 1 : path->u.string, "oci-idmap-hook") == 0)
     return true;
-  return stat (path->u.string, &a) == 0 && stat (hook_path, &b) == 0 && a.st_dev == b.st_dev
-         && a.st_ino == b.st_ino;
+  return stat (path->u.string, &a) == 0 && stat (hook_path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static bool
@@ -343,9 +342,9 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
     {
       yajl_val args = json_member (w.start_entry, "args");
       const char *last = YAJL_IS_ARRAY (args) && args->u.array.len > 1
-                             && YAJL_IS_STRING (args->u.array.values[args->u.array.len - 1])
-                           ? args->u.array.values[args->u.array.len - 1]->u.string
-                           : "";
+                                 && YAJL_IS_STRING (args->u.array.values[args->u.array.len - 1])
+                             ? args->u.array.values[args->u.array.len - 1]->u.string
+                             : "";
       if (!YAJL_IS_OBJECT (w.start_entry) || (strcmp (last, "prestart") != 0 && strcmp (last, "createRuntime") != 0))
         {
           make_error (err, 0, "%s: the hook is registered without its stage as the last argument", path);

@@ -9,11 +9,11 @@
 
 struct inject_options
 {
-  const char *stage;     /* prestart (default) or createRuntime */
-  const char *hook_path; /* absolute path of the hook binary */
+  const char *stage;       /* prestart (default) or createRuntime */
+  const char *hook_path;   /* absolute path of the hook binary */
   const char *policy_path; /* passed on to the hook as --policy, or NULL */
   const char *environment; /* passed on to the hook as --environment, or NULL */
-  bool remove;           /* take our entries out instead */
+  bool remove;             /* take our entries out instead */
 };
 
 /* Edit BUNDLE/config.json atomically (temp file + rename, same mode and

@@ -1,10 +1,10 @@
 #define _GNU_SOURCE
 #include "admin_policy.h"
-#include "oci/json.h"
 #include "base/cleanup.h"
-#include "base/path.h"
 #include "base/io.h"
+#include "base/path.h"
 #include "base/trusted.h"
+#include "oci/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -210,8 +210,7 @@ admin_policy_check_source (const struct admin_policy *pol, const char *real_path
 }
 
 int
-admin_policy_check_source_paths (const struct admin_policy *pol, const char *const *paths, size_t n,
-                                 hook_error_t **err)
+admin_policy_check_source_paths (const struct admin_policy *pol, const char *const *paths, size_t n, hook_error_t **err)
 {
   const char *allowed_by = NULL;
   char denied[64];
@@ -229,8 +228,7 @@ admin_policy_check_source_paths (const struct admin_policy *pol, const char *con
         allowed_by = pol->allowed_sources[i];
   if (pol->n_allowed > 0 && allowed_by == NULL)
     {
-      make_error (err, 0, "the source '%s' is not under any of allowedSources in '%s'", paths[0],
-                  policy_file (pol));
+      make_error (err, 0, "the source '%s' is not under any of allowedSources in '%s'", paths[0], policy_file (pol));
       return error_hint (err, "add the directory to allowedSources in '%s', or use a source under one it lists",
                          policy_file (pol));
     }

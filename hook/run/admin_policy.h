@@ -33,7 +33,7 @@ struct admin_policy
   yajl_val tree;
   const char *path; /* the file it came from, or NULL for the built-in defaults */
   char *allowed_sources[ADMIN_POLICY_MAX_SOURCES];
-  size_t n_allowed; /* 0: any source outside the deny list */
+  size_t n_allowed;             /* 0: any source outside the deny list */
   bool mode_denied[MODE_COUNT]; /* so that a zeroed policy allows every mode */
   bool allow_host_root;
   /* Not from the file: the hook runs in a rootless engine's user namespace
@@ -54,8 +54,7 @@ struct admin_policy
 int admin_policy_load (const char *path, bool required, struct admin_policy *pol, hook_error_t **err);
 
 /* Parse TEXT (for tests and fuzzing); WHERE names it in errors. */
-int admin_policy_parse (const char *text, size_t len, const char *where, struct admin_policy *pol,
-                        hook_error_t **err);
+int admin_policy_parse (const char *text, size_t len, const char *where, struct admin_policy *pol, hook_error_t **err);
 
 void admin_policy_free (struct admin_policy *pol);
 #define cleanup_admin_policy __attribute__ ((cleanup (admin_policy_free))) /* on a zeroed struct */

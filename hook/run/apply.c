@@ -1,9 +1,9 @@
 #define _GNU_SOURCE
 #include "apply.h"
-#include "chown_job.h"
 #include "base/cleanup.h"
-#include "hook/system/container_proc.h"
 #include "base/log.h"
+#include "chown_job.h"
+#include "hook/system/container_proc.h"
 #include "hook/system/mount_api.h"
 #include "hook/system/userns.h"
 
@@ -26,8 +26,7 @@ refused_verb (const struct mount_job *job)
 
 /* Open the runtime's mount, take a detached copy and read its on-disk owner. */
 static int
-prepare_job (struct mount_job *job, const struct container_ids *ids, const struct target_user *user,
-             hook_error_t **err)
+prepare_job (struct mount_job *job, const struct container_ids *ids, const struct target_user *user, hook_error_t **err)
 {
   bool idmapped = (job->mount && job->mount->idmapped) || mount_option_present (job->mi->options, "idmapped");
   const char *why = NULL;
@@ -190,8 +189,7 @@ idmap_submount (int proc_fd, const struct plan *plan, const struct mount_job *jo
       sub->skip = "its filesystem does not support idmapped mounts";
       return 0;
     }
-  make_error (err, 0,
-              "cannot idmap '%s', mounted below it from '%s' (%s): filesystem does not support idmapped mounts",
+  make_error (err, 0, "cannot idmap '%s', mounted below it from '%s' (%s): filesystem does not support idmapped mounts",
               sub->dest, sub->source, sub->mi->fstype);
   return error_hint (err, "ask for %s=chown by its own path, or mount it elsewhere", sub->dest);
 }

@@ -1,13 +1,13 @@
 #define _GNU_SOURCE
 #include "chown_job.h"
-#include "hook/chown/chown_walk.h"
 #include "base/cleanup.h"
-#include "hook/chown/journal.h"
 #include "base/log.h"
-#include "hook/system/mount_api.h"
-#include "hook/chown/restore.h"
-#include "hook/system/rootless.h"
 #include "base/str.h"
+#include "hook/chown/chown_walk.h"
+#include "hook/chown/journal.h"
+#include "hook/chown/restore.h"
+#include "hook/system/mount_api.h"
+#include "hook/system/rootless.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +21,8 @@
 /* The on-disk ids the tree gets; for a mount the runtime idmapped, through
  * the inverse of the mount's mapping. */
 static int
-target_ids (const struct mount_job *job, const struct container_ids *ids, const struct target_user *user,
-            uint32_t *uid, uint32_t *gid, hook_error_t **err)
+target_ids (const struct mount_job *job, const struct container_ids *ids, const struct target_user *user, uint32_t *uid,
+            uint32_t *gid, hook_error_t **err)
 {
   const struct idmap *mu = NULL, *mg = NULL;
 
@@ -37,8 +37,8 @@ target_ids (const struct mount_job *job, const struct container_ids *ids, const 
 }
 
 static int
-fill_header (const struct mount_job *job, const struct chown_options *co, const struct container_ids *ids,
-             uint32_t uid, uint32_t gid, struct journal_header *h, hook_error_t **err)
+fill_header (const struct mount_job *job, const struct chown_options *co, const struct container_ids *ids, uint32_t uid,
+             uint32_t gid, struct journal_header *h, hook_error_t **err)
 {
   struct journal_handle fh;
   struct statx stx;
@@ -181,9 +181,8 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
       if (left && left[0])
         log_linef ("%s: chown %s: %s", job->dest, job_source (job), left);
       log_verbose ("%s: chown %s (%s, mode %s): %llu of %llu entries given to on-disk %u:%u; journal %s", job->dest,
-                   job_source (job), job->mi->fstype, mode_name (job->policy.mode),
-                   (unsigned long long) rep.changed, (unsigned long long) rep.entries + 1, spec.to_uid, spec.to_gid,
-                   j.path);
+                   job_source (job), job->mi->fstype, mode_name (job->policy.mode), (unsigned long long) rep.changed,
+                   (unsigned long long) rep.entries + 1, spec.to_uid, spec.to_gid, j.path);
       /* Nothing changed and nothing to do at poststop: no journal to keep. */
       if (j.records == 0 && !j.reopened && !h.restore_at_poststop && unlinkat (co->journal_dir_fd, name, 0) == 0)
         {

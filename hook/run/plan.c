@@ -258,8 +258,7 @@ plan_build (const struct request *req, const struct oci_config *cfg, const char 
       m = find_config_mount (cfg, item->dest, err);
       if (m == NULL)
         {
-          make_error (err, 0, "%s: the container has no mount at this path (asked for by %s)", item->dest,
-                      req->origin);
+          make_error (err, 0, "%s: the container has no mount at this path (asked for by %s)", item->dest, req->origin);
           return error_hint (err, "name the container path of a bind mount, e.g. the DEST of -v SRC:DEST");
         }
       if (!m->bind)

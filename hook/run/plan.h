@@ -4,10 +4,10 @@
 #ifndef HOOK_PLAN_H
 #define HOOK_PLAN_H
 
-#include "oci/config.h"
 #include "admin_policy.h"
 #include "base/error.h"
 #include "hook/system/mountinfo.h"
+#include "oci/config.h"
 #include "policy.h"
 #include "request.h"
 
@@ -44,7 +44,7 @@ struct mount_job
   int target_fd, tree_fd, userns_fd;
   uint32_t owner_uid, owner_gid; /* on-disk owner of the mount's top */
   struct idmap uids, gids;
-  const char *skip; /* why nothing is done for it, or NULL */
+  const char *skip;      /* why nothing is done for it, or NULL */
   bool runtime_idmapped; /* the runtime's mount is idmapped */
   bool chown;            /* change owners on disk (mode chown, or auto's fallback) */
   char *journal_path;    /* the chown's journal, once it exists */
@@ -67,9 +67,8 @@ struct plan
 /* ROOTFS is the canonical host path of the container's root filesystem, MI
  * the container's mount table and HOST_MI ours (where each source really is,
  * for POL's rules: a job's mount and every mount below it). */
-int plan_build (const struct request *req, const struct oci_config *cfg, const char *rootfs,
-                const struct mountinfo *mi, const struct mountinfo *host_mi, const struct admin_policy *pol,
-                struct plan *plan, hook_error_t **err);
+int plan_build (const struct request *req, const struct oci_config *cfg, const char *rootfs, const struct mountinfo *mi,
+                const struct mountinfo *host_mi, const struct admin_policy *pol, struct plan *plan, hook_error_t **err);
 
 void plan_free (struct plan *plan);
 #define cleanup_plan __attribute__ ((cleanup (plan_free))) /* on a zeroed struct */

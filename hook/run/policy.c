@@ -60,15 +60,19 @@ policy_chown_target (const struct mount_policy *pol, const struct container_ids 
   if (mount_uids && !idmap_to_inside (mount_uids, host_uid, uid))
     {
       idmap_describe (mount_uids, desc, sizeof desc);
-      make_error (err, 0, "the runtime's idmapping of this mount (uids %s) shows no on-disk uid as host uid %u (the "
-                          "target user %u)", desc, host_uid, user->uid);
+      make_error (err, 0,
+                  "the runtime's idmapping of this mount (uids %s) shows no on-disk uid as host uid %u (the "
+                  "target user %u)",
+                  desc, host_uid, user->uid);
       return error_hint (err, "map the target user in the mount's uidMappings, or drop the engine's idmap option");
     }
   if (mount_gids && !idmap_to_inside (mount_gids, host_gid, gid))
     {
       idmap_describe (mount_gids, desc, sizeof desc);
-      make_error (err, 0, "the runtime's idmapping of this mount (gids %s) shows no on-disk gid as host gid %u (the "
-                          "target group %u)", desc, host_gid, user->gid);
+      make_error (err, 0,
+                  "the runtime's idmapping of this mount (gids %s) shows no on-disk gid as host gid %u (the "
+                  "target group %u)",
+                  desc, host_gid, user->gid);
       return error_hint (err, "map the target group in the mount's gidMappings, or drop the engine's idmap option");
     }
   if (host_root_owner (pol, *uid, *gid))
@@ -125,8 +129,8 @@ decide_idmap (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owner
 }
 
 static enum policy_result
-decide_nsmap (const struct mount_policy *pol, const struct container_ids *ids, struct idmap *uids,
-              struct idmap *gids, const char **why, hook_error_t **err)
+decide_nsmap (const struct mount_policy *pol, const struct container_ids *ids, struct idmap *uids, struct idmap *gids,
+              const char **why, hook_error_t **err)
 {
   if (pol->allow_host_root)
     {
@@ -154,8 +158,7 @@ decide_nsmap (const struct mount_policy *pol, const struct container_ids *ids, s
 /* Rootless: no idmapped mounts at all, and no right to a tree of others. */
 static enum policy_result
 decide_rootless (const struct mount_policy *pol, uint32_t owner_uid, uint32_t owner_gid,
-                 const struct container_ids *ids, const struct target_user *user, const char **why,
-                 hook_error_t **err)
+                 const struct container_ids *ids, const struct target_user *user, const char **why, hook_error_t **err)
 {
   uint32_t to_uid, to_gid;
 
@@ -166,8 +169,9 @@ decide_rootless (const struct mount_policy *pol, uint32_t owner_uid, uint32_t ow
           *why = "rootless: no idmapped mounts";
           return POLICY_SKIP;
         }
-      make_error (err, 0, "idmapped mounts need real root in the initial user namespace, and the hook runs as root "
-                          "of a rootless engine's user namespace (rootless podman)");
+      make_error (err, 0,
+                  "idmapped mounts need real root in the initial user namespace, and the hook runs as root "
+                  "of a rootless engine's user namespace (rootless podman)");
       error_hint (err, "use mode chown (or podman's :U), or run the container with rootful podman");
       return POLICY_ERROR;
     }
@@ -175,9 +179,10 @@ decide_rootless (const struct mount_policy *pol, uint32_t owner_uid, uint32_t ow
   if (rootless_maps_host_root (pol) && !pol->allow_host_root)
     {
       bool by_uid = pol->host_root_uid != (uint32_t) -1;
-      make_error (err, 0, "your user namespace maps host root (host %s 0 is %s %u there), so mode chown could give "
-                          "host root's files away", by_uid ? "uid" : "gid", by_uid ? "uid" : "gid",
-                  by_uid ? pol->host_root_uid : pol->host_root_gid);
+      make_error (err, 0,
+                  "your user namespace maps host root (host %s 0 is %s %u there), so mode chown could give "
+                  "host root's files away",
+                  by_uid ? "uid" : "gid", by_uid ? "uid" : "gid", by_uid ? pol->host_root_uid : pol->host_root_gid);
       error_hint (err, "take 0 out of your /etc/subuid and /etc/subgid ranges, or let the administrator pass "
                        "--allow-host-root");
       return POLICY_ERROR;
@@ -194,8 +199,9 @@ decide_rootless (const struct mount_policy *pol, uint32_t owner_uid, uint32_t ow
           *why = "owned by an id outside your user namespace";
           return POLICY_SKIP;
         }
-      make_error (err, 0, "its top directory shows as %u:%u: its owner is outside your user namespace (host root, "
-                          "another user), or is your namespace's own %u:%u, which the chown cannot tell apart",
+      make_error (err, 0,
+                  "its top directory shows as %u:%u: its owner is outside your user namespace (host root, "
+                  "another user), or is your namespace's own %u:%u, which the chown cannot tell apart",
                   owner_uid, owner_gid, pol->overflow_uid, pol->overflow_gid);
       error_hint (err, "if it is yours, give it back to you first (podman unshare chown -R 0:0 DIR); if not, its "
                        "owner or root must chown it");

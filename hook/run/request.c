@@ -1,9 +1,9 @@
 #define _GNU_SOURCE
 #include "request.h"
-#include "oci/config.h"
-#include "oci/state.h"
 #include "base/cleanup.h"
 #include "base/path.h"
+#include "oci/config.h"
+#include "oci/state.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@ static const char *const mode_names[] = {
   [MODE_AUTO] = "auto",
   [MODE_CHOWN_RESTORE] = "chown+restore",
 };
-_Static_assert (sizeof mode_names / sizeof mode_names[0] == MODE_COUNT, "a name for every mode");
+_Static_assert(sizeof mode_names / sizeof mode_names[0] == MODE_COUNT, "a name for every mode");
 
 const char mode_list[] = "idmap, nsmap, chown, auto, chown+restore";
 
@@ -51,7 +51,7 @@ static const char *const env_trust_names[] = {
   [ENV_TRUST_OFF] = "off",
   [ENV_TRUST_FULL] = "full",
 };
-_Static_assert (sizeof env_trust_names / sizeof env_trust_names[0] == ENV_TRUST_COUNT, "a name for every level");
+_Static_assert(sizeof env_trust_names / sizeof env_trust_names[0] == ENV_TRUST_COUNT, "a name for every level");
 
 const char env_trust_list[] = "off, idmap, full";
 
@@ -73,7 +73,7 @@ env_trust_parse (const char *name, enum env_trust *trust)
 
 /* What the administrator does to let the environment ask for everything. */
 #define ENV_OPT_IN                                                                                                     \
-  "let the environment ask: \"environment\": \"full\" in the policy file, or the hook's --environment full "      \
+  "let the environment ask: \"environment\": \"full\" in the policy file, or the hook's --environment full "           \
   "(oci-idmap-runtime --idmap-environment full)"
 #define ENV_IS_THE_IMAGES "the container's environment, which its image sets as much as docker run -e does,"
 
@@ -98,8 +98,7 @@ add_item (const char *item, size_t len, const char *origin, struct request *req,
     {
       *eq = '\0';
       if (mode_parse (eq + 1, strlen (eq + 1), &mode) < 0)
-        return make_error (err, 0, "%s: \"%s\": unknown mode \"%s\"; use one of %s", origin, text, eq + 1,
-                           mode_list);
+        return make_error (err, 0, "%s: \"%s\": unknown mode \"%s\"; use one of %s", origin, text, eq + 1, mode_list);
     }
   if (strcmp (text, "*") == 0)
     dest = strdup ("*");
@@ -230,8 +229,9 @@ container_setting (const struct oci_config *cfg, const char **state_annotations,
   if (name == NULL)
     name = annotation (cfg, state_annotations, ANNOTATION_CRI_CONTAINER_NAME);
 
-  if (name && ((v = scoped_lookup (cfg->annotations, key, name, origin))
-               || (v = scoped_lookup (state_annotations, key, name, origin))))
+  if (name
+      && ((v = scoped_lookup (cfg->annotations, key, name, origin))
+          || (v = scoped_lookup (state_annotations, key, name, origin))))
     return v;
   if ((v = annotation (cfg, state_annotations, key)))
     {

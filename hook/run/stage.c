@@ -1,22 +1,22 @@
 #define _GNU_SOURCE
 #include "stage.h"
+#include "apply.h"
+#include "base/cleanup.h"
+#include "base/io.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "chown_job.h"
+#include "hook/chown/journal.h"
+#include "hook/chown/restore.h"
+#include "hook/system/container_proc.h"
+#include "hook/system/mountinfo.h"
+#include "hook/system/privilege.h"
+#include "hook/system/rootless.h"
 #include "oci/config.h"
 #include "oci/json.h"
 #include "oci/state.h"
-#include "apply.h"
-#include "chown_job.h"
-#include "base/cleanup.h"
-#include "hook/system/container_proc.h"
-#include "hook/chown/journal.h"
-#include "base/log.h"
-#include "base/str.h"
-#include "hook/system/mountinfo.h"
 #include "plan.h"
-#include "hook/system/privilege.h"
 #include "request.h"
-#include "hook/system/rootless.h"
-#include "hook/chown/restore.h"
-#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -167,8 +167,11 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
 {
   struct target_user user = { 0, 0, "none" };
   struct container_ids ids;
-  struct chown_options co = { .journal_dir_fd = -1, .journal_dir = journal_dir (opts, pol), .container = st->id,
-                              .hard_links = opts->chown_hard_links, .threads = opts->threads };
+  struct chown_options co = { .journal_dir_fd = -1,
+                              .journal_dir = journal_dir (opts, pol),
+                              .container = st->id,
+                              .hard_links = opts->chown_hard_links,
+                              .threads = opts->threads };
   cleanup_container_proc struct container_proc cp = CONTAINER_PROC_NONE;
   cleanup_free char *rootfs = NULL;
   cleanup_close int proc_fd = -1, dir_fd = -1;
@@ -253,7 +256,7 @@ load_policy (const struct hook_options *opts, struct rootless *rl, char **rootle
         return -1;
       log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl->host_uid, rl->home ? rl->home : "?");
     }
-  if (admin_policy_load (opts->policy_path       ? opts->policy_path
+  if (admin_policy_load (opts->policy_path ? opts->policy_path
                          : rootless_policy ? rootless_policy
                                            : ADMIN_POLICY_DEFAULT_PATH,
                          opts->policy_path != NULL, pol, err)

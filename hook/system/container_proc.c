@@ -111,8 +111,7 @@ container_proc_open (int proc_fd, pid_t pid, struct container_proc *cp, hook_err
     case -1:
       return -1;
     case 1:
-      make_error (err, 0, "process %d shares the hook's mount namespace, so it is not the container's init",
-                  (int) pid);
+      make_error (err, 0, "process %d shares the hook's mount namespace, so it is not the container's init", (int) pid);
       return error_hint (err, "the container's init may have died and its pid been reused");
     default:
       return 0;

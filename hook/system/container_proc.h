@@ -26,7 +26,10 @@ struct container_proc
   int dir_fd; /* /proc/PID of that very process (O_PATH) */
 };
 
-#define CONTAINER_PROC_NONE { .pid = 0, .pidfd = -1, .dir_fd = -1 }
+#define CONTAINER_PROC_NONE                                                                                            \
+  {                                                                                                                    \
+    .pid = 0, .pidfd = -1, .dir_fd = -1                                                                                \
+  }
 
 /* Take hold of PID through PROC_FD (the host's /proc) and check that it is
  * a container's init: alive, and not in the hook's mount namespace. */

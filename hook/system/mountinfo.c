@@ -1,9 +1,9 @@
 #define _GNU_SOURCE
 #include "mountinfo.h"
 #include "base/cleanup.h"
-#include "base/str.h"
-#include "base/path.h"
 #include "base/io.h"
+#include "base/path.h"
+#include "base/str.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -89,8 +89,8 @@ parse_line (char *line, struct mountinfo_entry *e)
   if (e->fstype == NULL || e->source == NULL)
     return -1;
   if (parse_uint (f[0], '\0', &id) == NULL || parse_uint (f[1], '\0', &parent) == NULL
-      || (p = parse_uint (f[2], ':', &e->major)) == NULL || parse_uint (p, '\0', &e->minor) == NULL
-      || id > INT_MAX || parent > INT_MAX)
+      || (p = parse_uint (f[2], ':', &e->major)) == NULL || parse_uint (p, '\0', &e->minor) == NULL || id > INT_MAX
+      || parent > INT_MAX)
     return -1;
   e->id = (int) id;
   e->parent = (int) parent;

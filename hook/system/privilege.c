@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* setns into a mount namespace needs SYS_ADMIN and SYS_CHROOT; /proc/PID/ns
@@ -26,9 +26,8 @@
  * bundles and rootfs paths may be readable only with DAC_OVERRIDE /
  * DAC_READ_SEARCH. */
 static const cap_value_t kept_caps[] = {
-  CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SYS_PTRACE,   CAP_SETUID,          CAP_SETGID,
-  CAP_SETFCAP,   CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_CHOWN, CAP_FOWNER,
-  CAP_FSETID,
+  CAP_SYS_ADMIN,    CAP_SYS_CHROOT,      CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID, CAP_SETFCAP,
+  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_CHOWN,      CAP_FOWNER, CAP_FSETID,
 };
 
 /* Mode chown alone changes owners (CHOWN), acts on files it does not own
@@ -38,29 +37,102 @@ static const cap_value_t chown_only_caps[] = { CAP_CHOWN, CAP_FOWNER, CAP_FSETID
 /* What the hook calls after setup, glibc's own needs included.  Anything
  * else is a bug or an attack: the hook dies with a message saying which. */
 static const int allowed_syscalls[] = {
-  SCMP_SYS (read), SCMP_SYS (write), SCMP_SYS (close), SCMP_SYS (openat), SCMP_SYS (openat2),
-  SCMP_SYS (fstat), SCMP_SYS (newfstatat), SCMP_SYS (statx), SCMP_SYS (lseek), SCMP_SYS (readlink),
-  SCMP_SYS (readlinkat), SCMP_SYS (getdents64), SCMP_SYS (fcntl), SCMP_SYS (dup), SCMP_SYS (pipe2),
-  SCMP_SYS (mmap), SCMP_SYS (munmap), SCMP_SYS (mprotect), SCMP_SYS (mremap), SCMP_SYS (brk),
-  SCMP_SYS (madvise), SCMP_SYS (futex), SCMP_SYS (rseq), SCMP_SYS (set_robust_list), SCMP_SYS (getrandom),
-  SCMP_SYS (rt_sigaction), SCMP_SYS (rt_sigprocmask), SCMP_SYS (rt_sigreturn), SCMP_SYS (getpid),
-  SCMP_SYS (gettid), SCMP_SYS (tgkill), SCMP_SYS (clock_gettime), SCMP_SYS (clone), SCMP_SYS (clone3),
-  SCMP_SYS (wait4), SCMP_SYS (exit), SCMP_SYS (exit_group), SCMP_SYS (prctl), SCMP_SYS (unshare),
-  SCMP_SYS (setns), SCMP_SYS (open_tree), SCMP_SYS (mount_setattr), SCMP_SYS (move_mount),
-  SCMP_SYS (capget), SCMP_SYS (capset), SCMP_SYS (geteuid), SCMP_SYS (getuid), SCMP_SYS (sched_getaffinity),
-  SCMP_SYS (sched_yield), SCMP_SYS (set_tid_address), SCMP_SYS (nanosleep), SCMP_SYS (clock_nanosleep),
+  SCMP_SYS (read),
+  SCMP_SYS (write),
+  SCMP_SYS (close),
+  SCMP_SYS (openat),
+  SCMP_SYS (openat2),
+  SCMP_SYS (fstat),
+  SCMP_SYS (newfstatat),
+  SCMP_SYS (statx),
+  SCMP_SYS (lseek),
+  SCMP_SYS (readlink),
+  SCMP_SYS (readlinkat),
+  SCMP_SYS (getdents64),
+  SCMP_SYS (fcntl),
+  SCMP_SYS (dup),
+  SCMP_SYS (pipe2),
+  SCMP_SYS (mmap),
+  SCMP_SYS (munmap),
+  SCMP_SYS (mprotect),
+  SCMP_SYS (mremap),
+  SCMP_SYS (brk),
+  SCMP_SYS (madvise),
+  SCMP_SYS (futex),
+  SCMP_SYS (rseq),
+  SCMP_SYS (set_robust_list),
+  SCMP_SYS (getrandom),
+  SCMP_SYS (rt_sigaction),
+  SCMP_SYS (rt_sigprocmask),
+  SCMP_SYS (rt_sigreturn),
+  SCMP_SYS (getpid),
+  SCMP_SYS (gettid),
+  SCMP_SYS (tgkill),
+  SCMP_SYS (clock_gettime),
+  SCMP_SYS (clone),
+  SCMP_SYS (clone3),
+  SCMP_SYS (wait4),
+  SCMP_SYS (exit),
+  SCMP_SYS (exit_group),
+  SCMP_SYS (prctl),
+  SCMP_SYS (unshare),
+  SCMP_SYS (setns),
+  SCMP_SYS (open_tree),
+  SCMP_SYS (mount_setattr),
+  SCMP_SYS (move_mount),
+  SCMP_SYS (capget),
+  SCMP_SYS (capset),
+  SCMP_SYS (geteuid),
+  SCMP_SYS (getuid),
+  SCMP_SYS (sched_getaffinity),
+  SCMP_SYS (sched_yield),
+  SCMP_SYS (set_tid_address),
+  SCMP_SYS (nanosleep),
+  SCMP_SYS (clock_nanosleep),
   /* the container's init held by pidfd (poll: has it exited?; ppoll where there is no poll) */
-  SCMP_SYS (pidfd_open), SCMP_SYS (poll), SCMP_SYS (ppoll),
+  SCMP_SYS (pidfd_open),
+  SCMP_SYS (poll),
+  SCMP_SYS (ppoll),
   /* mode chown: the walk, the journal, restore at poststop */
-  SCMP_SYS (fchownat), SCMP_SYS (fchown), SCMP_SYS (fchmod), SCMP_SYS (fchmodat), SCMP_SYS (fgetxattr),
-  SCMP_SYS (fsetxattr), SCMP_SYS (fremovexattr), SCMP_SYS (fdatasync), SCMP_SYS (fsync), SCMP_SYS (mkdir),
-  SCMP_SYS (mkdirat), SCMP_SYS (unlinkat), SCMP_SYS (ftruncate), SCMP_SYS (name_to_handle_at),
-  SCMP_SYS (open_by_handle_at), SCMP_SYS (pwrite64), SCMP_SYS (pread64), SCMP_SYS (fstatfs), SCMP_SYS (statfs),
+  SCMP_SYS (fchownat),
+  SCMP_SYS (fchown),
+  SCMP_SYS (fchmod),
+  SCMP_SYS (fchmodat),
+  SCMP_SYS (fgetxattr),
+  SCMP_SYS (fsetxattr),
+  SCMP_SYS (fremovexattr),
+  SCMP_SYS (fdatasync),
+  SCMP_SYS (fsync),
+  SCMP_SYS (mkdir),
+  SCMP_SYS (mkdirat),
+  SCMP_SYS (unlinkat),
+  SCMP_SYS (ftruncate),
+  SCMP_SYS (name_to_handle_at),
+  SCMP_SYS (open_by_handle_at),
+  SCMP_SYS (pwrite64),
+  SCMP_SYS (pread64),
+  SCMP_SYS (fstatfs),
+  SCMP_SYS (statfs),
   /* glibc: threads, sysconf, stdio */
-  SCMP_SYS (prlimit64), SCMP_SYS (getrlimit), SCMP_SYS (sysinfo), SCMP_SYS (uname), SCMP_SYS (membarrier),
-  SCMP_SYS (sigaltstack), SCMP_SYS (getppid), SCMP_SYS (restart_syscall), SCMP_SYS (faccessat),
-  SCMP_SYS (faccessat2), SCMP_SYS (access), SCMP_SYS (renameat), SCMP_SYS (renameat2), SCMP_SYS (rename),
-  SCMP_SYS (flistxattr), SCMP_SYS (getcwd), SCMP_SYS (fadvise64), SCMP_SYS (gettimeofday), SCMP_SYS (tkill),
+  SCMP_SYS (prlimit64),
+  SCMP_SYS (getrlimit),
+  SCMP_SYS (sysinfo),
+  SCMP_SYS (uname),
+  SCMP_SYS (membarrier),
+  SCMP_SYS (sigaltstack),
+  SCMP_SYS (getppid),
+  SCMP_SYS (restart_syscall),
+  SCMP_SYS (faccessat),
+  SCMP_SYS (faccessat2),
+  SCMP_SYS (access),
+  SCMP_SYS (renameat),
+  SCMP_SYS (renameat2),
+  SCMP_SYS (rename),
+  SCMP_SYS (flistxattr),
+  SCMP_SYS (getcwd),
+  SCMP_SYS (fadvise64),
+  SCMP_SYS (gettimeofday),
+  SCMP_SYS (tkill),
 };
 
 /* open_tree_attr (Linux 6.15) and fchmodat2 (6.6) are newer than this libseccomp. */
@@ -199,8 +271,7 @@ privilege_narrow (bool chowning, hook_error_t **err)
 {
   if (chowning)
     return 0;
-  return clear_caps (chown_only_caps, sizeof chown_only_caps / sizeof chown_only_caps[0], "only mode chown needs",
-                     err);
+  return clear_caps (chown_only_caps, sizeof chown_only_caps / sizeof chown_only_caps[0], "only mode chown needs", err);
 }
 
 /* restore keeps CHOWN, FOWNER and FSETID (owners and modes back), SETFCAP
@@ -208,14 +279,13 @@ privilege_narrow (bool chowning, hook_error_t **err)
  * reads every directory, whatever its mode) and SYS_ADMIN (the private
  * nodev copy of the source's mount for the walk of new files).  It enters
  * no namespace, traces nothing, maps no ids, writes no file it cannot. */
-static const cap_value_t not_for_restore[] = { CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID,
-                                               CAP_DAC_OVERRIDE };
+static const cap_value_t not_for_restore[]
+    = { CAP_SYS_CHROOT, CAP_SYS_PTRACE, CAP_SETUID, CAP_SETGID, CAP_DAC_OVERRIDE };
 
 int
 privilege_narrow_restore (hook_error_t **err)
 {
-  return clear_caps (not_for_restore, sizeof not_for_restore / sizeof not_for_restore[0], "restore does not need",
-                     err);
+  return clear_caps (not_for_restore, sizeof not_for_restore / sizeof not_for_restore[0], "restore does not need", err);
 }
 
 /* " (cap_chown,cap_setuid)" for the hex mask at TEXT, " (none)" for 0, to F. */
@@ -287,8 +357,8 @@ static volatile sig_atomic_t probe_syscall;
 static void
 probe_handler (int sig, siginfo_t *info, void *ctx)
 {
-  (void)sig;
-  (void)ctx;
+  (void) sig;
+  (void) ctx;
   probe_syscall = info->si_syscall;
   siglongjmp (probe_jump, 1);
 }

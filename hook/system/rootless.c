@@ -1,10 +1,10 @@
 /* Is the hook in rootless podman's user namespace?  See rootless.h. */
 #define _GNU_SOURCE
 #include "rootless.h"
-#include "oci/idmap.h"
 #include "base/cleanup.h"
-#include "base/str.h"
 #include "base/io.h"
+#include "base/str.h"
+#include "oci/idmap.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -18,12 +18,12 @@
 struct rootless
 {
   bool active;
-  uint32_t host_uid;         /* the user, on the host */
+  uint32_t host_uid;                   /* the user, on the host */
   uint32_t overflow_uid, overflow_gid; /* how ids outside the namespace show */
   /* The ids here that are host root's: 0:0 in the initial namespace, and
    * normally none (ROOTLESS_NO_ID) in a rootless one. */
   uint32_t host_root_uid, host_root_gid;
-  char *home;                /* the user's home directory (from /etc/passwd), or NULL */
+  char *home; /* the user's home directory (from /etc/passwd), or NULL */
 };
 
 /* Read /proc/self/uid_map and gid_map: active unless the uid map is the

@@ -51,8 +51,7 @@ write_maps (int proc_fd, pid_t pid, const struct idmap *uids, const struct idmap
 }
 
 /* The child: enter a new user namespace, say so, and wait to be killed. */
-static void __attribute__ ((noreturn))
-holder_child (int ready_fd, int hold_fd)
+static void __attribute__ ((noreturn)) holder_child (int ready_fd, int hold_fd)
 {
   char c = 0;
   prctl (PR_SET_PDEATHSIG, SIGKILL);

@@ -2,8 +2,8 @@
 #ifndef HOOK_USERNS_H
 #define HOOK_USERNS_H
 
-#include "oci/idmap.h"
 #include "base/error.h"
+#include "oci/idmap.h"
 
 /* Create a user namespace with UIDS and GIDS and return an fd of it (O_CLOEXEC).
  * PROC_FD is an fd of the host's /proc, valid whatever mount namespace we are in. */

@@ -1,7 +1,7 @@
 /* system.posix_acl_access bytes as the doctor reads them from a mount's
  * source, and the access it computes from what parses. */
-#include "hook/doctor/doctor.h"
 #include "fuzz.h"
+#include "hook/doctor/doctor.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

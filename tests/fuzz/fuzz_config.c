@@ -1,7 +1,7 @@
 /* config.json, then what the hook reads from it: the request and the user. */
+#include "fuzz.h"
 #include "hook/run/request.h"
 #include "oci/config.h"
-#include "fuzz.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

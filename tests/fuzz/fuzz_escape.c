@@ -26,7 +26,7 @@ unescape (const char *out, size_t n, char *back)
           abort ();
         if (out[i + 1] != 'x')
           abort (); /* a backslash is always the start of an escape */
-        back[o++] = (char)(hex (out[i + 2]) << 4 | hex (out[i + 3]));
+        back[o++] = (char) (hex (out[i + 2]) << 4 | hex (out[i + 3]));
         i += 3;
       }
     else
@@ -37,7 +37,7 @@ unescape (const char *out, size_t n, char *back)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  const char *in = (const char *)data;
+  const char *in = (const char *) data;
   size_t cap = TEXT_ESCAPED_MAX (size), used, len;
   char *out = malloc (cap), *back = malloc (size + 1), small[16];
 
@@ -50,7 +50,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (!text_is_printable (out, len))
     abort ();
   for (size_t i = 0; i < len; i++)
-    if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+    if ((unsigned char) out[i] < 0x20 || out[i] == 0x7f)
       abort ();
   if (unescape (out, len, back) != size || memcmp (back, in, size) != 0)
     abort (); /* injective: the input comes back */

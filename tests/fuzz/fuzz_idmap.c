@@ -1,6 +1,6 @@
 /* /proc/PID/uid_map text, and every lookup on what parses. */
-#include "oci/idmap.h"
 #include "fuzz.h"
+#include "oci/idmap.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

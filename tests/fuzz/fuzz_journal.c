@@ -2,8 +2,8 @@
  * writes the journal) may forge them.  Every record that decodes must
  * encode back to the same bytes. */
 #define _GNU_SOURCE
-#include "hook/chown/journal.h"
 #include "fuzz.h"
+#include "hook/chown/journal.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

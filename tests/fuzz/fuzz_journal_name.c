@@ -2,8 +2,8 @@
  * NUL), whose escaped bytes take three each.  The name must hold exactly
  * the escaped bytes, and unescape back to both parts. */
 #define _GNU_SOURCE
-#include "hook/chown/journal.h"
 #include "fuzz.h"
+#include "hook/chown/journal.h"
 
 #include <stdio.h>
 

@@ -2,9 +2,9 @@
  * inject writes it, plain or beautified) parses to the same tree, and the
  * second writing is byte for byte the first.  Every accepted string is
  * valid UTF-8.  Aborts on any difference. */
+#include "fuzz.h"
 #include "oci/json.h"
 #include "oci/json_write.h"
-#include "fuzz.h"
 
 #include <yajl/yajl_gen.h>
 

@@ -1,6 +1,6 @@
 /* /proc/PID/mountinfo text, and a lookup in what parses. */
-#include "hook/system/mountinfo.h"
 #include "fuzz.h"
+#include "hook/system/mountinfo.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -1,6 +1,6 @@
 /* The administrator's policy file, and a source check on what parses. */
-#include "hook/run/admin_policy.h"
 #include "fuzz.h"
+#include "hook/run/admin_policy.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

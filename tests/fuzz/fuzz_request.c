@@ -1,7 +1,7 @@
 /* The annotation mini-language: oci-idmap-hook/mounts and /user values. */
 #include "base/path.h"
-#include "hook/run/request.h"
 #include "fuzz.h"
+#include "hook/run/request.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

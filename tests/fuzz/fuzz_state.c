@@ -1,6 +1,6 @@
 /* The runtime state on stdin: any bytes, never a crash or a leak. */
-#include "oci/state.h"
 #include "fuzz.h"
+#include "oci/state.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

@@ -1,6 +1,6 @@
 /* The administrator's policy: parsing, the deny list, allowedSources. */
-#include "hook/run/admin_policy.h"
 #include "helpers.h"
+#include "hook/run/admin_policy.h"
 #include "tap.h"
 
 #include <fcntl.h>
@@ -176,8 +176,7 @@ test_bad_files (void)
   ok (pol.path == NULL && pol.n_allowed == 0 && !pol.allow_host_root, "the defaults allow no host root");
   admin_policy_free (&pol);
   is_error (admin_policy_load ("/nonexistent/policy.json", true, &pol, &err), -1, &err,
-            "open the policy file '/nonexistent/policy.json': No such file",
-            "a missing named policy file is an error");
+            "open the policy file '/nonexistent/policy.json': No such file", "a missing named policy file is an error");
   admin_policy_free (&pol);
 }
 

@@ -8,9 +8,9 @@
  * before its journal record was synced, and pthread_create, to fail one
  * thread's start.  Needs root (it changes owners). */
 #define _GNU_SOURCE
-#include "hook/chown/chown_walk.h"
 #include "base/log.h"
 #include "helpers.h"
+#include "hook/chown/chown_walk.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define TO_UID 4242
@@ -599,8 +599,14 @@ test_records_durable_first (void)
 static void
 test_new_files_lose_privilege (void)
 {
-  struct chown_spec spec = { .to_uid = 1000, .to_gid = 1000, .allow_host_root = true, .only_new = true,
-                             .from_uid = TO_UID, .from_gid = TO_GID, .born_after = 0, .threads = 1 };
+  struct chown_spec spec = { .to_uid = 1000,
+                             .to_gid = 1000,
+                             .allow_host_root = true,
+                             .only_new = true,
+                             .from_uid = TO_UID,
+                             .from_gid = TO_GID,
+                             .born_after = 0,
+                             .threads = 1 };
   static const unsigned char cap[20] = { 0x01, 0, 0, 0x02, 0, 0x20 };
   struct chown_report rep;
   hook_error_t *err = NULL;

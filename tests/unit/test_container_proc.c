@@ -9,17 +9,17 @@
  * that only holding the process, not the namespace check, can tell it
  * from the real one.  Needs root. */
 #define _GNU_SOURCE
-#include "hook/system/container_proc.h"
 #include "helpers.h"
+#include "hook/system/container_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
-#include <sys/pidfd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -114,12 +114,10 @@ exists_by_number (pid_t pid)
   return access (path, R_OK) == 0;
 }
 
-
 /* In a pid namespace of its own, with the host's /proc at PROC_FD, as a
  * hook in a container with the host's /proc mounted would be: is the
  * process held the one the hook's own pid names?  Exit status 0 if so. */
-static int __attribute__ ((noreturn))
-hold_from_child_pid_namespace (int proc_fd)
+static int __attribute__ ((noreturn)) hold_from_child_pid_namespace (int proc_fd)
 {
   struct container_proc cp = CONTAINER_PROC_NONE;
   hook_error_t *err = NULL;

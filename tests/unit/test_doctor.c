@@ -87,10 +87,10 @@ acl_bytes (unsigned char *buf, const unsigned (*entries)[3], size_t n)
   for (size_t i = 0; i < n; i++)
     {
       unsigned char *e = buf + 4 + 8 * i;
-      e[0] = (unsigned char)entries[i][0], e[1] = (unsigned char)(entries[i][0] >> 8);
-      e[2] = (unsigned char)entries[i][1], e[3] = 0;
+      e[0] = (unsigned char) entries[i][0], e[1] = (unsigned char) (entries[i][0] >> 8);
+      e[2] = (unsigned char) entries[i][1], e[3] = 0;
       for (int k = 0; k < 4; k++)
-        e[4 + k] = (unsigned char)(entries[i][2] >> (8 * k));
+        e[4 + k] = (unsigned char) (entries[i][2] >> (8 * k));
     }
   return 4 + 8 * n;
 }
@@ -111,7 +111,7 @@ test_acl (void)
   size_t len = acl_bytes (buf, entries, 6);
 
   is_int (doctor_acl_parse (buf, len, &acl), 0, "an ACL xattr parses");
-  is_int ((long long)acl.n, 6, "with its six entries");
+  is_int ((long long) acl.n, 6, "with its six entries");
   is_str (access_of (&v, S_IFDIR | 0770, &acl, &user, NULL, 0, false), "rwx", "a named user gets its entry");
   is_str (access_of (&v, S_IFDIR | 0770, &acl, &owner, NULL, 0, false), "rwx", "the owner gets the owner entry");
   is_str (access_of (&v, S_IFDIR | 0770, &acl, &other, in_2000, 1, false), "rw-",
@@ -149,14 +149,14 @@ test_id_table (void)
         stored++;
       }
   is_int (stored, ID_TABLE_PATHS, "only the first paths of a group are kept");
-  is_int ((long long)t.groups[0].count, 5, "every file is counted");
+  is_int ((long long) t.groups[0].count, 5, "every file is counted");
   for (uint32_t id = 1; id <= ID_TABLE_MAX + 10; id++)
     id_table_count (&t, 2000000 + id);
-  is_int ((long long)t.n, ID_TABLE_MAX, "the table holds at most ID_TABLE_MAX ids");
-  is_int ((long long)t.other_files, 11, "files of ids beyond the table are counted apart");
+  is_int ((long long) t.n, ID_TABLE_MAX, "the table holds at most ID_TABLE_MAX ids");
+  is_int ((long long) t.other_files, 11, "files of ids beyond the table are counted apart");
   ok (id_table_count (&t, 1000000) == NULL && t.groups[0].count == 6, "a known id is still counted when full");
   id_table_free (&t);
-  is_int ((long long)t.n, 0, "freeing empties the table");
+  is_int ((long long) t.n, 0, "freeing empties the table");
 }
 
 /* A user-namespaced container running as 999, and a rw directory mount. */

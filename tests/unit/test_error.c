@@ -27,8 +27,7 @@ test_fields (void)
   summary = error_summary (err);
   is_str (summary, "refused: /data: open '/srv/a; b': No such file or directory", "the summary adds the cause");
   line = error_string (err);
-  is_str (line,
-          "refused: /data: open '/srv/a; b': No such file or directory; create it; or correct the mount's source",
+  is_str (line, "refused: /data: open '/srv/a; b': No such file or directory; create it; or correct the mount's source",
           "the whole line adds the fix");
   error_free (&err);
   ok (err == NULL, "error_free clears the pointer");

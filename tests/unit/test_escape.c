@@ -114,10 +114,10 @@ test_bounded (void)
 
   used = text_escape_to (out, sizeof out, "ab\ncd", 5);
   is_str (out, "ab\\x0ac", "an escape that fits is written whole");
-  is_int ((long long)used, 4, "and the consumed count says where it stopped");
+  is_int ((long long) used, 4, "and the consumed count says where it stopped");
   used = text_escape_to (out, sizeof out, "abcd\x1b", 5);
   is_str (out, "abcd", "an escape that does not fit is left out, not cut");
-  is_int ((long long)used, 4, "and not counted");
+  is_int ((long long) used, 4, "and not counted");
   used = text_escape_to (out, sizeof out, "abcde\xe2\x82\xac", 8);
   is_str (out, "abcde", "a character that does not fit is left out, not cut");
   used = text_escape_to (out, 1, "abc", 3);

@@ -1,7 +1,7 @@
 /* oci/idmap.c: building, checking, parsing and applying id mappings. */
 #define _GNU_SOURCE
-#include "oci/idmap.h"
 #include "helpers.h"
+#include "oci/idmap.h"
 
 #include <stdint.h>
 

@@ -1,8 +1,8 @@
 /* hook/chown/journal.c: the header and record formats, round trips and torn tails. */
 #define _GNU_SOURCE
+#include "helpers.h"
 #include "hook/chown/journal.h"
 #include "hook/chown/restore_apply.h"
-#include "helpers.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -68,7 +68,8 @@ test_header (void)
     cleanup_free char *old = strdup (text);
     char *line = strstr (old, "hook-ids ");
     memmove (line, strchr (line, '\n') + 1, strlen (strchr (line, '\n') + 1) + 1);
-    is_success (journal_header_parse (old, strlen (old), &back, &body, &err), 0, &err, "a header without hook-ids parses");
+    is_success (journal_header_parse (old, strlen (old), &back, &body, &err), 0, &err,
+                "a header without hook-ids parses");
     is_str (back.hook_ids, "initial", "and its ids are the host's");
   }
   is_error (journal_header_parse (text, strlen (text) - 1, &back, &body, &err), -1, &err, "cut short",
@@ -87,8 +88,8 @@ test_header (void)
 static void
 test_records (void)
 {
-  struct journal_record r = { .handle_type = 0x81, .handle_bytes = 12, .cap_len = 20, .uid = 4294967294u,
-                              .gid = 7, .mode = 0104755 };
+  struct journal_record r
+      = { .handle_type = 0x81, .handle_bytes = 12, .cap_len = 20, .uid = 4294967294u, .gid = 7, .mode = 0104755 };
   struct journal_record plain = { .handle_type = 1, .handle_bytes = 8, .uid = 1000, .gid = 1000, .mode = 040755 };
   struct journal_record back;
   unsigned char buf[2 * JOURNAL_RECORD_MAX];
@@ -142,8 +143,8 @@ test_records (void)
   is_int ((long long) n1, JOURNAL_RECORD_HEAD + 12 + 20 + 8 + SHA256_BYTES, "a digest adds its size and 32 bytes");
   memset (&back, 0, sizeof back);
   is_int (journal_record_decode (buf, n1, &back), (long long) n1, "a record with a digest decodes whole");
-  ok (back.has_digest && back.size == r.size && memcmp (back.digest, r.digest, SHA256_BYTES) == 0
-          && back.cap_len == 20 && memcmp (back.cap, r.cap, 20) == 0,
+  ok (back.has_digest && back.size == r.size && memcmp (back.digest, r.digest, SHA256_BYTES) == 0 && back.cap_len == 20
+          && memcmp (back.cap, r.cap, 20) == 0,
       "its digest, size and capability round-trip");
   for (size_t cut = 0; cut < n1; cut++)
     if (journal_record_decode (buf, cut, &back) != 0)
@@ -290,9 +291,8 @@ journaled_privileged (const char *path, mode_t mode, bool cap, bool digest, stru
   int fd = open (path, O_RDWR | O_CREAT | O_TRUNC, 0600);
   struct stat st;
 
-  if (fd < 0 || write (fd, "#!/bin/sh\necho admin\n", 22) != 22 || fchown (fd, 1000, 1000) < 0
-      || fchmod (fd, mode) < 0 || (cap && fsetxattr (fd, "security.capability", net_raw_cap, 20, 0) < 0)
-      || fstat (fd, &st) < 0)
+  if (fd < 0 || write (fd, "#!/bin/sh\necho admin\n", 22) != 22 || fchown (fd, 1000, 1000) < 0 || fchmod (fd, mode) < 0
+      || (cap && fsetxattr (fd, "security.capability", net_raw_cap, 20, 0) < 0) || fstat (fd, &st) < 0)
     abort ();
   *r = (struct journal_record){ .uid = 1000, .gid = 1000, .mode = st.st_mode, .cap_len = cap ? 20 : 0 };
   memcpy (r->cap, net_raw_cap, 20);
@@ -367,8 +367,7 @@ test_restore_privilege (void)
   if (ftruncate (fd, (off_t) 1 << 40) < 0)
     abort ();
   is_success (restore_apply (fd, &r, &rep, &err), 1, &err, "a setuid file grown sparse to 1 TiB is restored");
-  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd)
-          && rep.withheld == 1,
+  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd) && rep.withheld == 1,
       "at once, without reading it, and without its privilege (%o)", st.st_mode & 07777);
   close (fd);
 
@@ -385,8 +384,8 @@ test_restore_privilege (void)
   memset (&rep, 0, sizeof rep);
   fd = journaled_privileged (path, 04755, true, false, &r);
   is_success (restore_apply (fd, &r, &rep, &err), 1, &err, "a record without a digest is restored");
-  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd)
-          && rep.withheld == 1 && rep.withheld_undigested == 1,
+  ok (fstat (fd, &st) == 0 && st.st_uid == 1000 && (st.st_mode & 07777) == 0755 && !has_cap (fd) && rep.withheld == 1
+          && rep.withheld_undigested == 1,
       "without its privilege, counted as undigested");
   close (fd);
   {

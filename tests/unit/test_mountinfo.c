@@ -1,7 +1,7 @@
 /* hook/system/mountinfo.c: parsing /proc/PID/mountinfo and finding the mount at a path. */
 #define _GNU_SOURCE
-#include "hook/system/mountinfo.h"
 #include "helpers.h"
+#include "hook/system/mountinfo.h"
 
 /* Parse a copy of TEXT into MI (owned by MI: free with mountinfo_free). */
 static int

@@ -1,8 +1,8 @@
 /* hook/run/policy.c and hook/run/plan.c: which mapping a mount gets, and which mounts to act on. */
 #define _GNU_SOURCE
+#include "helpers.h"
 #include "hook/run/plan.h"
 #include "hook/run/policy.h"
-#include "helpers.h"
 
 static const char *
 desc (const struct idmap *map)
@@ -106,7 +106,6 @@ test_other_modes (void)
   set_ids (&ids, "0 100000 1", "0 100000 1");
   is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err, "no id other than 0",
             "nsmap of a map holding only id 0 is an error");
-
 }
 
 static void
@@ -228,7 +227,7 @@ jobs (const struct plan *plan)
       else
         snprintf (at, sizeof at, "%d", j->mi->id);
       o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s=%s%s@%s:%s", i ? " " : "", j->dest,
-                             mode_name (j->policy.mode), j->policy.wildcard ? "*" : "", at, job_source (j));
+                              mode_name (j->policy.mode), j->policy.wildcard ? "*" : "", at, job_source (j));
     }
   return buf;
 }
@@ -334,8 +333,8 @@ test_plan (void)
 
   f.plan = (struct plan){ 0 };
   request_parse_mounts ("/data", "test request", &f.req, &err);
-  is_error (plan_build (&f.req, &f.cfg, "/", &f.mi, &f.host, &f.pol, &f.plan, &err), -1, &err,
-            "not mounted at '/data'", "with rootfs '/' the host path is the destination itself");
+  is_error (plan_build (&f.req, &f.cfg, "/", &f.mi, &f.host, &f.pol, &f.plan, &err), -1, &err, "not mounted at '/data'",
+            "with rootfs '/' the host path is the destination itself");
   unbuild (&f);
 
   oci_config_free (&f.cfg);
@@ -372,7 +371,7 @@ subs (const struct mount_job *job)
       const struct submount *sub = &job->subs[i];
       const char *what = sub->refusal ? error_shown (sub->refusal) : sub->skip ? sub->skip : "ok";
       o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s(%s)<%s>:%.26s", i ? " " : "", sub->dest, sub->rel,
-                             sub->source, what);
+                              sub->source, what);
     }
   return buf;
 }
@@ -466,8 +465,8 @@ test_rootless (void)
   is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
             "idmapped mounts need real root in the initial user namespace", "rootless: idmap is refused, saying why");
   pol.mode = MODE_NSMAP;
-  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
-            "use mode chown", "rootless: so is nsmap, saying what to use");
+  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err, "use mode chown",
+            "rootless: so is nsmap, saying what to use");
   pol.mode = MODE_AUTO;
   is_success (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_CHOWN, &err,
               "rootless: auto chowns, and the user's own files (0 here) are not host root's");
@@ -494,8 +493,8 @@ test_rootless (void)
   is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
             "your user namespace maps host root (host uid 0 is uid 7 there)",
             "rootless: a namespace that maps host root gets no chown");
-  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err,
-            "--allow-host-root", "rootless: that refusal names --allow-host-root");
+  is_error (policy_decide (&pol, 0, 0, &ids, &user, &uids, &gids, &why, &err), POLICY_ERROR, &err, "--allow-host-root",
+            "rootless: that refusal names --allow-host-root");
   user = (struct target_user){ 7, 8, "test user" };
   is_error (policy_chown_target (&pol, &ids, &user, NULL, NULL, &u, &g, &err), -1, &err, "host root's",
             "rootless: giving a tree to the id that is host root's is refused, judged on host ids");

@@ -1,8 +1,8 @@
 /* hook/run/request.c: the annotation mini-language and where the request comes from. */
 #define _GNU_SOURCE
+#include "helpers.h"
 #include "hook/run/request.h"
 #include "oci/config.h"
-#include "helpers.h"
 
 /* The parsed list as "DEST=MODE DEST=MODE ...", or the error message. */
 static const char *
@@ -22,7 +22,7 @@ parsed (const char *text)
   buf[0] = '\0';
   for (size_t i = 0; i < req.n && o < sizeof buf; i++)
     o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%s=%s", i ? " " : "", req.items[i].dest,
-                           mode_name (req.items[i].mode));
+                            mode_name (req.items[i].mode));
   request_free (&req);
   return buf;
 }
@@ -242,10 +242,10 @@ test_scoped_keys (void)
   hook_error_t *err = NULL;
   const char *state_db[] = { ANNOTATION_CONTAINER_NAME, "db", "oci-idmap-hook/mounts.db", "/state", NULL };
   const char *state_web[] = { ANNOTATION_CONTAINER_NAME, "web", NULL };
-#define POD(NAME)                                                                                             \
-  "{'annotations':{'oci-idmap-hook/mounts':'/all','oci-idmap-hook/user':'1:1',"                                \
-  "'oci-idmap-hook/mounts.db':'/pg=nsmap','oci-idmap-hook/user.db':'999:99',"                                  \
-  "'oci-idmap-hook/mounts.dbx':'/x','io.kubernetes.container.name':'" NAME "'},"                               \
+#define POD(NAME)                                                                                                      \
+  "{'annotations':{'oci-idmap-hook/mounts':'/all','oci-idmap-hook/user':'1:1',"                                        \
+  "'oci-idmap-hook/mounts.db':'/pg=nsmap','oci-idmap-hook/user.db':'999:99',"                                          \
+  "'oci-idmap-hook/mounts.dbx':'/x','io.kubernetes.container.name':'" NAME "'},"                                       \
   "'process':{'user':{'uid':5,'gid':6}}}"
 
   cfg = config (POD ("db"));

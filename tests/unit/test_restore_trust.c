@@ -1,7 +1,7 @@
 /* hook/chown/restore_trust.c: which journals restore believes. */
 #define _GNU_SOURCE
-#include "hook/chown/restore_trust.h"
 #include "helpers.h"
+#include "hook/chown/restore_trust.h"
 
 #include <fcntl.h>
 #include <stdio.h>

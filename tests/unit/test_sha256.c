@@ -42,20 +42,21 @@ main (void)
   check ("", 0, 1, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "the empty string");
   check ("abc", 3, 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "abc");
   for (size_t step = 1; step <= 64; step *= 4)
-    check (two_blocks, sizeof two_blocks - 1, step,
-           "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", "448 bits");
+    check (two_blocks, sizeof two_blocks - 1, step, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+           "448 bits");
   check (four_blocks, sizeof four_blocks - 1, 7, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1",
          "896 bits");
-  check (million, 1000000, 4093, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
-         "a million a's");
+  check (million, 1000000, 4093, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "a million a's");
   {
     int fd = memfd_create ("sha", 0);
     unsigned char d[SHA256_BYTES];
     char got[2 * SHA256_BYTES + 1];
     uint64_t size = 0;
-    ok (fd >= 0 && write (fd, million, 1000000) == 1000000 && sha256_fd_max (fd, UINT64_MAX, d, &size) == 0, "an fd is read");
+    ok (fd >= 0 && write (fd, million, 1000000) == 1000000 && sha256_fd_max (fd, UINT64_MAX, d, &size) == 0,
+        "an fd is read");
     hex (d, got);
-    is_str (got, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "from offset 0, whatever its offset");
+    is_str (got, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+            "from offset 0, whatever its offset");
     is_int ((long long) size, 1000000, "its size is what was read");
     close (fd);
   }

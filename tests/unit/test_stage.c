@@ -9,8 +9,8 @@
  * LeakSanitizer at exit fails the test on anything left allocated.
  * Needs root (the sandbox drops capabilities from the bounding set). */
 #define _GNU_SOURCE
-#include "hook/run/stage.h"
 #include "helpers.h"
+#include "hook/run/stage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,14 +24,14 @@
 int
 seccomp_load (const scmp_filter_ctx ctx)
 {
-  (void)ctx;
+  (void) ctx;
   return 0;
 }
 
 int
 cap_set_proc (cap_t caps)
 {
-  (void)caps;
+  (void) caps;
   return 0;
 }
 
@@ -50,7 +50,7 @@ state_fd (const char *state)
 {
   int fd = memfd_create ("state", MFD_CLOEXEC);
   size_t len = strlen (state);
-  if (fd < 0 || write (fd, state, len) != (ssize_t)len || lseek (fd, 0, SEEK_SET) < 0)
+  if (fd < 0 || write (fd, state, len) != (ssize_t) len || lseek (fd, 0, SEEK_SET) < 0)
     abort ();
   return fd;
 }

@@ -1,11 +1,11 @@
 /* oci/state.c, oci/config.c and oci/json.c: the runtime state, config.json, bounded reads. */
 #define _GNU_SOURCE
+#include "base/io.h"
+#include "helpers.h"
 #include "oci/config.h"
 #include "oci/json.h"
 #include "oci/json_write.h"
 #include "oci/state.h"
-#include "helpers.h"
-#include "base/io.h"
 
 #include <unistd.h>
 
@@ -74,7 +74,8 @@ test_state (void)
     { "{'id':'x','id':'y','bundle':'/b'}", "the key \"id\" appears twice", "a duplicate top-level key is rejected" },
     { "{'id':'x','bundle':'/b','annotations':{'k':'1','j':'0','k':'2'}}", "the key \"k\" appears twice",
       "a duplicate annotation key is rejected" },
-    { "{'id':'x\xff','bundle':'/b'}", "a string is not valid UTF-8 (offset 8)", "a string that is not UTF-8 is rejected" },
+    { "{'id':'x\xff','bundle':'/b'}", "a string is not valid UTF-8 (offset 8)",
+      "a string that is not UTF-8 is rejected" },
   };
   cleanup_free char *deep = nested (100);
   cleanup_free char *ok64 = nested (64);
@@ -316,7 +317,8 @@ test_json_text (void)
     { "{'a':1 /* c */}", "config.json: comments are not JSON (offset 7)", "a block comment is refused" },
     { "{'a':1} // c", "comments are not JSON (offset 8)", "a line comment is refused" },
     { "/**/{}", "comments are not JSON (offset 0)", "a comment before the value is refused" },
-    { "{'a':'x\\u0000 --read-only'}", "a string holds the escape of U+0000, NUL (offset 7)", "\\u0000 in a string is refused" },
+    { "{'a':'x\\u0000 --read-only'}", "a string holds the escape of U+0000, NUL (offset 7)",
+      "\\u0000 in a string is refused" },
     { "{'a\\u0000b':1}", "holds the escape of U+0000", "\\u0000 in a key is refused" },
     { "['\\uD800']", "unpaired UTF-16 surrogate U+D800 (offset 2)", "a lone high surrogate is refused" },
     { "['\\udc00x']", "unpaired UTF-16 surrogate U+DC00", "a lone low surrogate is refused" },
@@ -364,7 +366,8 @@ test_json_text (void)
     "'\\b\\f\\n\\r\\t\\u001b\\u007f','\xe2\x80\xa8']}",
     "{'n':[0,-0,1.5e300,1E-400,123456789012345678901234567890,-1.0e+2],'t':true,'f':false,'z':null}",
     "{'z':1,'a':2,'m':{'y':[],'b':{}},'':''}",
-    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['deep']]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['deep']]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+    "]]]]]]]]]]]]]]]]]]]]",
     "'just a string'",
   };
   for (size_t i = 0; i < sizeof exotic / sizeof exotic[0]; i++)
