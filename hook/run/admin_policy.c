@@ -3,6 +3,7 @@
 #include "base/cleanup.h"
 #include "base/io.h"
 #include "base/path.h"
+#include "base/str.h"
 #include "base/trusted.h"
 #include "oci/json.h"
 
@@ -85,7 +86,10 @@ admin_policy_parse (const char *text, size_t len, const char *where, struct admi
   const char *environment = NULL;
 
   set_defaults (pol);
-  pol->path = where;
+  /* A copy: the caller's name (the rootless user's policy path, say) may
+   * not outlive the policy, whose refusals and hints name it. */
+  if (str_dup (&pol->path, where, err) < 0)
+    return -1;
   if (json_parse (text, len, where, &pol->tree, err) < 0)
     return -1;
   if (!YAJL_IS_OBJECT (pol->tree))
@@ -192,6 +196,7 @@ admin_policy_free (struct admin_policy *pol)
   for (size_t i = 0; i < pol->n_allowed; i++)
     free (pol->allowed_sources[i]);
   yajl_tree_free (pol->tree);
+  free (pol->path);
   set_defaults (pol);
 }
 

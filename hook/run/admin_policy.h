@@ -31,7 +31,7 @@
 struct admin_policy
 {
   yajl_val tree;
-  const char *path; /* the file it came from, or NULL for the built-in defaults */
+  char *path; /* a copy of the file's name it came from, or NULL for the built-in defaults */
   char *allowed_sources[ADMIN_POLICY_MAX_SOURCES];
   size_t n_allowed;             /* 0: any source outside the deny list */
   bool mode_denied[MODE_COUNT]; /* so that a zeroed policy allows every mode */

@@ -255,6 +255,26 @@ test_load_checks (void)
   rmdir (dir);
 }
 
+/* The policy names its file in every refusal: it keeps its own copy of the
+ * name, which the caller (the rootless policy path, say) may free first. */
+static void
+test_path_outlives_caller (void)
+{
+  cleanup_admin_policy struct admin_policy pol = { 0 };
+  hook_error_t *err = NULL;
+  char *where = strdup ("/home/u/.config/oci-idmap-hook/policy.json");
+
+  ok (where && admin_policy_parse ("{\"allowedSources\": [\"/srv\"]}", 28, where, &pol, &err) == 0,
+      "a policy parses from a name the caller owns");
+  if (where)
+    memset (where, 'X', strlen (where));
+  free (where);
+  ok (pol.path && strcmp (pol.path, "/home/u/.config/oci-idmap-hook/policy.json") == 0,
+      "its name survives the caller's copy");
+  is_error (admin_policy_check_source (&pol, "/opt/x", &err), -1, &err,
+            "allowedSources in '/home/u/.config/oci-idmap-hook/policy.json'", "and a refusal names that file");
+}
+
 int
 main (void)
 {
@@ -265,5 +285,6 @@ main (void)
   test_bad_files ();
   test_environment ();
   test_load_checks ();
+  test_path_outlives_caller ();
   return done_testing ();
 }

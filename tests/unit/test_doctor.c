@@ -236,7 +236,7 @@ test_check_mount (void)
   m = setup (&d, 1000);
   m->source = "/srv/a; b";
   m->asked = true;
-  d.admin.path = "/etc/p.json";
+  d.admin.path = strdup ("/etc/p.json");
   d.admin.allowed_sources[0] = strdup ("/elsewhere");
   d.admin.n_allowed = 1;
   doctor_check_mount (&d, m);
