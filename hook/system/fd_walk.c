@@ -88,7 +88,7 @@ push (struct fd_walk *fw, int fd, void *data)
       fw->stack = st;
       fw->cap = cap;
     }
-  fw->stack[fw->depth++] = (struct fd_walk_level){ fd, data, -1 };
+  fw->stack[fw->depth++] = (struct fd_walk_level){ .fd = fd, .data = data };
   return 0;
 }
 
@@ -142,7 +142,7 @@ read_level (struct fd_walk *fw)
   const struct fd_walk_ops *ops = fw->ops;
   size_t depth = fw->depth;
   struct fd_walk_level *lv = &fw->stack[depth - 1];
-  bool resuming = lv->resume >= 0;
+  bool resuming = lv->resuming;
   ssize_t n;
 
   if ((resuming && lseek (lv->fd, lv->resume, SEEK_SET) < 0)
@@ -163,7 +163,7 @@ read_level (struct fd_walk *fw)
       struct dirent64 *d = (struct dirent64 *) (fw->dents + off);
       off += d->d_reclen;
       /* The level may move (the stack grows): found by index each time. */
-      fw->stack[depth - 1].resume = -1;
+      fw->stack[depth - 1].resuming = false;
       if (is_dot (d->d_name))
         continue;
       if (ops->entry (fw->ctx, fw, fw->stack[depth - 1].fd, fw->stack[depth - 1].data, depth - 1, d) < 0)
@@ -171,6 +171,7 @@ read_level (struct fd_walk *fw)
       if (fw->depth > depth)
         {
           /* A subdirectory is entered now; this one reads on from the next entry. */
+          fw->stack[depth - 1].resuming = true;
           fw->stack[depth - 1].resume = d->d_off;
           break;
         }

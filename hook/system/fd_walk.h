@@ -65,7 +65,10 @@ struct fd_walk_level
 {
   int fd;
   void *data;
-  off_t resume; /* d_off to read on from after a descent, or -1 */
+  /* After a descent: read on from d_off RESUME.  A flag of its own, as a
+   * directory offset is a cookie that may look negative (NFS). */
+  bool resuming;
+  off_t resume;
 };
 
 struct fd_walk
