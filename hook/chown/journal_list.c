@@ -162,6 +162,7 @@ journal_list_read (int dir_fd, const char *dir, bool read, struct journal_list *
         close (fd);
       return make_error (err, errno, "read the journal directory '%s'", dir);
     }
+  rewinddir (d); /* the dup shares DIR_FD's offset */
   if (read)
     restore_trust_dir (dir_fd, dir, &dir_untrusted);
   errno = 0;

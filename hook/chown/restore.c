@@ -179,6 +179,7 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
         close (fd);
       return make_error (err, errno, "read the journal directory '%s'", dir);
     }
+  rewinddir (d); /* the dup shares DIR_FD's offset, which a listing may have left at the end */
   while (ret == 0 && (e = readdir (d)) != NULL)
     {
       cleanup_free char *path = NULL;
