@@ -92,7 +92,12 @@ read_entry (int dir_fd, struct journal_entry *e, hook_error_t **err)
     return make_error (err, errno, "stat '%s'", e->path);
   /* Believed from here on: a journal that does not parse is still the
    * user's own, and said so. */
-  if (journal_read (fd, e->path, &jf, &e->untrusted) < 0 || restore_trust_ids (&jf.h, e->path, &e->untrusted) < 0)
+  if (journal_read (fd, e->path, &jf, &e->untrusted) < 0)
+    {
+      e->invalid = true;
+      return 0;
+    }
+  if (restore_trust_ids (&jf.h, e->path, &e->untrusted) < 0)
     return 0;
   e->h = jf.h;
   e->records = count_records (&jf);

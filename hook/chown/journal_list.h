@@ -17,7 +17,8 @@ struct journal_entry
   char *name;              /* the file name in the directory */
   char *path;              /* DIR/NAME, for messages */
   char *id;                /* the container id its name carries (unescaped) */
-  hook_error_t *untrusted; /* why it is not believed, or NULL; the rest only when believed */
+  hook_error_t *untrusted; /* why it is not believed or not read, or NULL; the rest only when NULL */
+  bool invalid;            /* believed, but its header does not parse */
   struct journal_header h;
   uint64_t records;      /* whole records: inodes whose owner changed */
   struct timespec mtime; /* its last append */

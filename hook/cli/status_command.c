@@ -35,8 +35,9 @@ static const char status_usage[] = "Usage: oci-idmap-hook status [--dir DIR | --
                                    "              so one listed means that has not happened yet or failed)\n"
                                    "  stale       its source is gone or is another directory now (another\n"
                                    "              device, or not the inode the journal was written for)\n"
-                                   "  untrusted   someone but you could have written it: never read; the\n"
-                                   "              reason follows\n"
+                                   "  untrusted   someone but you could have written it, or its ids are\n"
+                                   "              another user namespace's: never read; the reason follows\n"
+                                   "  invalid     yours, but its header does not parse\n"
                                    "Whether the container still exists is not shown: runtimes keep their\n"
                                    "state where each is told to (--root), which the journal does not say.\n"
                                    "\n"
@@ -57,7 +58,7 @@ static const char status_usage[] = "Usage: oci-idmap-hook status [--dir DIR | --
 static const char *
 state_name (const struct journal_entry *e)
 {
-  return e->untrusted ? "untrusted" : e->stale ? "stale" : "restorable";
+  return e->invalid ? "invalid" : e->untrusted ? "untrusted" : e->stale ? "stale" : "restorable";
 }
 
 static void
@@ -111,7 +112,7 @@ static int
 print_text (const struct journal_list *l, const char *dir)
 {
   cleanup_free char *safe = text_escape (dir);
-  size_t stale = 0, untrusted = 0;
+  size_t stale = 0, untrusted = 0, invalid = 0;
 
   if (safe == NULL)
     return -1;
@@ -120,13 +121,17 @@ print_text (const struct journal_list *l, const char *dir)
             "DESTINATION", "SOURCE");
   for (size_t i = 0; i < l->n; i++)
     {
-      untrusted += l->v[i].untrusted != NULL;
+      invalid += l->v[i].invalid;
+      untrusted += l->v[i].untrusted && !l->v[i].invalid;
       stale += !l->v[i].untrusted && l->v[i].stale;
       if (print_entry (&l->v[i]) < 0)
         return -1;
     }
-  printf ("%zu journal%s in '%s': %zu restorable, %zu stale, %zu untrusted\n", l->n, l->n == 1 ? "" : "s", safe,
-          l->n - stale - untrusted, stale, untrusted);
+  printf ("%zu journal%s in '%s': %zu restorable, %zu stale, %zu untrusted", l->n, l->n == 1 ? "" : "s", safe,
+          l->n - stale - untrusted - invalid, stale, untrusted);
+  if (invalid)
+    printf (", %zu invalid", invalid);
+  putchar ('\n');
   return 0;
 }
 

@@ -91,6 +91,24 @@ test_untrusted_never_read (void)
   is_str (l.n ? l.v[0].id : NULL, "c", "its id from its name");
 }
 
+static void
+test_invalid (void)
+{
+  cleanup_journal_list struct journal_list l = { 0 };
+  cleanup_close int dfd = -1;
+  hook_error_t *err = NULL;
+  char sub[300];
+
+  snprintf (sub, sizeof sub, "%s/invalid", top);
+  if (mkdir (sub, 0700) < 0)
+    diag ("mkdir %s failed", sub);
+  file ("invalid/c@%2Fd.journal", 0600, "not a header at all");
+  dfd = open (sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  is_success (journal_list_read (dfd, sub, true, &l, &err), 0, &err, "a directory with a journal of ours is listed");
+  ok (l.n == 1 && l.v[0].invalid && l.v[0].untrusted, "one of ours that does not parse is invalid: %s",
+      l.n ? error_shown (l.v[0].untrusted) : "-");
+}
+
 int
 main (void)
 {
@@ -102,6 +120,7 @@ main (void)
   test_names ();
   test_match ();
   test_untrusted_never_read ();
+  test_invalid ();
   {
     char cmd[300];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", top);
