@@ -27,10 +27,8 @@ same_handle (int fd, int type, const unsigned char *bytes, unsigned int n)
          && memcmp (h.fh.f_handle, bytes, n) == 0;
 }
 
-/* The journal's source directory on the host, checked to be the very
- * directory that was changed (same filesystem, same inode and generation). */
-static int
-open_source (const struct journal_header *h, const char *path, hook_error_t **err)
+int
+restore_open_source (const struct journal_header *h, const char *path, hook_error_t **err)
 {
   cleanup_close int fd = open (h->source, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
@@ -62,7 +60,7 @@ restore_parsed (const struct journal_file *jf, const char *path, int mount_fd, b
   if (restore_trust_ids (&jf->h, path, err) < 0)
     return -1;
   if (mount_fd < 0)
-    own_fd = open_source (&jf->h, path, err);
+    own_fd = restore_open_source (&jf->h, path, err);
   else
     {
       /* The walk reads it: a real fd, not the O_PATH one of a mount copy. */
@@ -181,6 +179,7 @@ restore_container (int dir_fd, const char *dir, const char *container, bool only
         close (fd);
       return make_error (err, errno, "read the journal directory '%s'", dir);
     }
+  rewinddir (d); /* the dup shares DIR_FD's offset, which a listing may have left at the end */
   while (ret == 0 && (e = readdir (d)) != NULL)
     {
       cleanup_free char *path = NULL;

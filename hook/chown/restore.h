@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "chown_walk.h"
+#include "journal.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,12 @@ struct restore_report
  * to the source's original owner. */
 int restore_journal (int jfd, const char *path, int mount_fd, bool new_files, struct restore_report *rep,
                      hook_error_t **err);
+
+/* The journal's source directory on the host (H's source, PATH the
+ * journal for messages), checked to be the very directory that was
+ * changed: same filesystem, same inode and generation.  Only opens it.
+ * Returns the fd, or -1 (errno ENOENT when the source is gone). */
+int restore_open_source (const struct journal_header *h, const char *path, hook_error_t **err);
 
 /* Restore every journal of CONTAINER in DIR_FD (named DIR), and remove
  * each once restored.  With ONLY_POSTSTOP, only those of mode

@@ -205,26 +205,53 @@ restore_trust_open_path (const char *path, hook_error_t **err)
   return restore_trust_open (dir_fd, name, path, err);
 }
 
-int
-restore_trust_journal (int fd, const char *path, const struct journal_header *h, hook_error_t **err)
+/* The file alone, never read: 0 believed, 1 not written by this user
+ * alone (*ST says whose), -1 with an error for anything else. */
+static int
+check_file (int fd, const char *path, struct stat *st, hook_error_t **err)
 {
   /* Written by this user alone: the hook writes them 0600, one link. */
   static const struct trust_rule rule
       = { .type = S_IFREG, .owner = TRUST_OWNER_SELF, .forbidden = 022, .one_link = true };
-  struct stat st;
-  enum trust_verdict verdict = trusted_fd (fd, &rule, &st);
+  enum trust_verdict verdict = trusted_fd (fd, &rule, st);
 
   if (verdict == TRUST_STAT_FAILED)
     return make_error (err, errno, "stat '%s'", path);
   if (verdict == TRUST_WRONG_TYPE)
-    return not_a_journal (path, st.st_mode, err);
-  if (verdict == TRUST_OK)
+    return not_a_journal (path, st->st_mode, err);
+  return verdict == TRUST_OK ? 0 : 1;
+}
+
+static int
+not_ours (const char *path, const struct stat *st, hook_error_t **err)
+{
+  make_error (err, 0, "%s: owned by uid %u with mode %04o and %ju link%s, so someone else may have written it", path,
+              (unsigned) st->st_uid, (unsigned) (st->st_mode & 07777), (uintmax_t) st->st_nlink,
+              st->st_nlink == 1 ? "" : "s");
+  return error_hint (err, TRUST_HINT " (the hook writes them 0600, one link, in its 0700 journal directory)",
+                     geteuid ());
+}
+
+int
+restore_trust_file (int fd, const char *path, hook_error_t **err)
+{
+  struct stat st;
+  int ret = check_file (fd, path, &st, err);
+
+  return ret == 1 ? not_ours (path, &st, err) : ret;
+}
+
+int
+restore_trust_journal (int fd, const char *path, const struct journal_header *h, hook_error_t **err)
+{
+  struct stat st;
+  int ret = check_file (fd, path, &st, err);
+
+  if (ret < 0)
+    return -1;
+  if (ret == 0)
     return h ? restore_trust_ids (h, path, err) : 0;
   if (foreign_ids (fd, path, h, err) < 0)
     return -1;
-  make_error (err, 0, "%s: owned by uid %u with mode %04o and %ju link%s, so someone else may have written it", path,
-              (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777), (uintmax_t) st.st_nlink,
-              st.st_nlink == 1 ? "" : "s");
-  return error_hint (err, TRUST_HINT " (the hook writes them 0600, one link, in its 0700 journal directory)",
-                     geteuid ());
+  return not_ours (path, &st, err);
 }

@@ -29,6 +29,10 @@ int restore_trust_open_path (const char *path, hook_error_t **err);
  * ids of this user namespace, owner and mode as above. */
 int restore_trust_journal (int fd, const char *path, const struct journal_header *h, hook_error_t **err);
 
+/* The same check of owner and mode, on the file alone: never reading it,
+ * for a list of journals that may hold any bytes. */
+int restore_trust_file (int fd, const char *path, hook_error_t **err);
+
 /* Its ids are this namespace's: 0 of a rootless namespace is a user, 0 of
  * the initial one is root. */
 int restore_trust_ids (const struct journal_header *h, const char *path, hook_error_t **err);

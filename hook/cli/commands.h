@@ -15,10 +15,19 @@ int command_hook (int argc, char **argv);
 int command_doctor (int argc, char **argv);
 /* restore: undo mode chown from its journal (restore_command.c). */
 int command_restore (int argc, char **argv);
+/* status: the journals of mode chown, listed (status_command.c). */
+int command_status (int argc, char **argv);
 /* inject: add the hook to a bundle's config.json (inject_command.c). */
 int command_inject (int argc, char **argv);
 /* oci-idmap-runtime: the same binary called under that name (runtime_command.c). */
 int command_runtime (int argc, char **argv);
+
+/* What restore and status share (restore_command.c): the sandbox entered
+ * before any journal is read, and the journal directory: DIR if given,
+ * else the one the hook uses with the policy POLICY (NULL: the default
+ * path), into *OUT (malloc'd). */
+int restore_sandbox_enter (hook_error_t **err);
+int command_journal_dir (const char *dir, const char *policy, char **out, hook_error_t **err);
 
 /* "PROGRAM COMMAND: WHAT 'ARG'" (COMMAND NULL: the hook itself; ARG may be
  * NULL) and "Try 'PROGRAM COMMAND --help'." on stderr.  Returns EXIT_USAGE. */

@@ -12,6 +12,7 @@ static const struct command
   { "doctor", command_doctor },
   { "inject", command_inject },
   { "restore", command_restore },
+  { "status", command_status },
 };
 
 int

@@ -7,8 +7,11 @@
 #include "base/str.h"
 #include "commands.h"
 #include "hook/chown/journal.h"
+#include "hook/chown/journal_list.h"
 #include "hook/chown/restore.h"
 #include "hook/chown/restore_trust.h"
+#include "hook/run/admin_policy.h"
+#include "hook/run/stage.h"
 #include "hook/system/privilege.h"
 #include "hook/system/rootless.h"
 
@@ -22,7 +25,8 @@
 
 /* clang-format off */
 static const char restore_usage[] = "Usage: oci-idmap-hook restore --journal FILE\n"
-                                    "       oci-idmap-hook restore [--dir DIR] --container ID\n"
+                                    "       oci-idmap-hook restore [--dir DIR | --policy FILE] --container ID\n"
+                                    "       oci-idmap-hook restore [--dir DIR | --policy FILE] --all [--prune]\n"
                                     "\n"
                                     "Undo what mode chown did to a mount: put back the owner, the mode bits\n"
                                     "and the file capabilities of every entry its journal records (found by\n"
@@ -33,42 +37,51 @@ static const char restore_usage[] = "Usage: oci-idmap-hook restore --journal FIL
                                     "whose content is what the journal's digest recorded (never from a\n"
                                     "journal without digests); the summary counts the files given back\n"
                                     "without them.  Safe to run again; works on the journal of a hook that\n"
-                                    "was killed in the middle.  The journal is kept.\n"
+                                    "was killed in the middle.  The journal is kept (but with --prune).\n"
                                     "Only journals that no one but you could have written are read (a regular\n"
                                     "file of yours, one link, mode go-w, in a directory of yours that others\n"
-                                    "cannot write).\n"
+                                    "cannot write).  Stop the containers first: a restore gives the tree back\n"
+                                    "even under a running one.  `oci-idmap-hook status` lists the journals.\n"
                                     "\n"
                                     "Options:\n"
                                     "      --journal FILE   the journal of one mount\n"
-                                    "      --dir DIR        the journal directory (default\n"
-                                    "                       " JOURNAL_DEFAULT_DIR "; in a rootless\n"
+                                    "      --container ID   every journal of this container in DIR; ID may be\n"
+                                    "                       the start of the id, if only one id starts so\n"
+                                    "      --all            every journal in DIR, one line each; those that\n"
+                                    "                       fail (stale: the source is gone or another\n"
+                                    "                       directory; untrusted; invalid) are said and the\n"
+                                    "                       others still restored, and the exit status\n"
+                                    "                       is then 1\n"
+                                    "      --prune          with --all: remove each journal once restored,\n"
+                                    "                       and those that are stale; never an untrusted\n"
+                                    "                       or invalid one\n"
+                                    "      --dir DIR        the journal directory\n"
+                                    "      --policy FILE    the policy whose journalDir the hook uses (default\n"
+                                    "                       " ADMIN_POLICY_DEFAULT_PATH "; in a rootless\n"
                                     "                       user namespace, as in podman unshare,\n"
-                                    "                       ~/" ROOTLESS_JOURNAL_DIR ")\n"
-                                    "      --container ID   every journal of this container in DIR\n"
+                                    "                       ~/" ROOTLESS_POLICY_PATH ");\n"
+                                    "                       without journalDir: " JOURNAL_DEFAULT_DIR ",\n"
+                                    "                       rootless ~/" ROOTLESS_JOURNAL_DIR "\n"
                                     "  -v, --verbose        say what was done for each journal\n"
                                     "  -h, --help           show this help and exit\n"
                                     "\n"
                                     "Exit status: 0 when done, 1 on an error (one line on stderr), 2 on bad usage.\n";
 /* clang-format on */
 
-/* The hook's own default: a rootless user's journals are in the user's
- * home (see rootless.h), whoever runs the restore there. */
-static char *
-default_journal_dir (hook_error_t **err)
+int
+command_journal_dir (const char *dir, const char *policy, char **out, hook_error_t **err)
 {
+  struct hook_options o = { .policy_path = policy };
+  cleanup_admin_policy struct admin_policy pol = { 0 };
   cleanup_rootless struct rootless rl = { 0 };
-  char *dir = NULL;
-  int ret;
+  cleanup_free char *rootless_journal = NULL;
 
-  if (rootless_detect (&rl, err) < 0)
-    return NULL;
-  ret = rl.active ? rootless_path (&rl, ROOTLESS_JOURNAL_DIR, &dir, err) : str_dup (&dir, JOURNAL_DEFAULT_DIR, err);
-  if (ret == 0 && dir == NULL)
-    {
-      make_error (err, 0, "no home directory in /etc/passwd for host uid %u, the user of this namespace", rl.host_uid);
-      error_hint (err, "name the journal directory with --dir DIR");
-    }
-  return dir;
+  if (dir)
+    return str_dup (out, dir, err);
+  /* What the hook reads, so that restore finds what the hook wrote. */
+  if (stage_load_policy (&o, &rl, &rootless_journal, &pol, err) < 0)
+    return -1;
+  return str_dup (out, stage_journal_dir (&o, &pol), err);
 }
 
 struct restore_options
@@ -76,6 +89,8 @@ struct restore_options
   const char *journal;   /* --journal, or NULL */
   const char *dir;       /* --dir, or NULL: the default */
   const char *container; /* --container, or NULL */
+  const char *policy;    /* --policy, or NULL: the default path */
+  bool all, prune;       /* --all, --prune */
 };
 
 /* --journal FILE: one mount's journal, and its summary on stdout. */
@@ -97,16 +112,30 @@ restore_one (const char *journal, hook_error_t **err)
   return 0;
 }
 
-/* --container ID: every journal of ID in DIR. */
+/* --container ID: every journal of the one container whose id starts with ID, in DIR. */
 static int
-restore_all (const char *container, const char *dir, hook_error_t **err)
+restore_of_container (const char *prefix, const char *dir, hook_error_t **err)
 {
   cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_journal_list struct journal_list l = { 0 };
   cleanup_free char *safe = NULL;
+  const char *container = NULL;
   int n;
 
   if (dfd < 0)
     return make_error (err, errno, "open the journal directory '%s'", dir);
+  /* By file names only: nothing is read before restore_container checks it. */
+  if (journal_list_read (dfd, dir, false, &l, err) < 0)
+    return -1;
+  switch (journal_list_match (&l, prefix, &container, err))
+    {
+    case -1:
+      return -1;
+    case 1:
+      return make_error (err, 0, "no journal of container %s in '%s'", prefix, dir);
+    default:
+      break;
+    }
   n = restore_container (dfd, dir, container, false, err);
   if (n < 0)
     return -1;
@@ -118,9 +147,76 @@ restore_all (const char *container, const char *dir, hook_error_t **err)
   return 0;
 }
 
-/* Before any journal is read: the hook's sandbox, with what restore needs. */
+/* One journal that restore --all could not restore, said on stderr (after
+ * what is on stdout, so that the lines keep their order). */
+static void
+journal_failed (hook_error_t **err, size_t *failed)
+{
+  fflush (stdout);
+  error_report (err);
+  ++*failed;
+}
+
+/* With --prune: E goes, once restored or when its source is gone. */
 static int
-enter_restore_sandbox (hook_error_t **err)
+prune (int dfd, const struct journal_entry *e, size_t *removed, hook_error_t **err)
+{
+  cleanup_free char *why = e->stale ? error_summary (e->stale) : NULL;
+  cleanup_free char *safe_path = text_escape (e->path), *safe_why = why ? text_escape (why) : NULL;
+
+  if (safe_path == NULL || (why && safe_why == NULL))
+    return make_error (err, ENOMEM, "report the removal of '%s'", e->path);
+  if (unlinkat (dfd, e->name, 0) < 0)
+    return make_error (err, errno, "remove '%s'", e->path);
+  ++*removed;
+  printf ("%s: removed%s%s\n", safe_path, safe_why ? ", stale: " : "", safe_why ? safe_why : "");
+  return 0;
+}
+
+/* --all: every journal of DIR, one line each; a failure does not stop the
+ * others, and makes the exit status 1. */
+static int
+restore_every (const char *dir, bool pruning)
+{
+  cleanup_close int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_journal_list struct journal_list l = { 0 };
+  hook_error_t *err = NULL;
+  size_t failed = 0, restored = 0, removed = 0;
+
+  if (dfd < 0 && errno != ENOENT)
+    {
+      make_error (&err, errno, "open the journal directory '%s'", dir);
+      return report_failure (&err, EXIT_FAILURE);
+    }
+  if (dfd >= 0 && journal_list_read (dfd, dir, true, &l, &err) < 0)
+    return report_failure (&err, EXIT_FAILURE);
+  for (size_t i = 0; i < l.n; i++)
+    {
+      struct journal_entry *e = &l.v[i];
+      if (e->untrusted) /* never removed either: it is not ours to judge */
+        journal_failed (&e->untrusted, &failed);
+      else if (e->stale && !pruning)
+        journal_failed (&e->stale, &failed);
+      else if (!e->stale && restore_one (e->path, &err) < 0)
+        journal_failed (&err, &failed);
+      else
+        {
+          restored += e->stale == NULL;
+          if (pruning && prune (dfd, e, &removed, &err) < 0)
+            journal_failed (&err, &failed);
+        }
+    }
+  cleanup_free char *safe = text_escape (dir);
+  if (safe == NULL)
+    return EXIT_FAILURE;
+  printf ("%zu journal%s in '%s': %zu restored, %zu removed, %zu failed\n", l.n, l.n == 1 ? "" : "s", safe, restored,
+          removed, failed);
+  return failed ? EXIT_FAILURE : 0;
+}
+
+/* Before any journal is read: the hook's sandbox, with what restore needs. */
+int
+restore_sandbox_enter (hook_error_t **err)
 {
   if (privilege_close_fds (-1, err) < 0 || privilege_reduce (err) < 0 || privilege_narrow_restore (err) < 0)
     {
@@ -144,6 +240,9 @@ command_restore (int argc, char **argv)
     { "journal", required_argument, NULL, 'j' },
     { "dir", required_argument, NULL, 'd' },
     { "container", required_argument, NULL, 'c' },
+    { "all", no_argument, NULL, 'a' },
+    { "prune", no_argument, NULL, 'P' },
+    { "policy", required_argument, NULL, 'p' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -167,6 +266,15 @@ command_restore (int argc, char **argv)
       case 'c':
         o.container = optarg;
         break;
+      case 'a':
+        o.all = true;
+        break;
+      case 'P':
+        o.prune = true;
+        break;
+      case 'p':
+        o.policy = optarg;
+        break;
       case 'v':
         log_verbose_enabled = true;
         break;
@@ -178,13 +286,23 @@ command_restore (int argc, char **argv)
       }
   if (optind < argc)
     return usage_error ("restore", "unexpected argument", argv[optind]);
-  if ((o.journal == NULL) == (o.container == NULL))
-    return usage_error ("restore", "give either --journal FILE or --container ID", NULL);
-  if (enter_restore_sandbox (&err) < 0)
+  if ((o.journal != NULL) + (o.container != NULL) + o.all != 1)
+    return usage_error ("restore", "give one of --journal FILE, --container ID or --all", NULL);
+  if (o.prune && !o.all)
+    return usage_error ("restore", "--prune goes with --all", NULL);
+  if (o.journal && (o.dir || o.policy))
+    return usage_error ("restore", "--journal FILE names its directory: no --dir or --policy", NULL);
+  if (o.dir && o.policy)
+    return usage_error ("restore", "give --dir DIR or --policy FILE, not both", NULL);
+  if (restore_sandbox_enter (&err) < 0)
     return report_failure (&err, EXIT_FAILURE);
-  if (o.container && o.dir == NULL && (o.dir = own_dir = default_journal_dir (&err)) == NULL)
+  if (o.journal)
+    return restore_one (o.journal, &err) < 0 ? report_failure (&err, EXIT_FAILURE) : 0;
+  if (command_journal_dir (o.dir, o.policy, &own_dir, &err) < 0)
     return report_failure (&err, EXIT_FAILURE);
-  if ((o.journal ? restore_one (o.journal, &err) : restore_all (o.container, o.dir, &err)) < 0)
+  if (o.all)
+    return restore_every (own_dir, o.prune);
+  if (restore_of_container (o.container, own_dir, &err) < 0)
     return report_failure (&err, EXIT_FAILURE);
   return 0;
 }

@@ -137,10 +137,8 @@ needs_mode (const struct request *req, unsigned int modes)
 /* Modes that may change owners on disk, and so need a journal directory. */
 #define CHOWNING_MODES (MODE_BIT (MODE_CHOWN) | MODE_BIT (MODE_CHOWN_RESTORE) | MODE_BIT (MODE_AUTO))
 
-/* The hook's setting, the policy's (for a rootless user, below the home
- * when the policy names none), then the default. */
-static const char *
-journal_dir (const struct hook_options *opts, const struct admin_policy *pol)
+const char *
+stage_journal_dir (const struct hook_options *opts, const struct admin_policy *pol)
 {
   if (opts->journal_dir)
     return opts->journal_dir;
@@ -168,7 +166,7 @@ fix_mounts (const struct oci_state *st, const struct oci_config *cfg, const stru
   struct target_user user = { 0, 0, "none" };
   struct container_ids ids;
   struct chown_options co = { .journal_dir_fd = -1,
-                              .journal_dir = journal_dir (opts, pol),
+                              .journal_dir = stage_journal_dir (opts, pol),
                               .container = st->id,
                               .hard_links = opts->chown_hard_links,
                               .threads = opts->threads };
@@ -214,7 +212,7 @@ static int
 restore_at_poststop (const struct oci_state *st, const struct hook_options *opts, const struct admin_policy *pol,
                      hook_error_t **err)
 {
-  const char *dir = journal_dir (opts, pol);
+  const char *dir = stage_journal_dir (opts, pol);
   cleanup_close int dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   int n;
 
@@ -238,12 +236,9 @@ enter_sandbox (hook_error_t **err)
   return 0;
 }
 
-/* The administrator's policy (the rootless user's own under a rootless
- * engine), with what the hook knows of where it runs.  RL and
- * *ROOTLESS_JOURNAL, which POL may point to, belong to the caller. */
-static int
-load_policy (const struct hook_options *opts, struct rootless *rl, char **rootless_journal, struct admin_policy *pol,
-             hook_error_t **err)
+int
+stage_load_policy (const struct hook_options *opts, struct rootless *rl, char **rootless_journal,
+                   struct admin_policy *pol, hook_error_t **err)
 {
   cleanup_free char *rootless_policy = NULL;
 
@@ -288,7 +283,7 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
   cleanup_free char *text = NULL, *origin = NULL, *rootless_journal = NULL;
   size_t len;
 
-  if (enter_sandbox (err) < 0 || load_policy (opts, &rl, &rootless_journal, &pol, err) < 0)
+  if (enter_sandbox (err) < 0 || stage_load_policy (opts, &rl, &rootless_journal, &pol, err) < 0)
     return -1;
   if (read_all_capped (state_fd, OCI_STATE_MAX_BYTES, "container state on stdin", &text, &len, err) < 0
       || oci_state_parse (text, len, &st, err) < 0)

@@ -2,7 +2,9 @@
 #ifndef HOOK_STAGE_H
 #define HOOK_STAGE_H
 
+#include "admin_policy.h"
 #include "base/error.h"
+#include "hook/system/rootless.h"
 #include "request.h"
 
 #include <stdbool.h>
@@ -25,6 +27,17 @@ bool stage_known (const char *stage);
 /* Apply hook/system/privilege.c's sequence (all but closing fds, which main does
  * first) and, with --verbose, say what is in force. */
 int enter_sandbox (hook_error_t **err);
+
+/* The administrator's policy (the rootless user's own under a rootless
+ * engine, below the home), with what the hook knows of where it runs: what
+ * the hook reads, for the commands that must agree with it.  RL and
+ * *ROOTLESS_JOURNAL, which POL may point to, belong to the caller. */
+int stage_load_policy (const struct hook_options *opts, struct rootless *rl, char **rootless_journal,
+                       struct admin_policy *pol, hook_error_t **err);
+
+/* The journal directory: OPTS's, the policy's (for a rootless user, below
+ * the home when the policy names none), then the default. */
+const char *stage_journal_dir (const struct hook_options *opts, const struct admin_policy *pol);
 
 /* Read the state from STATE_FD, the bundle's config.json, and fix the mounts
  * the container asked for.  Returns 0 when done or when nothing was asked.

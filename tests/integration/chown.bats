@@ -371,7 +371,7 @@ count_owned() {
 	[[ "$output" == *"Usage: oci-idmap-hook restore --journal FILE"* ]]
 	run "$HOOK" restore
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"give either --journal FILE or --container ID"* ]]
+	[[ "$output" == *"give one of --journal FILE, --container ID or --all"* ]]
 	run "$HOOK" restore --journal /nonexistent
 	[ "$status" -eq 1 ]
 	[ "$output" = "oci-idmap-hook: open '/nonexistent': No such file or directory" ]

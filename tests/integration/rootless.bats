@@ -179,6 +179,20 @@ rl_unshare() {
 	done
 }
 
+@test "rootless: status in podman unshare lists the user's journal without --dir; restore takes a short id" {
+	rl_podman --user 999:999 --cidfile "$W/cid" --annotation oci-idmap-hook/mounts=/data=chown -- true
+	[ "$status" -eq 0 ]
+	cid=$(cat "$W/cid")
+	rl_unshare "$RL_HOOK" status --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.journals[0] | [.container, .state, .source, .destination] | join(" ")' <<<"$output")" = "$cid restorable $W/data /data" ]
+	[[ "$(jq -r .directory <<<"$output")" == */.local/share/oci-idmap-hook/journal ]]
+	rl_unshare "$RL_HOOK" restore --container "${cid:0:12}"
+	[ "$status" -eq 0 ]
+	[ "$output" = "container $cid: 1 journal restored" ]
+	[ "$(stat -c %u "$W/data/sub/a")" = "$RL_UID" ]
+}
+
 @test "rootless: a container user who is nobody gets the tree, and starts again on it" {
 	# Container 65534 is the user's subordinate id 65533 places up: on a
 	# re-run the tree shows as nobody, just as ids outside the namespace do.
