@@ -11,41 +11,89 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* podman's IDMappings: "CONTAINER:HOST:SIZE" strings. */
+/* One "CONTAINER:HOST:SIZE", as podman writes a mapping (TEXT NULL: not a string). */
+static int
+add_extent (const char *text, const char *where, size_t i, struct idmap *map, hook_error_t **err)
+{
+  unsigned long long n[3];
+  const char *p = text;
+  char *end = NULL;
+
+  for (int k = 0; k < 3 && p; k++)
+    {
+      errno = 0;
+      n[k] = *p >= '0' && *p <= '9' ? strtoull (p, &end, 10) : 0;
+      p = errno == 0 && end && *end == (k < 2 ? ':' : '\0') ? end + 1 : NULL;
+      end = NULL;
+    }
+  if (p == NULL)
+    return make_error (err, 0, "%s[%zu]: expected \"CONTAINER:HOST:SIZE\"", where, i);
+  return idmap_add (map, n[0], n[1], n[2], where, err);
+}
+
+/* podman's IDMappings: an array of such strings. */
 static int
 parse_map (yajl_val arr, const char *where, struct idmap *map, hook_error_t **err)
 {
   for (size_t i = 0; YAJL_IS_ARRAY (arr) && i < arr->u.array.len; i++)
     {
       yajl_val v = arr->u.array.values[i];
-      unsigned long long n[3];
-      const char *p = YAJL_IS_STRING (v) ? YAJL_GET_STRING (v) : NULL;
-      char *end = NULL;
-      for (int k = 0; k < 3 && p; k++)
-        {
-          errno = 0;
-          n[k] = *p >= '0' && *p <= '9' ? strtoull (p, &end, 10) : 0;
-          p = errno == 0 && end && *end == (k < 2 ? ':' : '\0') ? end + 1 : NULL;
-          end = NULL;
-        }
-      if (p == NULL)
-        return make_error (err, 0, "%s[%zu]: expected \"CONTAINER:HOST:SIZE\"", where, i);
-      if (idmap_add (map, n[0], n[1], n[2], where, err) < 0)
+      if (add_extent (YAJL_IS_STRING (v) ? v->u.string : NULL, where, i, map, err) < 0)
         return -1;
     }
   return idmap_validate (map, where, err);
 }
 
+/* podman 4 leaves IDMappings null in a container it has only created; its
+ * Config.CreateCommand keeps the --uidmap and --gidmap it was created with. */
 static int
-parse_mappings (struct doctor_container *c, yajl_val top, yajl_val host, const char *where, hook_error_t **err)
+maps_from_command (struct doctor_container *c, yajl_val config, const char *where, hook_error_t **err)
+{
+  yajl_val cmd = json_member (config, "CreateCommand");
+
+  for (size_t i = 0; YAJL_IS_ARRAY (cmd) && i < cmd->u.array.len; i++)
+    {
+      yajl_val v = cmd->u.array.values[i], next = i + 1 < cmd->u.array.len ? cmd->u.array.values[i + 1] : NULL;
+      const char *arg = YAJL_IS_STRING (v) ? v->u.string : "", *val = NULL;
+      struct idmap *map = NULL;
+      cleanup_free char *w = NULL;
+      if (strcmp (arg, "--") == 0)
+        break;
+      for (int k = 0; k < 2 && map == NULL; k++)
+        {
+          const char *flag = k ? "--gidmap" : "--uidmap";
+          size_t n = strlen (flag);
+          if (strncmp (arg, flag, n) == 0 && arg[n] == '=')
+            val = arg + n + 1, map = k ? &c->gids : &c->uids;
+          else if (strcmp (arg, flag) == 0 && YAJL_IS_STRING (next))
+            val = next->u.string, map = k ? &c->gids : &c->uids, i++;
+        }
+      if (map == NULL)
+        continue;
+      if (str_printf (&w, err, "%s: Config.CreateCommand %s", where, arg) < 0
+          || add_extent (val, w, map->n, map, err) < 0)
+        return -1;
+    }
+  if ((c->uids.n && idmap_validate (&c->uids, "--uidmap", err) < 0)
+      || (c->gids.n && idmap_validate (&c->gids, "--gidmap", err) < 0))
+    return error_prefix (err, "%s: Config.CreateCommand", where);
+  c->has_map = c->uids.n > 0;
+  if (c->has_map && c->gids.n == 0)
+    c->gids = c->uids;
+  return 0;
+}
+
+static int
+parse_mappings (struct doctor_container *c, yajl_val top, yajl_val host, yajl_val config, const char *where,
+                hook_error_t **err)
 {
   cleanup_free char *wu = NULL, *wg = NULL;
   yajl_val m = json_member (host, "IDMappings"), uids, gids;
 
-  if (m == NULL)
+  if (m == NULL || YAJL_IS_NULL (m))
     m = json_member (top, "IDMappings");
   if (m == NULL || YAJL_IS_NULL (m))
-    return 0;
+    return maps_from_command (c, config, where, err);
   if (!YAJL_IS_OBJECT (m))
     return make_error (err, 0, "%s: IDMappings: expected an object", where);
   if (json_get_array (m, "UidMap", where, &uids, err) < 0 || json_get_array (m, "GidMap", where, &gids, err) < 0
@@ -125,7 +173,7 @@ parse_container (struct doctor_stack *s, size_t i, yajl_val v, hook_error_t **er
       || (config && json_get_string (config, "User", where, &c->user, err) < 0)
       || (config && json_get_array (config, "Env", where, &env, err) < 0)
       || (host && json_get_string (host, "UsernsMode", where, &userns, err) < 0)
-      || parse_mappings (c, v, host, where, err) < 0 || str_printf (&wa, err, "%s: annotations", where) < 0
+      || parse_mappings (c, v, host, config, where, err) < 0 || str_printf (&wa, err, "%s: annotations", where) < 0
       || parse_annotations (c, json_member (s->engine == ENGINE_PODMAN ? config : host, "Annotations"), wa, err) < 0)
     return -1;
   for (size_t k = 0; env && k < env->u.array.len; k++)
