@@ -116,8 +116,10 @@ read_ranges (const char *path, const char *name, const char *id, struct idmap *m
   if (map->n == 0)
     {
       make_error (err, 0, "--userns-remap: '%s' has no range of %s", path, name);
-      return error_hint (err, "dockerd with --userns-remap=default creates the user dockremap and its ranges when it "
-                              "starts; give the ranges with --uidmap and --gidmap instead");
+      return error_hint (err,
+                         "dockerd needs a line %s:START:COUNT there (with --userns-remap=default it makes "
+                         "dockremap's the first time it starts); or give --uidmap and --gidmap",
+                         name);
     }
   return 0;
 }
@@ -167,7 +169,8 @@ container_user (const struct doctor_stack *s, const struct doctor_container *c, 
   const char *spec = c->user;
   hook_error_t *bad = NULL;
 
-  *u = (struct target_user){ 0, 0, "the image's user" };
+  /* Only the ids count: the config's process.user names the origin. */
+  *u = (struct target_user){ 0, 0, "user" };
   if ((spec == NULL || *spec == '\0') && s->engine == ENGINE_COMPOSE)
     {
       const char *found = NULL;
@@ -191,22 +194,18 @@ container_user (const struct doctor_stack *s, const struct doctor_container *c, 
                            "as root (give --image-inspect with `docker image inspect %s`)",
                            c->image ? c->image : "no image named", c->image ? c->image : "IMAGE");
       spec = found;
-      u->origin = "the image's Config.User";
     }
   if (spec == NULL || *spec == '\0')
     return 0;
   if (strchr (spec, ':') == NULL && parse_numeric_id (spec, strlen (spec), &u->uid) == 0)
-    {
-      u->origin = "user:";
-      return str_printf (note, err,
-                         "user %s has no group: the engine takes it from the image's /etc/passwd, or 0; judged "
-                         "as %s:0",
-                         spec, spec);
-    }
+    return str_printf (note, err,
+                       "user %s has no group: the engine takes it from the image's /etc/passwd, or 0; judged "
+                       "as %s:0",
+                       spec, spec);
   if (parse_user_spec (spec, "user:", u, &bad) == 0)
     return 0;
   error_free (&bad);
-  *u = (struct target_user){ 0, 0, "the default user" };
+  *u = (struct target_user){ 0, 0, "user" };
   return str_printf (note, err,
                      "user \"%s\" is a name, which the engine looks up in the image's /etc/passwd; judged as root "
                      "(give numeric UID:GID)",
@@ -500,6 +499,9 @@ doctor_stack_run (const struct doctor_stack *s, const struct doctor_stack_option
       ret = 0;
       if (o->mapping_from)
         fprintf (out, "engine mapping: from %s\n", o->mapping_from);
+      else if (s->engine != ENGINE_PODMAN)
+        fprintf (out, "engine mapping: none given (Docker's JSON does not show dockerd's --userns-remap: give "
+                      "--userns-remap if the daemon runs with it)\n");
       for (size_t i = 0; i < s->n && ret == 0; i++)
         {
           ret = doctor_report_text (&d[i], out);
