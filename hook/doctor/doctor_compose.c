@@ -48,6 +48,7 @@ parse_service (struct doctor_stack *s, const char *name, yajl_val svc, const cha
   c = doctor_stack_add (s, name, err);
   if (c == NULL || json_get_string (svc, "user", where, &c->user, err) < 0
       || json_get_string (svc, "image", where, &c->image, err) < 0
+      || json_get_string (svc, "runtime", where, &c->runtime, err) < 0
       || json_get_string (svc, "userns_mode", where, &userns, err) < 0
       || json_get_array (svc, "volumes", where, &volumes, err) < 0
       || json_get_object (svc, "environment", where, &env, err) < 0

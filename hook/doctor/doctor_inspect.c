@@ -173,6 +173,7 @@ parse_container (struct doctor_stack *s, size_t i, yajl_val v, hook_error_t **er
       || (config && json_get_string (config, "User", where, &c->user, err) < 0)
       || (config && json_get_array (config, "Env", where, &env, err) < 0)
       || (host && json_get_string (host, "UsernsMode", where, &userns, err) < 0)
+      || (host && s->engine == ENGINE_DOCKER && json_get_string (host, "Runtime", where, &c->runtime, err) < 0)
       || parse_mappings (c, v, host, config, where, err) < 0 || str_printf (&wa, err, "%s: annotations", where) < 0
       || parse_annotations (c, json_member (s->engine == ENGINE_PODMAN ? config : host, "Annotations"), wa, err) < 0)
     return -1;

@@ -345,6 +345,19 @@ config_for (const struct doctor_container *c, const struct target_user *u, const
   return json_gen_take (g, text, len, err);
 }
 
+/* Docker starts these without the shim, so no hook runs.  Any other name
+ * may be the shim's entry in daemon.json. */
+static bool
+plain_runtime (const char *name)
+{
+  static const char *const plain[] = { "runc", "crun", "youki", "io.containerd.runc.v2", NULL };
+
+  for (const char *const *p = plain; name && *p; p++)
+    if (strcmp (name, *p) == 0)
+      return true;
+  return false;
+}
+
 static const char *const engine_noun[] = { "service", "container", "container" };
 
 /* Judge C into D and CFG (zeroed; D points into CFG until both are freed).  -1 with *ERR: out of memory, or the policy.
@@ -371,6 +384,16 @@ judge (const struct doctor_stack *s, const struct doctor_container *c, const str
     return -1;
   if (note)
     doctor_problem (d, true, "user", NULL, "%s", note);
+  for (size_t i = 0; i < d->n_mounts && plain_runtime (c->runtime); i++)
+    if (d->mounts[i].asked)
+      {
+        doctor_problem (
+            d, false, d->mounts[i].dest,
+            "give it the runtime shim: runtime: oci-idmap (docker run --runtime oci-idmap)",
+            "the container asks the hook for it, but runs on %s, not through the runtime shim: no hook will run",
+            c->runtime);
+        break;
+      }
   if (c->userns_host && o->uids.n)
     doctor_problem (d, true, "mapping", NULL, "userns_mode host: this container is not remapped");
   return 0;

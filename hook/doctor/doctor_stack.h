@@ -39,10 +39,11 @@ struct doctor_bind
 struct doctor_container
 {
   const char *name;
-  const char *user;  /* as the engine has it: "UID[:GID]", a name; NULL or "": the image's */
-  const char *image; /* for --image-inspect, or NULL */
-  bool userns_host;  /* userns_mode / UsernsMode "host": no remapping */
-  yajl_val env;      /* an object (compose) or an array of "K=V" (inspect), or NULL */
+  const char *user;    /* as the engine has it: "UID[:GID]", a name; NULL or "": the image's */
+  const char *image;   /* for --image-inspect, or NULL */
+  const char *runtime; /* Docker's runtime: (HostConfig.Runtime), or NULL */
+  bool userns_host;    /* userns_mode / UsernsMode "host": no remapping */
+  yajl_val env;        /* an object (compose) or an array of "K=V" (inspect), or NULL */
   yajl_val annotations;
   struct doctor_bind *binds;
   size_t n_binds;

@@ -198,11 +198,19 @@ exit_of() {
 @test "docker inspect: the doctor's verdict on each created container matches how it ran" {
 	requires_compose_v2
 	make_stack
-	# Only the database asks the hook: it works, the others do not.
-	printf 'services:\n  database:\n    runtime: oci-idmap\n    environment:\n      OCI_IDMAP_MOUNTS: /var/lib/postgresql/data\n' \
-		>"$S/db-fix.yml"
+	# The database asks the hook through the shim: it works.  The server
+	# asks nothing, and machine-learning asks but runs on plain runc (the
+	# daemon's default here): both fail.
+	cat >"$S/db-fix.yml" <<-EOF
+		services:
+		  database:
+		    runtime: oci-idmap
+		    environment: { OCI_IDMAP_MOUNTS: /var/lib/postgresql/data }
+		  machine-learning:
+		    environment: { OCI_IDMAP_MOUNTS: /cache }
+	EOF
 	up compose.yml db-fix.yml
-	docker container inspect oihstack-database-1 oihstack-server-1 >"$S/inspect.json"
+	docker container inspect oihstack-database-1 oihstack-server-1 oihstack-machine-learning-1 >"$S/inspect.json"
 	run "$HOOK" doctor --inspect "$S/inspect.json" --userns-remap default
 	_show_run doctor
 	[ "$status" -eq 1 ]
@@ -211,12 +219,17 @@ exit_of() {
 	[ "$(awk '$0 == "container: oihstack-server-1" { on = 1 } on && /^verdict:/ { print; exit }' <<<"$output")" = \
 		"verdict: the container will not work as asked (1 problem)" ]
 	[[ "$output" == *"fix: oihstack-server-1: docker run --runtime oci-idmap --annotation oci-idmap-hook/mounts=/usr/src/app/upload ... (Docker 24 and later; before: -e OCI_IDMAP_MOUNTS=/usr/src/app/upload)"* ]]
+	[ "$(awk '$0 == "container: oihstack-machine-learning-1" { on = 1 } on && /^verdict:/ { print; exit }' <<<"$output")" = \
+		"verdict: the container will not work as asked (1 problem)" ]
+	[[ "$output" == *"problem: /cache: the container asks the hook for it, but runs on runc, not through the runtime shim: no hook will run"* ]]
 	[ "$(exit_of database)" -eq 0 ]
 	[ "$(exit_of server)" -ne 0 ]
+	[ "$(exit_of machine-learning)" -ne 0 ]
+	[ ! -e "$V/vol-cache/probe" ]
 	# The same judgement as one JSON document, read from stdin.
 	run "$HOOK" doctor --inspect - --json --userns-remap default <"$S/inspect.json"
 	[ "$status" -eq 1 ]
-	[ "$(jq -r '.engine, .ok, (.containers | length)' <<<"$output" | tr '\n' ' ')" = "docker false 2 " ]
+	[ "$(jq -r '.engine, .ok, (.containers | length)' <<<"$output" | tr '\n' ' ')" = "docker false 3 " ]
 }
 
 @test "podman inspect: a --uidmap container without the annotation is judged failing, with it working, as podman then runs it" {

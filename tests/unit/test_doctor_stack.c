@@ -221,6 +221,20 @@ test_stack_run (void)
     ok (out2 && strstr (out2, "user:    5:5 (from process.user)") && !strstr (out2, "it sets no user"),
         "ts runs as the image's Config.User, matched by name as :latest");
   }
+  {
+    cleanup_doctor_stack struct doctor_stack s = { 0 };
+    cleanup_free char *js = NULL, *out3 = NULL;
+    if (asprintf (&js,
+                  "[{\"Name\":\"/a\",\"Config\":{\"User\":\"999:999\",\"Env\":[\"OCI_IDMAP_MOUNTS=/data\"]},"
+                  "\"HostConfig\":{\"Runtime\":\"runc\"},\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"%s\","
+                  "\"Destination\":\"/data\",\"RW\":true}]}]",
+                  vol)
+        < 0)
+      abort ();
+    ok (inspect (js, &s, &err) == 0, "a docker container that asks by environment, on runc");
+    is_int (run (&s, &o, &out3), 1, "it will fail: no hook runs without the shim");
+    ok (out3 && strstr (out3, "runs on runc, not through the runtime shim: no hook will run"), "and says why");
+  }
   rmdir (vol);
 }
 
