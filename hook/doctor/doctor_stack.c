@@ -419,6 +419,39 @@ fix_line (FILE *out, const char *fmt, ...)
   fprintf (out, "%s\n", safe);
 }
 
+/* VALUE as a YAML scalar (SHELL false) or one shell word, to paste as it
+ * is: quoted only when it has to be.  Malloc'd; aborts when out of memory,
+ * as the report's lines do. */
+static char *
+quoted (const char *value, bool shell)
+{
+  size_t n = strlen (value), k = 0;
+  bool plain = shell ? strspn (value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.,:=+-") == n
+                     : strpbrk (value, "\"\\") == NULL;
+  char *q = malloc (4 * n + 3);
+
+  if (q == NULL)
+    abort ();
+  if (plain && !shell)
+    {
+      sprintf (q, "\"%s\"", value);
+      return q;
+    }
+  if (plain)
+    return strcpy (q, value);
+  /* Single quotes: YAML doubles a quote inside; the shell closes, quotes it
+   * in double quotes and reopens (no backslash, which the report escapes). */
+  q[k++] = '\'';
+  for (const char *p = value; *p; p++)
+    if (*p == '\'')
+      k += (size_t) sprintf (q + k, shell ? "'\"'\"'" : "''");
+    else
+      q[k++] = *p;
+  q[k++] = '\'';
+  q[k] = '\0';
+  return q;
+}
+
 static void
 print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
 {
@@ -435,9 +468,10 @@ print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
       for (size_t i = 0; i < s->n; i++)
         if (annotations[i])
           {
+            cleanup_free char *value = quoted (annotations[i], false);
             fix_line (out, "    %s:", s->c[i].name);
             fix_line (out, "      annotations:");
-            fix_line (out, "        %s: \"%s\"", ANNOTATION_MOUNTS, annotations[i]);
+            fix_line (out, "        %s: %s", ANNOTATION_MOUNTS, value);
             fix_line (out, "      runtime: oci-idmap");
           }
       fix_line (out, "fix: with Docker before 24 (no annotations), the same value in the environment instead:");
@@ -445,9 +479,10 @@ print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
       for (size_t i = 0; i < s->n; i++)
         if (annotations[i])
           {
+            cleanup_free char *value = quoted (annotations[i], false);
             fix_line (out, "    %s:", s->c[i].name);
             fix_line (out, "      environment:");
-            fix_line (out, "        %s: \"%s\"", ENV_MOUNTS, annotations[i]);
+            fix_line (out, "        %s: %s", ENV_MOUNTS, value);
             fix_line (out, "      runtime: oci-idmap");
           }
       fix_line (out, "fix: and register the runtime shim in /etc/docker/daemon.json (or make it the "
@@ -456,12 +491,21 @@ print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
       return;
     }
   for (size_t i = 0; i < s->n; i++)
-    if (annotations[i] && s->engine == ENGINE_PODMAN)
-      fix_line (out, "fix: %s: podman run --annotation %s=%s ...", s->c[i].name, ANNOTATION_MOUNTS, annotations[i]);
-    else if (annotations[i])
-      fix_line (
-          out, "fix: %s: docker run --runtime oci-idmap --annotation %s=%s ... (Docker 24 and later; before: -e %s=%s)",
-          s->c[i].name, ANNOTATION_MOUNTS, annotations[i], ENV_MOUNTS, annotations[i]);
+    {
+      cleanup_free char *flag = NULL, *env = NULL;
+      if (annotations[i] == NULL)
+        continue;
+      if (asprintf (&flag, "%s=%s", ANNOTATION_MOUNTS, annotations[i]) < 0
+          || asprintf (&env, "%s=%s", ENV_MOUNTS, annotations[i]) < 0)
+        abort ();
+      cleanup_free char *qflag = quoted (flag, true), *qenv = quoted (env, true);
+      if (s->engine == ENGINE_PODMAN)
+        fix_line (out, "fix: %s: podman run --annotation %s ...", s->c[i].name, qflag);
+      else
+        fix_line (out,
+                  "fix: %s: docker run --runtime oci-idmap --annotation %s ... (Docker 24 and later; before: -e %s)",
+                  s->c[i].name, qflag, qenv);
+    }
 }
 
 static void

@@ -235,6 +235,21 @@ test_stack_run (void)
     is_int (run (&s, &o, &out3), 1, "it will fail: no hook runs without the shim");
     ok (out3 && strstr (out3, "runs on runc, not through the runtime shim: no hook will run"), "and says why");
   }
+  {
+    cleanup_doctor_stack struct doctor_stack s = { 0 };
+    cleanup_free char *js = NULL, *out4 = NULL;
+    if (asprintf (&js,
+                  "[{\"Name\":\"p\",\"OCIRuntime\":\"crun\",\"Config\":{\"User\":\"999:999\"},"
+                  "\"Mounts\":[{\"Type\":\"bind\",\"Source\":\"%s\",\"Destination\":\"/a\",\"RW\":true},"
+                  "{\"Type\":\"bind\",\"Source\":\"%s\",\"Destination\":\"/it's\",\"RW\":true}]}]",
+                  vol, vol)
+        < 0)
+      abort ();
+    ok (inspect (js, &s, &err) == 0, "a podman container with two mounts");
+    is_int (run (&s, &o, &out4), 1, "both need the hook");
+    ok (out4 && strstr (out4, "fix: p: podman run --annotation 'oci-idmap-hook/mounts=/a;/it'\"'\"'s' ...\n"),
+        "the flag is one shell word, quoted as it must be: ';' and a quote");
+  }
   rmdir (vol);
 }
 
