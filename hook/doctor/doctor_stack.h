@@ -3,8 +3,8 @@
  * each container judged as doctor_run judges a bundle, and the fix said in
  * the engine's own terms.
  *
- *   doctor_stack.c    the list of containers, the engine's mapping
- *                     (--userns-remap), the judging and the fix
+ *   doctor_remap.c    dockerd's --userns-remap ranges
+ *   doctor_stack.c    the list of containers, the judging and the fix
  *   doctor_compose.c  compose JSON into the list (uses doctor_stack.c)
  *   doctor_inspect.c  inspect JSON into the list (uses doctor_stack.c)
  * Every string of the list points into the parsed tree that it owns. */
