@@ -2,8 +2,10 @@
 #define _GNU_SOURCE
 #include "base/cleanup.h"
 #include "base/path.h"
+#include "base/str.h"
 #include "commands.h"
 #include "hook/doctor/doctor.h"
+#include "hook/doctor/doctor_stack.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +19,10 @@ static const char doctor_usage[] =
   "       oci-idmap-hook doctor [--json] [--policy FILE] --rootfs DIR [--uidmap C:H:N]...\n"
   "                             [--gidmap C:H:N]... [--user UID[:GID]] [--group-add GID]...\n"
   "                             [--mount SRC:DEST[:OPTIONS]]...\n"
+  "       oci-idmap-hook doctor [--json] [--policy FILE] --compose FILE|- [--image-inspect FILE]\n"
+  "                             [--userns-remap default|USER[:GROUP] | --uidmap C:H:N...]\n"
+  "       oci-idmap-hook doctor [--json] [--policy FILE] --inspect FILE|-\n"
+  "                             [--userns-remap default|USER[:GROUP] | --uidmap C:H:N...]\n"
   "\n"
   "Explain, before the container runs, why it could not use its files: how each\n"
   "bind mount will look to the container's user, what the hook would do with it\n"
@@ -51,6 +57,22 @@ static const char doctor_usage[] =
   "                            nsmap, chown, auto or chown+restore (chown: the\n"
   "                            access shown is the one after the chown)\n"
   "\n"
+  "What the engines print, every container judged as a bundle is (no rootfs\n"
+  "scan), then the fix in the engine's terms:\n"
+  "      --compose FILE|-      the output of `docker compose config --format json`:\n"
+  "                            each service's user:, bind volumes, annotations:,\n"
+  "                            environment: and userns_mode:; the fix is the\n"
+  "                            annotations: block (or environment:) to paste\n"
+  "      --image-inspect FILE  `docker image inspect` of the images: the user of a\n"
+  "                            service that sets no user: (without it: judged as\n"
+  "                            root, with a warning that the image decides)\n"
+  "      --inspect FILE|-      `docker container inspect` or `podman container\n"
+  "                            inspect` (Config.User, Mounts, annotations, podman's\n"
+  "                            IDMappings); the fix is the --annotation flag\n"
+  "      --userns-remap SPEC   the mapping of dockerd --userns-remap SPEC: the\n"
+  "                            ranges of that user (default: dockremap) in\n"
+  "                            /etc/subuid and /etc/subgid (or --uidmap, --gidmap)\n"
+  "\n"
   "With a bundle or without:\n"
   "      --policy FILE         the administrator's policy the hook runs with\n"
   "                            (default /etc/oci-idmap-hook/policy.json, if it\n"
@@ -73,6 +95,8 @@ struct doctor_args
   uint32_t *groups;
   const char *user;
   bool by_flags; /* an option that describes a container without a bundle */
+  const char *compose, *inspect, *images, *remap;
+  bool container_flags; /* --rootfs, --user, --mount, --group-add: not for engine JSON */
 };
 
 static void
@@ -161,6 +185,18 @@ parse_option (struct doctor_args *a, int c, char *arg, hook_error_t **err)
     case 'r':
       a->o.rootfs = arg;
       return 0;
+    case 'C':
+      a->compose = arg;
+      return 0;
+    case 'I':
+      a->inspect = arg;
+      return 0;
+    case 'i':
+      a->images = arg;
+      return 0;
+    case 'R':
+      a->remap = arg;
+      return 0;
     case 'u':
       return parse_map_flag (arg, &a->o.uids, err);
     case 'g':
@@ -195,6 +231,60 @@ check_flags (struct doctor_args *a, hook_error_t **err)
   return 0;
 }
 
+/* --compose or --inspect: read, parse, judge.  The doctor's exit status. */
+static int
+run_stack (struct doctor_args *a)
+{
+  cleanup_doctor_stack struct doctor_stack s = { 0 };
+  struct doctor_stack_options so = { .policy = a->o.policy, .json = a->o.json };
+  cleanup_free char *text = NULL, *images = NULL, *from = NULL;
+  const char *file = a->compose ? a->compose : a->inspect;
+  hook_error_t *err = NULL;
+  size_t len, ilen;
+  int ret;
+
+  if (a->remap)
+    {
+      if (doctor_remap_read (a->remap, "/etc/subuid", "/etc/subgid", &so.uids, &so.gids, &err) < 0)
+        return report_failure (&err, DOCTOR_EXIT_CANNOT_CHECK);
+      if (str_printf (&from, &err, "--userns-remap %s", a->remap) < 0)
+        return report_failure (&err, DOCTOR_EXIT_CANNOT_CHECK);
+    }
+  else if (a->o.uids.n)
+    {
+      so.uids = a->o.uids;
+      so.gids = a->o.gids.n ? a->o.gids : a->o.uids;
+      if (str_dup (&from, "--uidmap", &err) < 0)
+        return report_failure (&err, DOCTOR_EXIT_CANNOT_CHECK);
+    }
+  so.mapping_from = from;
+  if (doctor_stack_read (file, &text, &len, &err) < 0
+      || (a->compose ? doctor_compose_parse (text, len, file, &s, &err)
+                     : doctor_inspect_parse (text, len, file, &s, &err))
+             < 0
+      || (a->images
+          && (doctor_stack_read (a->images, &images, &ilen, &err) < 0
+              || doctor_images_parse (images, ilen, a->images, &s, &err) < 0)))
+    return report_failure (&err, DOCTOR_EXIT_CANNOT_CHECK);
+  ret = doctor_stack_run (&s, &so, stdout, &err);
+  return ret < 0 ? report_failure (&err, DOCTOR_EXIT_CANNOT_CHECK) : ret;
+}
+
+/* The stack options' combinations; NULL when they make sense. */
+static const char *
+stack_usage (const struct doctor_args *a, int rest)
+{
+  if (a->compose && a->inspect)
+    return "give --compose or --inspect, not both";
+  if (a->container_flags || a->o.untrusted || rest)
+    return "--compose and --inspect take no BUNDLE, --rootfs, --user, --mount, --group-add or --untrusted";
+  if (a->images && !a->compose)
+    return "--image-inspect is for --compose";
+  if (a->remap && a->o.uids.n)
+    return "give --userns-remap or --uidmap, not both";
+  return NULL;
+}
+
 int
 command_doctor (int argc, char **argv)
 {
@@ -208,6 +298,10 @@ command_doctor (int argc, char **argv)
     { "json", no_argument, NULL, 'j' },
     { "untrusted", no_argument, NULL, 'T' },
     { "policy", required_argument, NULL, 'P' },
+    { "compose", required_argument, NULL, 'C' },
+    { "inspect", required_argument, NULL, 'I' },
+    { "image-inspect", required_argument, NULL, 'i' },
+    { "userns-remap", required_argument, NULL, 'R' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -234,10 +328,21 @@ command_doctor (int argc, char **argv)
         return usage_error_option ("doctor", c, argv);
       default:
         a.by_flags |= c != 'P';
+        a.container_flags |= strchr ("rUmG", c) != NULL;
         if (parse_option (&a, c, optarg, &err) < 0)
           return usage_error_from ("doctor", &err);
         break;
       }
+  if (a.compose || a.inspect || a.images || a.remap)
+    {
+      const char *bad = a.compose || a.inspect ? stack_usage (&a, argc - optind)
+                                               : "--image-inspect and --userns-remap are for --compose or --inspect";
+      if (bad)
+        return usage_error ("doctor", bad, NULL);
+      if (check_flags (&a, &err) < 0)
+        return usage_error_from ("doctor", &err);
+      return run_stack (&a);
+    }
   if (a.by_flags == (optind < argc) || argc - optind > 1 || (a.by_flags && a.o.rootfs == NULL))
     return usage_error ("doctor",
                         argc - optind > 1 ? "unexpected argument"

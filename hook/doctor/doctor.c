@@ -5,6 +5,7 @@
 #include "doctor.h"
 #include "base/cleanup.h"
 #include "base/path.h"
+#include "base/str.h"
 #include "oci/config.h"
 #include "oci/json.h"
 
@@ -199,22 +200,10 @@ open_confined_rootfs (int bundle_fd, const char *root, const char *bundle, hook_
   return -1;
 }
 
-/* Facts from BUNDLE/config.json.  Returns the rootfs fd, or -1 with *ERR. */
+/* Facts from a parsed config.json, but the root filesystem. */
 static int
-facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct oci_config *cfg, hook_error_t **err)
+facts_from_config (struct doctor *d, const struct oci_config *cfg, hook_error_t **err)
 {
-  cleanup_close int bundle_fd = open (bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_free char *text = NULL, *path = NULL;
-  size_t len;
-  int root_fd;
-
-  if (bundle_fd < 0)
-    return make_error (err, errno, "open the bundle '%s'", bundle);
-  if (oci_config_read (bundle, &path, &text, &len, NULL, err) < 0)
-    return -1;
-  if (oci_config_parse (text, len, cfg, err) < 0)
-    return error_prefix (err, "%s", bundle);
-  d->bundle = bundle;
   d->rootfs = cfg->root_path;
   ids_from_config (d, cfg);
   d->privileged = keeps_dac_override (cfg);
@@ -238,6 +227,27 @@ facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct 
   d->hook_registered = registers_hook (cfg, (const char *const[]){ "prestart", "createRuntime" }, 2);
   d->hook_at_poststop = registers_hook (cfg, (const char *const[]){ "poststop" }, 1);
   check_registration (d);
+  return 0;
+}
+
+/* Facts from BUNDLE/config.json.  Returns the rootfs fd, or -1 with *ERR. */
+static int
+facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct oci_config *cfg, hook_error_t **err)
+{
+  cleanup_close int bundle_fd = open (bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_free char *text = NULL, *path = NULL;
+  size_t len;
+  int root_fd;
+
+  if (bundle_fd < 0)
+    return make_error (err, errno, "open the bundle '%s'", bundle);
+  if (oci_config_read (bundle, &path, &text, &len, NULL, err) < 0)
+    return -1;
+  if (oci_config_parse (text, len, cfg, err) < 0)
+    return error_prefix (err, "%s", bundle);
+  d->bundle = bundle;
+  if (facts_from_config (d, cfg, err) < 0)
+    return -1;
   if (d->rootfs == NULL)
     return make_error (err, 0, "'%s/config.json' has no root.path", bundle);
   if (untrusted)
@@ -327,6 +337,19 @@ facts_from_options (struct doctor *d, const struct doctor_options *o, hook_error
   if (root_fd < 0)
     return make_error (err, errno, "open the root filesystem '%s'", d->rootfs);
   return root_fd;
+}
+
+int
+doctor_judge_config (struct doctor *d, const char *container, const struct oci_config *cfg, const char *scan_note,
+                     hook_error_t **err)
+{
+  d->container = container;
+  if (facts_from_config (d, cfg, err) < 0)
+    return -1;
+  d->rootfs = NULL;
+  check_users (d);
+  doctor_check_mounts (d);
+  return str_dup (&d->scan.error, scan_note, err);
 }
 
 int

@@ -9,6 +9,10 @@
  *   doctor_scan.c      the read-only walk of the root filesystem
  *   doctor_report.c    the text and JSON reports
  *   doctor.c           the facts it gathers, from a bundle or the options
+ *   doctor_stack.c     containers an engine describes (compose, inspect),
+ *                      judged one by one, and the fix in the engine's terms
+ *   doctor_compose.c   `docker compose config --format json` into a stack
+ *   doctor_inspect.c   `docker|podman container inspect` into a stack
  * Each file calls only files listed above it, so none call each other.  The
  * command line is hook/cli/doctor_command.c. */
 #ifndef HOOK_DOCTOR_H
@@ -179,7 +183,8 @@ struct doctor_scan
 
 struct doctor
 {
-  const char *bundle; /* NULL with --rootfs */
+  const char *container; /* "service NAME" or "container NAME" (doctor_stack.c), or NULL */
+  const char *bundle;    /* NULL with --rootfs */
   const char *rootfs;
   struct container_ids ids;
   bool userns;
@@ -271,5 +276,15 @@ struct doctor_options
  * Returns the verdict (doctor_exit_status), or -1 with *ERR when the bundle,
  * the root filesystem or the policy cannot be read. */
 int doctor_run (const struct doctor_options *o, FILE *out, hook_error_t **err);
+
+struct oci_config;
+
+/* Judge one container from CFG, the config.json its engine will write
+ * (doctor_stack.c builds it), as doctor_run judges a bundle, but without a
+ * root filesystem: the scan is not done, SCAN_NOTE says why.  D is zeroed
+ * with D->admin loaded; CONTAINER names it in the report.  -1 with *ERR
+ * only when out of memory. */
+int doctor_judge_config (struct doctor *d, const char *container, const struct oci_config *cfg, const char *scan_note,
+                         hook_error_t **err);
 
 #endif

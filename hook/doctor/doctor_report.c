@@ -140,7 +140,9 @@ doctor_report_text (const struct doctor *d, FILE *out)
   cleanup_free char *annotation = doctor_fixed_annotation (d);
   size_t problems = 0;
 
-  if (d->bundle)
+  if (d->container)
+    say (out, "%s", d->container);
+  else if (d->bundle)
     say (out, "bundle:  %s (rootfs %s)", d->bundle, d->rootfs);
   else
     say (out, "rootfs:  %s", d->rootfs);
@@ -392,6 +394,8 @@ doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err)
     return make_error (err, ENOMEM, "JSON report");
   yajl_gen_config (g, yajl_gen_beautify, 1);
   yajl_gen_map_open (g);
+  if (d->container)
+    j_kstr (g, "container", d->container);
   j_kstr (g, "bundle", d->bundle);
   j_kstr (g, "rootfs", d->rootfs);
   j_kbool (g, "userns", d->userns);
