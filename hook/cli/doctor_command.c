@@ -250,6 +250,7 @@ command_doctor (int argc, char **argv)
   a.o.bundle = a.by_flags ? NULL : argv[optind];
   a.o.mounts = a.mounts;
   a.o.groups = a.groups;
+  a.o.parse_hook_args = hook_options_from_args;
   ret = doctor_run (&a.o, stdout, &err);
   return ret < 0 ? report_failure (&err, DOCTOR_EXIT_CANNOT_CHECK) : ret;
 }
