@@ -72,8 +72,14 @@ admin_allows (const struct doctor *d, const struct doctor_mount *m, const struct
 {
   cleanup_free char *real = realpath (m->source, NULL);
 
-  if (admin_policy_check_mode (&d->admin, pol->mode, err) < 0
-      || admin_policy_check_source (&d->admin, real ? real : m->source, err) < 0)
+  /* As plan.c: a mode not allowed refuses the container, "*" or not; a
+   * source not allowed is only skipped under "*". */
+  if (admin_policy_check_mode (&d->admin, pol->mode, err) < 0)
+    {
+      error_prefix (err, "refused");
+      return POLICY_ERROR;
+    }
+  if (admin_policy_check_source (&d->admin, real ? real : m->source, err) < 0)
     {
       if (!pol->wildcard)
         {
