@@ -107,7 +107,8 @@ print_channels (FILE *out, const struct doctor *d)
 
   if (engine)
     say (out, "engine:  %s (%s)", engine, d->engine.why);
-  say (out, "environment: %s (%s): %s", env_trust_name (d->admin.env_trust), d->env_from, env_may[d->admin.env_trust]);
+  say (out, "environment: %s (%s): %s", env_trust_name (d->admin.env_trust),
+       d->env_from ? d->env_from : "the hook's default", env_may[d->admin.env_trust]);
   if (d->request_origin == NULL)
     say (out, "asks:    nothing");
   else
@@ -187,7 +188,7 @@ doctor_report_text (const struct doctor *d, FILE *out)
       fprintf (out, " (supplementary)\n");
     }
   if (d->admin.path)
-    say (out, "policy:  %s (%s)", d->admin.path, d->policy_from);
+    say (out, "policy:  %s (%s)", d->admin.path, d->policy_from ? d->policy_from : "given");
   else
     say (out, "policy:  no policy file: the hook's defaults (host root stays host root)");
   if (d->bundle)
