@@ -5,12 +5,31 @@
 #define HOOK_COMMANDS_H
 
 #include "base/log.h"
+#include "hook/run/stage.h"
 
 /* Bad usage: the exit status of every command. */
 #define EXIT_USAGE 2
 
 /* oci-idmap-hook [OPTIONS] STAGE: the hook itself (hook_command.c). */
 int command_hook (int argc, char **argv);
+/* The hook's command line, parsed and not yet acted on. */
+struct hook_args
+{
+  struct hook_options opts;
+  const char *log; /* --log FILE */
+  bool verbose;
+  bool check_sandbox, help, version; /* each stops the parsing: it acts alone */
+  const char *stage;                 /* NULL with those three */
+};
+
+/* Parse the hook's ARGV (ARGV[0] its name), as the runtime passes it.  -1
+ * with *ERR on bad usage, the message as the hook says it. */
+int hook_args_parse (int argc, char **argv, struct hook_args *a, hook_error_t **err);
+
+/* Only the options that decide what the hook does, for the doctor to read
+ * a bundle's hook entry exactly as the hook will (struct doctor_options). */
+int hook_options_from_args (int argc, char **argv, struct hook_options *opts, hook_error_t **err);
+
 /* doctor: explain why a container can't use its files (doctor_command.c). */
 int command_doctor (int argc, char **argv);
 /* restore: undo mode chown from its journal (restore_command.c). */

@@ -57,6 +57,13 @@ static const char doctor_usage[] =
   "                            nsmap, chown, auto or chown+restore (chown: the\n"
   "                            access shown is the one after the chown)\n"
   "\n"
+  "The doctor judges what the hook will do: with the options of the bundle's\n"
+  "hook entry (its --policy, --environment, --allow-host-root, read by the\n"
+  "hook's own parser), the policy's defaultMounts for a container that asks for\n"
+  "nothing, and OCI_IDMAP_MOUNTS as far as the environment level lets it ask.\n"
+  "The fix is said the way the bundle's engine can apply it (Docker, podman,\n"
+  "containerd, a Kubernetes pod: from the bundle's path and annotations).\n"
+  "\n"
   "What the engines print, every container judged as a bundle is (no rootfs\n"
   "scan), then the fix in the engine's terms:\n"
   "      --compose FILE|-      the output of `docker compose config --format json`:\n"
@@ -74,9 +81,10 @@ static const char doctor_usage[] =
   "                            /etc/subuid and /etc/subgid (or --uidmap, --gidmap)\n"
   "\n"
   "With a bundle or without:\n"
-  "      --policy FILE         the administrator's policy the hook runs with\n"
-  "                            (default /etc/oci-idmap-hook/policy.json, if it\n"
-  "                            exists; without one the hook's defaults apply)\n"
+  "      --policy FILE         the administrator's policy the hook runs with,\n"
+  "                            unless the bundle's hook entry names its own\n"
+  "                            --policy (default /etc/oci-idmap-hook/policy.json,\n"
+  "                            if it exists; without one the hook's defaults)\n"
   "      --json                print one JSON document instead of text (its\n"
   "                            strings escaped as in the text: \\xNN)\n"
   "  -h, --help                show this help and exit\n"
@@ -355,6 +363,7 @@ command_doctor (int argc, char **argv)
   a.o.bundle = a.by_flags ? NULL : argv[optind];
   a.o.mounts = a.mounts;
   a.o.groups = a.groups;
+  a.o.parse_hook_args = hook_options_from_args;
   ret = doctor_run (&a.o, stdout, &err);
   return ret < 0 ? report_failure (&err, DOCTOR_EXIT_CANNOT_CHECK) : ret;
 }

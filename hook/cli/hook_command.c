@@ -147,8 +147,54 @@ check_sandbox (void)
   return 0;
 }
 
+/* The hook's options, in order; parsing stops at --check-sandbox, --help
+ * and --version, which act at once, as they always did. */
+static int
+parse_hook_option (struct hook_args *a, int c, const char *arg, char **argv, hook_error_t **err)
+{
+  switch (c)
+    {
+    case 'R':
+      a->opts.allow_host_root = true;
+      return 0;
+    case 'H':
+      a->opts.chown_hard_links = true;
+      return 0;
+    case 'T':
+      {
+        char *end;
+        unsigned long n = strtoul (arg, &end, 10);
+        if (*end || end == arg || n > 64)
+          return make_error (err, 0, "--chown-threads expects a number from 0 to 64, not '%s'", arg);
+        a->opts.threads = (unsigned int) n;
+        return 0;
+      }
+    case 'J':
+      a->opts.journal_dir = arg;
+      return 0;
+    case 'l':
+      a->log = arg;
+      return 0;
+    case 'v':
+      a->verbose = true;
+      return 0;
+    case 'P':
+      a->opts.policy_path = arg;
+      return 0;
+    case 'E':
+      if (env_trust_parse (arg, &a->opts.env_trust) < 0)
+        return make_error (err, 0, "--environment expects off, idmap or full, not '%s'", arg);
+      a->opts.env_trust_set = true;
+      return 0;
+    case ':':
+      return make_error (err, 0, "missing the value of '%s'", argv[optind - 1]);
+    default:
+      return make_error (err, 0, "unknown option '%s'", argv[optind - 1]);
+    }
+}
+
 int
-command_hook (int argc, char **argv)
+hook_args_parse (int argc, char **argv, struct hook_args *a, hook_error_t **err)
 {
   static const struct option longopts[] = {
     { "allow-host-root", no_argument, NULL, 'R' },
@@ -164,69 +210,79 @@ command_hook (int argc, char **argv)
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
   };
-  struct hook_options opts = { .allow_host_root = false };
-  hook_error_t *err = NULL;
   int c;
 
-  /* The hook proper: nothing inherited survives but stdio (the log opens after). */
-  if (privilege_close_fds (-1, &err) < 0)
-    return report_failure (&err, EXIT_FAILURE);
-
+  *a = (struct hook_args){ .opts = { .allow_host_root = false } };
+  /* 0, not 1: getopt starts afresh (the doctor parses a bundle's entry after its own options). */
+  optind = 0;
   opterr = 0;
   while ((c = getopt_long (argc, argv, "+:vhV", longopts, NULL)) != -1)
     switch (c)
       {
-      case 'R':
-        opts.allow_host_root = true;
-        break;
-      case 'H':
-        opts.chown_hard_links = true;
-        break;
-      case 'T':
-        {
-          char *end;
-          unsigned long n = strtoul (optarg, &end, 10);
-          if (*end || end == optarg || n > 64)
-            return usage_error (NULL, "--chown-threads expects a number from 0 to 64, not", optarg);
-          opts.threads = (unsigned int) n;
-        }
-        break;
-      case 'J':
-        opts.journal_dir = optarg;
-        break;
-      case 'l':
-        if (log_open_file (optarg, &err) < 0)
-          return report_failure (&err, EXIT_FAILURE);
-        break;
-      case 'v':
-        log_verbose_enabled = true;
-        break;
       case 'S':
-        return check_sandbox ();
-      case 'P':
-        opts.policy_path = optarg;
-        break;
-      case 'E':
-        if (env_trust_parse (optarg, &opts.env_trust) < 0)
-          return usage_error (NULL, "--environment expects off, idmap or full, not", optarg);
-        opts.env_trust_set = true;
-        break;
+        a->check_sandbox = true;
+        return 0;
       case 'h':
-        fputs (usage_text, stdout);
+        a->help = true;
         return 0;
       case 'V':
-        printf ("oci-idmap-hook %s\n", VERSION);
+        a->version = true;
         return 0;
       default:
-        return usage_error_option (NULL, c, argv);
+        if (parse_hook_option (a, c, optarg, argv, err) < 0)
+          return -1;
+        break;
       }
   if (optind >= argc)
-    return usage_error (NULL, "missing STAGE (prestart, createRuntime or poststop)", NULL);
+    return make_error (err, 0, "missing STAGE (prestart, createRuntime or poststop)");
   if (argc - optind > 1)
-    return usage_error (NULL, "unexpected argument", argv[optind + 1]);
+    return make_error (err, 0, "unexpected argument '%s'", argv[optind + 1]);
   if (!stage_known (argv[optind]))
-    return usage_error (NULL, "expected STAGE prestart, createRuntime or poststop, not", argv[optind]);
-  if (run_stage (argv[optind], STDIN_FILENO, &opts, &err) < 0)
+    return make_error (err, 0, "expected STAGE prestart, createRuntime or poststop, not '%s'", argv[optind]);
+  a->stage = argv[optind];
+  return 0;
+}
+
+int
+hook_options_from_args (int argc, char **argv, struct hook_options *opts, hook_error_t **err)
+{
+  struct hook_args a;
+
+  if (hook_args_parse (argc, argv, &a, err) < 0)
+    return -1;
+  if (a.stage == NULL)
+    return make_error (err, 0, "--check-sandbox, --help or --version: the hook would run no stage");
+  *opts = a.opts;
+  return 0;
+}
+
+int
+command_hook (int argc, char **argv)
+{
+  struct hook_args a;
+  hook_error_t *err = NULL;
+
+  /* The hook proper: nothing inherited survives but stdio (the log opens after). */
+  if (privilege_close_fds (-1, &err) < 0)
+    return report_failure (&err, EXIT_FAILURE);
+  if (hook_args_parse (argc, argv, &a, &err) < 0)
+    return usage_error_from (NULL, &err);
+  if (a.check_sandbox)
+    return check_sandbox ();
+  if (a.help)
+    {
+      fputs (usage_text, stdout);
+      return 0;
+    }
+  if (a.version)
+    {
+      printf ("oci-idmap-hook %s\n", VERSION);
+      return 0;
+    }
+  log_verbose_enabled = a.verbose;
+  if (a.log && log_open_file (a.log, &err) < 0)
+    return report_failure (&err, EXIT_FAILURE);
+  if (run_stage (a.stage, STDIN_FILENO, &a.opts, &err) < 0)
     return report_failure (&err, EXIT_FAILURE);
   return 0;
 }

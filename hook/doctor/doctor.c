@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -78,15 +79,54 @@ ids_from_config (struct doctor *d, const struct oci_config *cfg)
     }
 }
 
-/* The bind mounts and what the container asks the hook to do with them,
- * read with the hook's own parser. */
+/* Mark the mounts REQ asks for, as plan.c matches them: "*" every one,
+ * else by destination; a destination that is no bind mount is refused. */
+static void
+apply_request (struct doctor *d, const struct request *req)
+{
+  for (size_t i = 0; i < d->n_mounts; i++)
+    {
+      struct doctor_mount *m = &d->mounts[i];
+      for (size_t k = 0; k < req->n; k++)
+        if (strcmp (req->items[k].dest, "*") == 0 && !m->asked)
+          {
+            m->asked = true;
+            m->policy = (struct mount_policy){ .mode = req->items[k].mode, .wildcard = true };
+            d->wildcard = true;
+            d->wildcard_mode = req->items[k].mode;
+          }
+        else if (strcmp (req->items[k].dest, m->dest) == 0)
+          {
+            m->asked = true;
+            m->policy = (struct mount_policy){ .mode = req->items[k].mode };
+          }
+    }
+  for (size_t k = 0; k < req->n; k++)
+    {
+      bool found = strcmp (req->items[k].dest, "*") == 0;
+      for (size_t i = 0; i < d->n_mounts && !found; i++)
+        found = strcmp (d->mounts[i].dest, req->items[k].dest) == 0;
+      if (!found)
+        doctor_problem (d, false, req->items[k].dest, "name the container path of a bind mount",
+                        "the hook will refuse the container: %s asks for %s, which is not a bind mount", req->origin,
+                        req->items[k].dest);
+    }
+  if (req->n > 0)
+    {
+      d->request_origin = doctor_printf ("%s", req->origin);
+      d->request_from_policy = req->from_policy;
+    }
+}
+
+/* The bind mounts, and what the container asks the hook to do with them
+ * after the policy (defaultMounts), read with the hook's own code. */
 static void
 mounts_from_config (struct doctor *d, const struct oci_config *cfg)
 {
   cleanup_request struct request req = { 0 };
   hook_error_t *err = NULL;
 
-  if (request_from_container (cfg, NULL, d->admin.env_trust, &req, &err) < 0)
+  if (hook_request (cfg, NULL, &d->admin, &req, &err) < 0)
     {
       error_prefix (&err, "the hook will refuse the container");
       problem_from_error (d, "annotation", &err);
@@ -107,30 +147,16 @@ mounts_from_config (struct doctor *d, const struct oci_config *cfg)
       m->runtime_idmapped = om->idmapped;
       if (!oci_mount_runtime_maps (om, &d->ids.uids, &d->ids.gids, &m->runtime_uids, &m->runtime_gids))
         m->runtime_uids = m->runtime_gids = NULL;
-      for (size_t k = 0; k < req.n; k++)
-        if (strcmp (req.items[k].dest, "*") == 0 && !m->asked)
-          {
-            m->asked = true;
-            m->policy = (struct mount_policy){ .mode = req.items[k].mode, .wildcard = true };
-            d->wildcard = true;
-            d->wildcard_mode = req.items[k].mode;
-          }
-        else if (strcmp (req.items[k].dest, m->dest) == 0)
-          {
-            m->asked = true;
-            m->policy = (struct mount_policy){ .mode = req.items[k].mode };
-          }
     }
-  for (size_t k = 0; k < req.n; k++)
-    {
-      bool found = strcmp (req.items[k].dest, "*") == 0;
-      for (size_t i = 0; i < d->n_mounts && !found; i++)
-        found = strcmp (d->mounts[i].dest, req.items[k].dest) == 0;
-      if (!found)
-        doctor_problem (d, false, req.items[k].dest, "name the container path of a bind mount",
-                        "the hook will refuse the container: %s asks for %s, which is not a bind mount", req.origin,
-                        req.items[k].dest);
-    }
+  apply_request (d, &req);
+  /* Level off: a request in the environment is not even read. */
+  if (d->admin.env_trust == ENV_TRUST_OFF && env_lookup (cfg->env, ENV_MOUNTS)
+      && !request_present (cfg, NULL, ENV_TRUST_OFF))
+    doctor_problem (d, true, "environment",
+                    "ask with the annotation instead, or let the environment ask (see --environment)",
+                    "%s is in the container's environment, but the hook's environment level is off (%s): it is "
+                    "not read",
+                    ENV_MOUNTS, d->env_from);
 }
 
 static bool
@@ -148,9 +174,9 @@ keeps_dac_override (const struct oci_config *cfg)
   return false;
 }
 
-/* Does config.json run our hook at one of the N STAGES? */
-static bool
-registers_hook (const struct oci_config *cfg, const char *const *stages, size_t n)
+/* Our first entry in config.json at one of the N STAGES, or NULL. */
+static yajl_val
+hook_entry (const struct oci_config *cfg, const char *const *stages, size_t n)
 {
   for (size_t s = 0; s < n; s++)
     {
@@ -162,10 +188,45 @@ registers_hook (const struct oci_config *cfg, const char *const *stages, size_t 
           yajl_val p = yajl_tree_get (hooks->u.array.values[i], key, yajl_t_string);
           const char *base = p ? strrchr (p->u.string, '/') : NULL;
           if (p && strcmp (base ? base + 1 : p->u.string, "oci-idmap-hook") == 0)
-            return true;
+            return hooks->u.array.values[i];
         }
     }
-  return false;
+  return NULL;
+}
+
+/* The options ENTRY's args run the hook with, read by the hook's own
+ * parser.  Args the hook would refuse: it exits 2 and the container fails. */
+static void
+read_hook_entry (struct doctor *d, const struct doctor_options *o, yajl_val entry)
+{
+  const char *key[] = { "args", NULL };
+  yajl_val args = yajl_tree_get (entry, key, yajl_t_array);
+  cleanup_free char **argv = NULL;
+  hook_error_t *err = NULL;
+  size_t n = args ? args->u.array.len : 0;
+
+  if (o->parse_hook_args == NULL || n == 0)
+    return;
+  argv = calloc (n + 1, sizeof *argv);
+  if (argv == NULL)
+    abort ();
+  for (size_t i = 0; i < n; i++)
+    {
+      if (!YAJL_IS_STRING (args->u.array.values[i]))
+        {
+          doctor_problem (d, false, "hook", "give the hook's args as strings",
+                          "the hook entry's args[%zu] is not a string: the runtime will refuse config.json", i);
+          return;
+        }
+      argv[i] = args->u.array.values[i]->u.string;
+    }
+  if (o->parse_hook_args ((int) n, argv, &d->hook, &err) < 0)
+    {
+      error_prefix (&err, "the hook entry's args: the hook will exit with bad usage, and the container will not "
+                          "start");
+      problem_from_error (d, "hook", &err);
+      d->hook = (struct hook_options){ .allow_host_root = false };
+    }
 }
 
 /* Without the hook registered, what the container asks is not done. */
@@ -175,7 +236,9 @@ check_registration (struct doctor *d)
   for (size_t i = 0; i < d->n_mounts && !d->hook_registered; i++)
     if (d->mounts[i].asked)
       {
-        doctor_problem (d, true, d->mounts[i].dest, "add the hook to hooks.prestart (see oci-idmap-hook(1))",
+        doctor_problem (d, true, d->mounts[i].dest,
+                        d->engine.kind == ENGINE_UNKNOWN ? "add the hook to hooks.prestart (see oci-idmap-hook(1))"
+                                                         : doctor_register_text (d),
                         "the container asks the hook for it, but config.json does not run the hook: nothing "
                         "will be done");
         d->mounts[i].asked = false;
@@ -200,11 +263,94 @@ open_confined_rootfs (int bundle_fd, const char *root, const char *bundle, hook_
   return -1;
 }
 
-/* Facts from a parsed config.json, but the root filesystem. */
-static int
-facts_from_config (struct doctor *d, const struct oci_config *cfg, hook_error_t **err)
+/* A policy file or directory the doctor's user owns passes admin_policy_load
+ * for the doctor (and for that user's rootless hook), but a hook run by
+ * root refuses it. */
+static void
+check_policy_owner (struct doctor *d)
 {
+  cleanup_free char *dir = NULL;
+  const char *slash;
+  struct stat st;
+
+  if (d->admin.path == NULL || geteuid () == 0)
+    return;
+  slash = strrchr (d->admin.path, '/');
+  dir = slash ? strndup (d->admin.path, slash == d->admin.path ? 1 : (size_t) (slash - d->admin.path)) : strdup (".");
+  if (dir == NULL)
+    abort ();
+  if ((fstatat (AT_FDCWD, d->admin.path, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid != 0)
+      || (stat (dir, &st) == 0 && st.st_uid != 0))
+    doctor_problem (d, true, "policy", NULL,
+                    "'%s' or its directory is owned by uid %u, not root: a rootless engine's hook of that user "
+                    "reads it, a hook run by root refuses it and every container",
+                    d->admin.path, (unsigned int) st.st_uid);
+}
+
+/* The policy the hook will read: its entry's --policy, else the doctor's
+ * --policy (the file it is meant to be given), else the default path; by
+ * the hook's own loader, with the entry's options over the file's.  -1 with
+ * *ERR only when the doctor's own --policy cannot be read. */
+static int
+load_hook_policy (struct doctor *d, const struct doctor_options *o, hook_error_t **err)
+{
+  struct hook_options opts = d->hook;
+  const char *level_key[] = { "environment", NULL };
+
+  d->policy_from = "the default path";
+  if (d->hook.policy_path)
+    {
+      d->policy_from = "the hook entry's --policy";
+      if (o->policy && strcmp (o->policy, d->hook.policy_path) != 0)
+        doctor_problem (d, true, "policy", NULL,
+                        "--policy '%s' is not what the hook reads: its entry in config.json runs it with --policy "
+                        "'%s'",
+                        o->policy, d->hook.policy_path);
+    }
+  else if (o->policy)
+    {
+      opts.policy_path = o->policy;
+      d->policy_from = "--policy";
+    }
+  if (hook_policy_load (&opts, ADMIN_POLICY_DEFAULT_PATH, &d->admin, err) < 0)
+    {
+      if (d->hook.policy_path == NULL)
+        return -1;
+      error_prefix (err, "the hook will refuse every container");
+      problem_from_error (d, "policy", err);
+      admin_policy_free (&d->admin);
+      d->admin.allow_host_root = opts.allow_host_root;
+      d->admin.env_trust = opts.env_trust_set ? opts.env_trust : ENV_TRUST_IDMAP;
+    }
+  check_policy_owner (d);
+  if (opts.env_trust_set)
+    d->env_from = "the hook entry's --environment";
+  else if (d->admin.tree && yajl_tree_get (d->admin.tree, level_key, yajl_t_string))
+    d->env_from = "\"environment\" of the policy";
+  else
+    d->env_from = "the hook's default";
+  return 0;
+}
+
+/* Facts from a parsed config.json, but the root filesystem: the hook entry
+ * and the policy it will read, then ids, user and mounts.  WHERE is the
+ * bundle's real path, for the engine (NULL when there is no bundle). */
+static int
+facts_from_config (struct doctor *d, const struct doctor_options *o, const struct oci_config *cfg, const char *where,
+                   hook_error_t **err)
+{
+  yajl_val entry;
+
   d->rootfs = cfg->root_path;
+  doctor_engine_detect (where ? where : "", cfg, &d->engine);
+  /* At a stage where it works; and at poststop, where it restores. */
+  entry = hook_entry (cfg, (const char *const[]){ "prestart", "createRuntime" }, 2);
+  d->hook_registered = entry != NULL;
+  d->hook_at_poststop = hook_entry (cfg, (const char *const[]){ "poststop" }, 1) != NULL;
+  if (entry)
+    read_hook_entry (d, o, entry);
+  if (load_hook_policy (d, o, err) < 0)
+    return -1;
   ids_from_config (d, cfg);
   d->privileged = keeps_dac_override (cfg);
   if (target_user_from_container (cfg, NULL, d->admin.env_trust, &d->user, err) < 0)
@@ -223,19 +369,17 @@ facts_from_config (struct doctor *d, const struct oci_config *cfg, hook_error_t 
       d->n_groups = cfg->n_additional_gids;
     }
   mounts_from_config (d, cfg);
-  /* At a stage where it works; and at poststop, where it restores. */
-  d->hook_registered = registers_hook (cfg, (const char *const[]){ "prestart", "createRuntime" }, 2);
-  d->hook_at_poststop = registers_hook (cfg, (const char *const[]){ "poststop" }, 1);
   check_registration (d);
   return 0;
 }
 
 /* Facts from BUNDLE/config.json.  Returns the rootfs fd, or -1 with *ERR. */
 static int
-facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct oci_config *cfg, hook_error_t **err)
+facts_from_bundle (struct doctor *d, const struct doctor_options *o, struct oci_config *cfg, hook_error_t **err)
 {
+  const char *bundle = o->bundle;
   cleanup_close int bundle_fd = open (bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_free char *text = NULL, *path = NULL;
+  cleanup_free char *text = NULL, *path = NULL, *real = NULL;
   size_t len;
   int root_fd;
 
@@ -246,11 +390,12 @@ facts_from_bundle (struct doctor *d, const char *bundle, bool untrusted, struct 
   if (oci_config_parse (text, len, cfg, err) < 0)
     return error_prefix (err, "%s", bundle);
   d->bundle = bundle;
-  if (facts_from_config (d, cfg, err) < 0)
+  real = realpath (bundle, NULL);
+  if (facts_from_config (d, o, cfg, real ? real : bundle, err) < 0)
     return -1;
   if (d->rootfs == NULL)
     return make_error (err, 0, "'%s/config.json' has no root.path", bundle);
-  if (untrusted)
+  if (o->untrusted)
     return open_confined_rootfs (bundle_fd, d->rootfs, bundle, err);
   /* The engine's path: opened as written, then walked by fd. */
   root_fd = openat (bundle_fd, d->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -301,6 +446,8 @@ run_doctor (struct doctor *d, int root_fd, bool json, FILE *out, hook_error_t **
 static int
 facts_from_options (struct doctor *d, const struct doctor_options *o, hook_error_t **err)
 {
+  cleanup_request struct request req = { 0 };
+  bool any_asked = false;
   int root_fd;
 
   idmap_identity (&d->ids.uids);
@@ -331,7 +478,14 @@ facts_from_options (struct doctor *d, const struct doctor_options *o, hook_error
       m->readonly = mo->readonly;
       m->asked = mo->asked;
       m->policy.mode = mo->mode;
+      any_asked = any_asked || mo->asked;
     }
+  if (load_hook_policy (d, o, err) < 0)
+    return -1;
+  /* A container that asks for nothing gets the policy's defaultMounts. */
+  if (!any_asked && hook_default_request (&d->admin, &req, err) < 0)
+    return error_prefix (err, "the hook will refuse the container");
+  apply_request (d, &req);
   d->rootfs = o->rootfs;
   root_fd = open (d->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
@@ -340,11 +494,14 @@ facts_from_options (struct doctor *d, const struct doctor_options *o, hook_error
 }
 
 int
-doctor_judge_config (struct doctor *d, const char *container, const struct oci_config *cfg, const char *scan_note,
-                     hook_error_t **err)
+doctor_judge_config (struct doctor *d, const char *container, const struct oci_config *cfg, const char *policy,
+                     const char *scan_note, hook_error_t **err)
 {
+  /* The hook entry engine JSON stands for names no policy of its own. */
+  const struct doctor_options o = { .policy = policy };
+
   d->container = container;
-  if (facts_from_config (d, cfg, err) < 0)
+  if (facts_from_config (d, &o, cfg, NULL, err) < 0)
     return -1;
   d->rootfs = NULL;
   check_users (d);
@@ -360,12 +517,8 @@ doctor_run (const struct doctor_options *o, FILE *out, hook_error_t **err)
   cleanup_close int root_fd = -1;
   int ret = -1;
 
-  if (admin_policy_load (o->policy ? o->policy : ADMIN_POLICY_DEFAULT_PATH, o->policy != NULL, &d.admin, err) == 0)
-    {
-      root_fd
-          = o->bundle ? facts_from_bundle (&d, o->bundle, o->untrusted, &cfg, err) : facts_from_options (&d, o, err);
-      if (root_fd >= 0)
-        ret = run_doctor (&d, root_fd, o->json, out, err);
-    }
+  root_fd = o->bundle ? facts_from_bundle (&d, o, &cfg, err) : facts_from_options (&d, o, err);
+  if (root_fd >= 0)
+    ret = run_doctor (&d, root_fd, o->json, out, err);
   return ret;
 }

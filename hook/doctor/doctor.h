@@ -4,6 +4,8 @@
  *   doctor_acl.c       POSIX ACLs, and who is in which group (pure)
  *   doctor_access.c    how an id and a mode look to the target user (pure)
  *   doctor_findings.c  the problems and ids found, and the verdict
+ *   doctor_engine.c    which engine made the bundle, and how a container
+ *                      asks the hook there
  *   doctor_mount.c     each bind mount: its source on the host, before and
  *                      after the hook, and the annotation that fixes it
  *   doctor_scan.c      the read-only walk of the root filesystem
@@ -22,6 +24,7 @@
 #include "hook/run/admin_policy.h"
 #include "hook/run/policy.h"
 #include "hook/run/request.h"
+#include "hook/run/stage.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -181,6 +184,24 @@ struct doctor_scan
   char *setid_paths[ID_TABLE_PATHS];
 };
 
+/* The engines whose way of asking the doctor knows. */
+enum doctor_engine_kind
+{
+  ENGINE_UNKNOWN,
+  ENGINE_DOCKER,     /* annotations from Docker 24 on; before, only the environment */
+  ENGINE_PODMAN,     /* --annotation */
+  ENGINE_CONTAINERD, /* ctr: the spec's annotations */
+  ENGINE_CRI,        /* a Kubernetes pod (CRI-O, containerd's CRI): pod annotations */
+  ENGINE_COUNT,
+};
+
+struct doctor_engine
+{
+  enum doctor_engine_kind kind;
+  const char *why;           /* how it was told, for the report */
+  const char *pod_container; /* the container's name in its pod, or NULL */
+};
+
 struct doctor
 {
   const char *container; /* "service NAME" or "container NAME" (doctor_stack.c), or NULL */
@@ -210,11 +231,20 @@ struct doctor
   enum mount_mode wildcard_mode; /* ... in this mode */
 
   struct admin_policy admin; /* the administrator's policy file, or its defaults */
+  struct hook_options hook;  /* what the bundle's hook entry runs the hook with */
+  const char *policy_from;   /* why that file: the hook entry's --policy, --policy, the default */
+  const char *env_from;      /* where admin.env_trust came from */
+  char *request_origin;      /* where what the container asks came from; NULL: nothing asked */
+  bool request_from_policy;  /* ... the policy's defaultMounts */
+  struct doctor_engine engine;
 
   struct doctor_scan scan;
   struct doctor_problem *problems;
   size_t n_problems;
 };
+
+/* vasprintf, or abort. */
+char *doctor_printf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
 /* Record a problem (WARNING: it does not stop the container). */
 void doctor_problem (struct doctor *d, bool warning, const char *where, const char *fix, const char *fmt, ...)
@@ -225,6 +255,17 @@ void doctor_check_mount (struct doctor *d, struct doctor_mount *m);
 
 /* lstat each source, then doctor_check_mount; adds problems. */
 void doctor_check_mounts (struct doctor *d);
+
+/* Which engine wrote config.json CFG of BUNDLE (its real path, or NULL). */
+void doctor_engine_detect (const char *bundle, const struct oci_config *cfg, struct doctor_engine *e);
+const char *doctor_engine_name (enum doctor_engine_kind kind); /* NULL for ENGINE_UNKNOWN */
+
+/* How the container asks the hook for VALUE (a mounts list) with D's engine,
+ * as far as D's policy lets each channel ask.  Malloc'd. */
+char *doctor_ask_text (const struct doctor *d, const char *value);
+
+/* How the hook gets registered with D's engine. */
+const char *doctor_register_text (const struct doctor *d);
 
 /* The value of oci-idmap-hook/mounts that asks for everything it asks for
  * now plus every mount whose fix is the annotation; NULL if none.  Malloc'd. */
@@ -267,6 +308,9 @@ struct doctor_options
   size_t n_groups;
   const struct doctor_mount_option *mounts;
   size_t n_mounts;
+  /* The hook's own parser of its arguments (hook/cli/), to read the
+   * bundle's hook entry as the hook will; NULL: the entry's args are not read. */
+  int (*parse_hook_args) (int argc, char **argv, struct hook_options *opts, hook_error_t **err);
 };
 
 /* The doctor's exit status when it could not read what it was to check. */
@@ -281,10 +325,11 @@ struct oci_config;
 
 /* Judge one container from CFG, the config.json its engine will write
  * (doctor_stack.c builds it), as doctor_run judges a bundle, but without a
- * root filesystem: the scan is not done, SCAN_NOTE says why.  D is zeroed
- * with D->admin loaded; CONTAINER names it in the report.  -1 with *ERR
- * only when out of memory. */
-int doctor_judge_config (struct doctor *d, const char *container, const struct oci_config *cfg, const char *scan_note,
-                         hook_error_t **err);
+ * root filesystem: the scan is not done, SCAN_NOTE says why.  D is zeroed;
+ * the policy is the hook's, as for a bundle (POLICY: the doctor's --policy,
+ * or NULL).  CONTAINER names it in the report.  -1 with *ERR when out of
+ * memory or when POLICY cannot be read. */
+int doctor_judge_config (struct doctor *d, const char *container, const struct oci_config *cfg, const char *policy,
+                         const char *scan_note, hook_error_t **err);
 
 #endif

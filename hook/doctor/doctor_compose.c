@@ -82,7 +82,7 @@ doctor_compose_parse (const char *text, size_t len, const char *file, struct doc
 {
   yajl_val services = NULL;
 
-  s->engine = ENGINE_COMPOSE;
+  s->engine = STACK_COMPOSE;
   s->file = file;
   if (json_parse (text, len, file, &s->tree, err) < 0)
     return -1;

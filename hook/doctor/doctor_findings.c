@@ -29,6 +29,19 @@ doctor_problem (struct doctor *d, bool warning, const char *where, const char *f
   va_end (ap);
 }
 
+char *
+doctor_printf (const char *fmt, ...)
+{
+  va_list ap;
+  char *s = NULL;
+
+  va_start (ap, fmt);
+  if (vasprintf (&s, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  return s;
+}
+
 int
 doctor_exit_status (const struct doctor *d)
 {
@@ -65,6 +78,7 @@ doctor_free (struct doctor *d)
     free (d->scan.setid_paths[k]);
   free (d->scan.error);
   free (d->ids_note);
+  free (d->request_origin);
 }
 
 char **

@@ -173,9 +173,9 @@ parse_container (struct doctor_stack *s, size_t i, yajl_val v, hook_error_t **er
       || (config && json_get_string (config, "User", where, &c->user, err) < 0)
       || (config && json_get_array (config, "Env", where, &env, err) < 0)
       || (host && json_get_string (host, "UsernsMode", where, &userns, err) < 0)
-      || (host && s->engine == ENGINE_DOCKER && json_get_string (host, "Runtime", where, &c->runtime, err) < 0)
+      || (host && s->engine == STACK_DOCKER && json_get_string (host, "Runtime", where, &c->runtime, err) < 0)
       || parse_mappings (c, v, host, config, where, err) < 0 || str_printf (&wa, err, "%s: annotations", where) < 0
-      || parse_annotations (c, json_member (s->engine == ENGINE_PODMAN ? config : host, "Annotations"), wa, err) < 0)
+      || parse_annotations (c, json_member (s->engine == STACK_PODMAN ? config : host, "Annotations"), wa, err) < 0)
     return -1;
   for (size_t k = 0; env && k < env->u.array.len; k++)
     if (!YAJL_IS_STRING (env->u.array.values[k]))
@@ -204,10 +204,10 @@ doctor_inspect_parse (const char *text, size_t len, const char *file, struct doc
       return error_hint (err, "give the output of `docker container inspect` or `podman container inspect`");
     }
   /* podman names its runtime and image; Docker does neither. */
-  s->engine = ENGINE_DOCKER;
+  s->engine = STACK_DOCKER;
   for (size_t i = 0; i < s->tree->u.array.len; i++)
     if (json_member (s->tree->u.array.values[i], "OCIRuntime") || json_member (s->tree->u.array.values[i], "ImageName"))
-      s->engine = ENGINE_PODMAN;
+      s->engine = STACK_PODMAN;
   for (size_t i = 0; i < s->tree->u.array.len; i++)
     if (parse_container (s, i, s->tree->u.array.values[i], err) < 0)
       return -1;

@@ -13,21 +13,6 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
-static char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-xasprintf (const char *fmt, ...)
-{
-  va_list ap;
-  char *s = NULL;
-
-  va_start (ap, fmt);
-  if (vasprintf (&s, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  return s;
-}
-
 /* The view of the source through MOUNT_UIDS/GIDS (NULL: a plain bind mount). */
 static void
 view_through (const struct doctor *d, const struct doctor_mount *m, const struct idmap *mount_uids,
@@ -87,8 +72,14 @@ admin_allows (const struct doctor *d, const struct doctor_mount *m, const struct
 {
   cleanup_free char *real = realpath (m->source, NULL);
 
-  if (admin_policy_check_mode (&d->admin, pol->mode, err) < 0
-      || admin_policy_check_source (&d->admin, real ? real : m->source, err) < 0)
+  /* As plan.c: a mode not allowed refuses the container, "*" or not; a
+   * source not allowed is only skipped under "*". */
+  if (admin_policy_check_mode (&d->admin, pol->mode, err) < 0)
+    {
+      error_prefix (err, "refused");
+      return POLICY_ERROR;
+    }
+  if (admin_policy_check_source (&d->admin, real ? real : m->source, err) < 0)
     {
       if (!pol->wildcard)
         {
@@ -155,9 +146,9 @@ chown_note (const struct doctor *d, const struct doctor_mount *m)
     after = d->hook_at_poststop ? "restored when the container stops"
                                 : "NOT restored when the container stops: config.json does not run the hook at "
                                   "poststop (undo: oci-idmap-hook restore)";
-  return xasprintf ("the tree would be chowned: the source and everything below it given to %u:%u on disk, "
-                    "journaled; %s",
-                    m->chown_uid, m->chown_gid, after);
+  return doctor_printf ("the tree would be chowned: the source and everything below it given to %u:%u on disk, "
+                        "journaled; %s",
+                        m->chown_uid, m->chown_gid, after);
 }
 
 static const char *
@@ -186,18 +177,19 @@ find_fix (const struct doctor *d, struct doctor_mount *m)
       cleanup_free char *what = NULL;
       split_error (&err, &what, &m->fix);
       if (m->fix == NULL)
-        m->fix = xasprintf ("%s", what);
+        m->fix = doctor_printf ("%s", what);
       return;
     }
   if ((v.access & needed_access (m)) == needed_access (m) && !(m->asked && m->policy.mode == MODE_IDMAP))
     {
+      cleanup_free char *ask = doctor_ask_text (d, m->dest);
       m->fix_is_annotation = true;
-      m->fix = xasprintf ("ask the hook for it: %s=%s%s", ANNOTATION_MOUNTS, m->dest,
-                          d->hook_registered ? "" : ", and register the hook at prestart in config.json");
+      m->fix = doctor_printf ("ask the hook for it: %s%s%s", ask, d->hook_registered ? "" : ", and ",
+                              d->hook_registered ? "" : doctor_register_text (d));
       return;
     }
-  m->fix
-      = xasprintf ("the hook changes owners, not modes: give the owner access on the host (chmod u+rwx %s)", m->source);
+  m->fix = doctor_printf ("the hook changes owners, not modes: give the owner access on the host (chmod u+rwx %s)",
+                          m->source);
 }
 
 void
@@ -211,16 +203,16 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
   m->action = m->asked ? mode_name (m->policy.mode) : "not asked";
   if (m->stat_errno)
     {
-      m->problem = xasprintf ("source %s: %s", m->source, strerror (m->stat_errno));
-      m->fix = xasprintf ("create it, or correct the mount's source");
+      m->problem = doctor_printf ("source %s: %s", m->source, strerror (m->stat_errno));
+      m->fix = doctor_printf ("create it, or correct the mount's source");
       return;
     }
   if (S_ISLNK (m->mode))
     {
-      m->problem = xasprintf ("source %s is a symbolic link: the runtime follows it wherever it points when the "
-                              "container starts",
-                              m->source);
-      m->fix = xasprintf ("name the real directory as the source");
+      m->problem = doctor_printf ("source %s is a symbolic link: the runtime follows it wherever it points when the "
+                                  "container starts",
+                                  m->source);
+      m->fix = doctor_printf ("name the real directory as the source");
       return;
     }
   /* A mount the runtime idmaps shows its ids through the runtime's mapping;
@@ -231,8 +223,8 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
     return;
   if (m->runtime_idmapped && m->runtime_uids == NULL)
     {
-      m->hook_note = xasprintf ("the runtime idmaps this mount itself, and config.json does not say how; the views "
-                                "shown ignore its mapping");
+      m->hook_note = doctor_printf ("the runtime idmaps this mount itself, and config.json does not say how; the views "
+                                    "shown ignore its mapping");
       return;
     }
   if (m->asked)
@@ -241,21 +233,21 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
       case POLICY_ERROR:
         m->action = "refuses";
         split_error (&err, &m->problem, &m->fix);
-        m->hook_note = xasprintf ("%s", m->problem);
+        m->hook_note = doctor_printf ("%s", m->problem);
         free (m->problem);
-        m->problem = xasprintf ("the hook will refuse it, and the container will not start: %s", m->hook_note);
+        m->problem = doctor_printf ("the hook will refuse it, and the container will not start: %s", m->hook_note);
         return;
       case POLICY_SKIP:
         m->action = "left as it is";
-        m->hook_note = xasprintf ("%s", why);
+        m->hook_note = doctor_printf ("%s", why);
         break;
       case POLICY_CHOWN:
         m->hook_note = chown_note (d, m);
         break;
       case POLICY_MAP:
         if (m->policy.mode == MODE_AUTO)
-          m->hook_note = xasprintf ("idmap, as shown, where the filesystem supports idmapped mounts; where it does "
-                                    "not, chown (the same owner inside, and the tree changes owners on disk)");
+          m->hook_note = doctor_printf ("idmap, as shown, where the filesystem supports idmapped mounts; where it does "
+                                        "not, chown (the same owner inside, and the tree changes owners on disk)");
         break;
       default:
         break;
@@ -263,11 +255,11 @@ doctor_check_mount (struct doctor *d, struct doctor_mount *m)
   missing = needed_access (m) & ~m->after.access;
   if (missing == 0)
     return;
-  m->problem = xasprintf ("user %u cannot %s %s: it shows as owned by %u:%u%s, mode %04o%s (%s for the user)",
-                          d->user.uid, missing_word (missing), m->source, m->after.uid, m->after.gid,
-                          m->after.uid_unmapped || m->after.gid_unmapped ? " (an unmapped id)" : "",
-                          (unsigned) (m->mode & 07777), m->acl.n ? " with an ACL" : "",
-                          doctor_access_text (m->after.access, have));
+  m->problem = doctor_printf ("user %u cannot %s %s: it shows as owned by %u:%u%s, mode %04o%s (%s for the user)",
+                              d->user.uid, missing_word (missing), m->source, m->after.uid, m->after.gid,
+                              m->after.uid_unmapped || m->after.gid_unmapped ? " (an unmapped id)" : "",
+                              (unsigned) (m->mode & 07777), m->acl.n ? " with an ACL" : "",
+                              doctor_access_text (m->after.access, have));
   find_fix (d, m);
 }
 
@@ -318,8 +310,8 @@ doctor_check_mounts (struct doctor *d)
 static void
 append_item (char **text, const char *dest, enum mount_mode mode)
 {
-  char *joined = xasprintf ("%s%s%s%s%s", *text ? *text : "", *text ? ";" : "", dest, mode == MODE_IDMAP ? "" : "=",
-                            mode == MODE_IDMAP ? "" : mode_name (mode));
+  char *joined = doctor_printf ("%s%s%s%s%s", *text ? *text : "", *text ? ";" : "", dest, mode == MODE_IDMAP ? "" : "=",
+                                mode == MODE_IDMAP ? "" : mode_name (mode));
   free (*text);
   *text = joined;
 }

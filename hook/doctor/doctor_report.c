@@ -93,6 +93,29 @@ print_mount (FILE *out, const struct doctor *d, const struct doctor_mount *m)
     say (out, "  fix:     %s", m->fix);
 }
 
+/* How the container asks, and what the hook takes from where. */
+static void
+print_channels (FILE *out, const struct doctor *d)
+{
+  static const char *const env_may[] = {
+    [ENV_TRUST_IDMAP] = "OCI_IDMAP_MOUNTS may ask for idmap and nsmap",
+    [ENV_TRUST_OFF] = "the container's environment is not read",
+    [ENV_TRUST_FULL] = "the container's environment asks like an annotation",
+  };
+  _Static_assert(sizeof env_may / sizeof env_may[0] == ENV_TRUST_COUNT, "a line for every level");
+  const char *engine = doctor_engine_name (d->engine.kind);
+
+  if (engine)
+    say (out, "engine:  %s (%s)", engine, d->engine.why);
+  say (out, "environment: %s (%s): %s", env_trust_name (d->admin.env_trust),
+       d->env_from ? d->env_from : "the hook's default", env_may[d->admin.env_trust]);
+  if (d->request_origin == NULL)
+    say (out, "asks:    nothing");
+  else
+    say (out, "asks:    from %s%s", d->request_origin,
+         d->request_from_policy ? " (the container asks for nothing itself)" : "");
+}
+
 static void
 print_table (FILE *out, const struct id_table *t, const char *kind)
 {
@@ -167,9 +190,11 @@ doctor_report_text (const struct doctor *d, FILE *out)
       fprintf (out, " (supplementary)\n");
     }
   if (d->admin.path)
-    say (out, "policy:  %s", d->admin.path);
+    say (out, "policy:  %s (%s)", d->admin.path, d->policy_from ? d->policy_from : "given");
   else
     say (out, "policy:  no policy file: the hook's defaults (host root stays host root)");
+  if (d->bundle)
+    print_channels (out, d);
   for (size_t i = 0; i < d->n_mounts; i++)
     print_mount (out, d, &d->mounts[i]);
   print_scan (out, &d->scan);
@@ -182,6 +207,11 @@ doctor_report_text (const struct doctor *d, FILE *out)
     }
   if (annotation)
     say (out, "annotation: %s=%s", ANNOTATION_MOUNTS, annotation);
+  if (annotation && d->engine.kind != ENGINE_UNKNOWN)
+    {
+      cleanup_free char *ask = doctor_ask_text (d, annotation);
+      say (out, "ask:     %s", ask);
+    }
   if (problems)
     say (out, "verdict: the container will not work as asked (%zu problem%s)", problems, problems == 1 ? "" : "s");
   else
@@ -387,6 +417,7 @@ doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err)
 {
   cleanup_json_gen yajl_gen g = yajl_gen_alloc (NULL);
   cleanup_free char *annotation = doctor_fixed_annotation (d);
+  cleanup_free char *ask = annotation ? doctor_ask_text (d, annotation) : NULL;
   const unsigned char *buf;
   size_t len;
 
@@ -403,6 +434,11 @@ doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err)
   j_map (g, "gid_mappings", &d->ids.gids);
   j_user (g, d);
   j_kstr (g, "policy", d->admin.path);
+  j_kstr (g, "policy_from", d->policy_from);
+  j_kstr (g, "engine", doctor_engine_name (d->engine.kind));
+  j_kstr (g, "environment", env_trust_name (d->admin.env_trust));
+  j_kstr (g, "request_origin", d->request_origin);
+  j_kbool (g, "request_from_policy", d->request_from_policy);
   j_key (g, "mounts");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < d->n_mounts; i++)
@@ -410,6 +446,7 @@ doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err)
   yajl_gen_array_close (g);
   j_scan (g, &d->scan);
   j_kstr (g, "annotation", annotation);
+  j_kstr (g, "ask", ask);
   j_key (g, "problems");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < d->n_problems; i++)

@@ -98,7 +98,7 @@ container_user (const struct doctor_stack *s, const struct doctor_container *c, 
 
   /* Only the ids count: the config's process.user names the origin. */
   *u = (struct target_user){ 0, 0, "user" };
-  if ((spec == NULL || *spec == '\0') && s->engine == ENGINE_COMPOSE)
+  if ((spec == NULL || *spec == '\0') && s->engine == STACK_COMPOSE)
     {
       const char *found = NULL;
       for (size_t i = 0; s->images && YAJL_IS_ARRAY (s->images) && i < s->images->u.array.len && !found; i++)
@@ -301,13 +301,13 @@ judge (const struct doctor_stack *s, const struct doctor_container *c, const str
 
   if (c->userns_host)
     uids = gids = &none;
-  if (admin_policy_load (o->policy ? o->policy : ADMIN_POLICY_DEFAULT_PATH, o->policy != NULL, &d->admin, err) < 0
-      || container_user (s, c, &u, &note, err) < 0 || config_for (c, &u, uids, gids, &text, &len, err) < 0
+  if (container_user (s, c, &u, &note, err) < 0 || config_for (c, &u, uids, gids, &text, &len, err) < 0
       || str_printf (label, err, "%s: %s", engine_noun[s->engine], c->name) < 0)
     return -1;
   if (oci_config_parse (text, len, cfg, err) < 0)
     return error_prefix (err, "%s: %s %s", s->file, engine_noun[s->engine], c->name);
-  if (doctor_judge_config (d, *label, cfg, "skipped: the image's files are not read from engine JSON", err) < 0)
+  if (doctor_judge_config (d, *label, cfg, o->policy, "skipped: the image's files are not read from engine JSON", err)
+      < 0)
     return -1;
   if (note)
     doctor_problem (d, true, "user", NULL, "%s", note);
@@ -388,7 +388,7 @@ print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
     any |= annotations[i] != NULL;
   if (!any)
     return;
-  if (s->engine == ENGINE_COMPOSE)
+  if (s->engine == STACK_COMPOSE)
     {
       fix_line (out, "fix: add to the compose file, per service (Docker 24 and later pass annotations):");
       fix_line (out, "  services:");
@@ -426,7 +426,7 @@ print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
           || asprintf (&env, "%s=%s", ENV_MOUNTS, annotations[i]) < 0)
         abort ();
       cleanup_free char *qflag = quoted (flag, true), *qenv = quoted (env, true);
-      if (s->engine == ENGINE_PODMAN)
+      if (s->engine == STACK_PODMAN)
         fix_line (out, "fix: %s: podman run --annotation %s ...", s->c[i].name, qflag);
       else
         fix_line (out,
@@ -493,7 +493,7 @@ doctor_stack_run (const struct doctor_stack *s, const struct doctor_stack_option
       ret = 0;
       if (o->mapping_from)
         fprintf (out, "engine mapping: from %s\n", o->mapping_from);
-      else if (s->engine != ENGINE_PODMAN)
+      else if (s->engine != STACK_PODMAN)
         fprintf (out, "engine mapping: none given (Docker's JSON does not show dockerd's --userns-remap: give "
                       "--userns-remap if the daemon runs with it)\n");
       for (size_t i = 0; i < s->n && ret == 0; i++)

@@ -23,11 +23,11 @@
  * services fits many times over). */
 #define DOCTOR_STACK_MAX_BYTES (16u << 20)
 
-enum doctor_engine
+enum stack_source
 {
-  ENGINE_COMPOSE, /* docker compose config --format json */
-  ENGINE_DOCKER,  /* docker container inspect */
-  ENGINE_PODMAN,  /* podman container inspect */
+  STACK_COMPOSE, /* docker compose config --format json */
+  STACK_DOCKER,  /* docker container inspect */
+  STACK_PODMAN,  /* podman container inspect */
 };
 
 struct doctor_bind
@@ -53,7 +53,7 @@ struct doctor_container
 
 struct doctor_stack
 {
-  enum doctor_engine engine;
+  enum stack_source engine;
   const char *file; /* as given: "-" is stdin */
   yajl_val tree;    /* owns the strings of every container */
   struct doctor_container *c;

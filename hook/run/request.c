@@ -124,8 +124,11 @@ request_parse_mounts (const char *text, const char *origin, struct request *req,
 {
   const char *p = text;
 
+  /* REQ is written over whole (callers may pass it uninitialised). */
   req->n = 0;
   req->origin = origin;
+  req->origin_owned = NULL;
+  req->from_policy = false;
   if (strlen (text) > REQUEST_MAX_TEXT)
     return make_error (err, 0, "%s: longer than %d bytes", origin, REQUEST_MAX_TEXT);
   if (strchr (text, ','))
@@ -155,6 +158,8 @@ request_free (struct request *req)
   for (size_t i = 0; i < req->n; i++)
     free (req->items[i].dest);
   req->n = 0;
+  free (req->origin_owned);
+  req->origin_owned = NULL;
 }
 
 int
@@ -288,6 +293,8 @@ request_from_container (const struct oci_config *cfg, const char **state_annotat
       = container_setting (cfg, state_annotations, ANNOTATION_MOUNTS, ENV_MOUNTS, trust, &origin, &from_env);
 
   req->n = 0;
+  req->origin_owned = NULL;
+  req->from_policy = false;
   req->from_env = from_env;
   if (text == NULL || is_pod_sandbox (cfg, state_annotations))
     return 0;

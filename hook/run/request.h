@@ -68,7 +68,9 @@ struct request
   struct mount_request items[REQUEST_MAX_ITEMS];
   size_t n;
   const char *origin; /* where the mounts list came from, for messages */
+  char *origin_owned; /* ORIGIN, when the request made it (freed with it) */
   bool from_env;      /* it came from the environment */
+  bool from_policy;   /* it is the policy's defaultMounts */
 };
 
 struct target_user

@@ -237,6 +237,47 @@ enter_sandbox (hook_error_t **err)
 }
 
 int
+hook_policy_load (const struct hook_options *opts, const char *default_path, struct admin_policy *pol,
+                  hook_error_t **err)
+{
+  if (admin_policy_load (opts->policy_path ? opts->policy_path : default_path, opts->policy_path != NULL, pol, err) < 0)
+    return -1;
+  pol->allow_host_root = pol->allow_host_root || opts->allow_host_root;
+  if (opts->env_trust_set)
+    pol->env_trust = opts->env_trust;
+  return 0;
+}
+
+int
+hook_default_request (const struct admin_policy *pol, struct request *req, hook_error_t **err)
+{
+  cleanup_free char *origin = NULL;
+
+  if (pol->default_mounts == NULL)
+    return 0;
+  if (str_printf (&origin, err, "defaultMounts of '%s'", pol->path) < 0)
+    return -1;
+  if (request_parse_mounts (pol->default_mounts, origin, req, err) < 0)
+    return error_hint (err, "correct defaultMounts in '%s'", pol->path);
+  req->origin_owned = steal_pointer (&origin);
+  req->from_policy = true;
+  return 0;
+}
+
+int
+hook_request (const struct oci_config *cfg, const char **state_annotations, const struct admin_policy *pol,
+              struct request *req, hook_error_t **err)
+{
+  if (request_from_container (cfg, state_annotations, pol->env_trust, req, err) < 0)
+    return -1;
+  /* The administrator's default for containers that ask for nothing. */
+  return req->n == 0 ? hook_default_request (pol, req, err) : 0;
+}
+
+/* The administrator's policy (the rootless user's own under a rootless
+ * engine), with what the hook knows of where it runs.  RL and
+ * *ROOTLESS_JOURNAL, which POL may point to, belong to the caller. */
+int
 stage_load_policy (const struct hook_options *opts, struct rootless *rl, char **rootless_journal,
                    struct admin_policy *pol, hook_error_t **err)
 {
@@ -251,15 +292,8 @@ stage_load_policy (const struct hook_options *opts, struct rootless *rl, char **
         return -1;
       log_verbose ("rootless: in a user namespace of host uid %u (home %s)", rl->host_uid, rl->home ? rl->home : "?");
     }
-  if (admin_policy_load (opts->policy_path ? opts->policy_path
-                         : rootless_policy ? rootless_policy
-                                           : ADMIN_POLICY_DEFAULT_PATH,
-                         opts->policy_path != NULL, pol, err)
-      < 0)
+  if (hook_policy_load (opts, rootless_policy ? rootless_policy : ADMIN_POLICY_DEFAULT_PATH, pol, err) < 0)
     return -1;
-  pol->allow_host_root = pol->allow_host_root || opts->allow_host_root;
-  if (opts->env_trust_set)
-    pol->env_trust = opts->env_trust;
   pol->rootless = rl->active;
   if (pol->journal_dir == NULL)
     pol->journal_dir = *rootless_journal;
@@ -280,7 +314,7 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
   cleanup_request struct request req = { 0 };
   cleanup_admin_policy struct admin_policy pol = { 0 };
   cleanup_rootless struct rootless rl = { 0 };
-  cleanup_free char *text = NULL, *origin = NULL, *rootless_journal = NULL;
+  cleanup_free char *text = NULL, *rootless_journal = NULL;
   size_t len;
 
   if (enter_sandbox (err) < 0 || stage_load_policy (opts, &rl, &rootless_journal, &pol, err) < 0)
@@ -293,16 +327,8 @@ run_stage (const char *stage, int state_fd, const struct hook_options *opts, hoo
     return restore_at_poststop (&st, opts, &pol, err);
   if (read_config (st.bundle, &cfg, err) < 0)
     return -1;
-  if (request_from_container (&cfg, st.annotations, pol.env_trust, &req, err) < 0)
+  if (hook_request (&cfg, st.annotations, &pol, &req, err) < 0)
     return -1;
-  /* The administrator's default for containers that ask for nothing. */
-  if (req.n == 0 && pol.default_mounts)
-    {
-      if (str_printf (&origin, err, "defaultMounts of '%s'", pol.path) < 0)
-        return -1;
-      if (request_parse_mounts (pol.default_mounts, origin, &req, err) < 0)
-        return error_hint (err, "correct defaultMounts in '%s'", pol.path);
-    }
   if (req.n == 0)
     {
       log_verbose ("container %s asks for nothing", st.id);

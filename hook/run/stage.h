@@ -20,6 +20,24 @@ struct hook_options
   enum env_trust env_trust;
 };
 
+/* The policy the hook runs with: OPTS->policy_path (which must then exist),
+ * else DEFAULT_PATH if it exists; then the hook's own options over the
+ * file's (--allow-host-root, --environment).  The doctor reads a bundle's
+ * hook entry through this too. */
+int hook_policy_load (const struct hook_options *opts, const char *default_path, struct admin_policy *pol,
+                      hook_error_t **err);
+
+struct oci_config;
+
+/* What the container asks of the hook, after the policy: its annotations,
+ * else its environment as far as POL->env_trust lets it ask, else POL's
+ * defaultMounts.  REQ->n == 0: nothing asked. */
+int hook_request (const struct oci_config *cfg, const char **state_annotations, const struct admin_policy *pol,
+                  struct request *req, hook_error_t **err);
+
+/* The second half of that: POL's defaultMounts into REQ, if it has them. */
+int hook_default_request (const struct admin_policy *pol, struct request *req, hook_error_t **err);
+
 /* True for the stages this hook serves: prestart, createRuntime, and
  * poststop (which restores the mounts of mode chown+restore). */
 bool stage_known (const char *stage);

@@ -14,7 +14,7 @@ setup_file() {
 	D="$BATS_FILE_TMPDIR/docker"
 	mkdir -p "$D"
 	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR/.." 2>/dev/null || true
-	# The shim three ways: plain, and with the real runtime named in
+	# The shim four ways: with a policy (the tests write it), plain, and with the real runtime named in
 	# runtimeArgs (one that exists, one that does not); the plain one is
 	# the default runtime, as the README suggests.
 	cat >"$D/daemon.json" <<-EOF
@@ -25,7 +25,9 @@ setup_file() {
 		    "oci-idmap-runc": { "path": "$RUNTIME",
 		                        "runtimeArgs": ["--idmap-runtime=$(command -v runc)"] },
 		    "oci-idmap-missing": { "path": "$RUNTIME",
-		                           "runtimeArgs": ["--idmap-runtime=/nonexistent/runc"] }
+		                           "runtimeArgs": ["--idmap-runtime=/nonexistent/runc"] },
+		    "oci-idmap-policy": { "path": "$RUNTIME",
+		                          "runtimeArgs": ["--idmap-policy=$D/policy.json"] }
 		  }
 		}
 	EOF
@@ -170,4 +172,52 @@ run_hooked() {
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
 	[[ "$output" == *"oci-idmap-runtime: exec the real runtime '/nonexistent/runc': No such file or directory"* ]]
+}
+
+# bundle_of ID: the bundle containerd made for Docker's container ID.
+bundle_of() {
+	find "$D/exec" -type d -path "*/io.containerd.runtime.v2.task/moby/$1" -print -quit
+}
+
+@test "docker: the shim with --idmap-policy and defaultMounts '*': the doctor on the container's bundle says /data works, as it does" {
+	echo '{"defaultMounts": "*"}' >"$D/policy.json"
+	run_docker run -d --runtime oci-idmap-policy --network=none --user 999:999 -v "$DATA:/data" oih-busybox:test sleep 600
+	[ "$status" -eq 0 ]
+	id=$output
+	b=$(bundle_of "$id")
+	[ -n "$b" ]
+	run "$HOOK" doctor "$b"
+	_show_run doctor
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"engine:  docker (the bundle is in containerd's namespace moby)"* ]]
+	[[ "$output" == *"policy:  $D/policy.json (the hook entry's --policy)"* ]]
+	[[ "$output" == *"asks:    from defaultMounts of '$D/policy.json' (the container asks for nothing itself)"* ]]
+	[[ "$output" == *"after:   999:999, user 999 can rwx"* ]]
+	[[ "$output" == *"verdict: ok, the container will work as asked"* ]]
+	run_docker exec "$id" sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	[ "$status" -eq 0 ]
+	[ "$output" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+	docker rm -f "$id" >/dev/null
+}
+
+@test "docker: for a container that asks for nothing the doctor suggests what Docker 20.10 can set, and that works" {
+	run_docker run -d --runtime oci-idmap --network=none --user 999:999 -v "$DATA:/data" oih-busybox:test sleep 600
+	[ "$status" -eq 0 ]
+	id=$output
+	b=$(bundle_of "$id")
+	[ -n "$b" ]
+	run "$HOOK" doctor "$b"
+	_show_run doctor
+	docker rm -f "$id" >/dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: /data: user 999 cannot write $DATA"* ]]
+	[[ "$output" == *"fix: ask the hook for it: Docker 24 or later: docker run --annotation oci-idmap-hook/mounts=/data (compose: annotations:); any Docker: docker run -e OCI_IDMAP_MOUNTS=/data (compose: environment:), which the hook's environment level idmap lets ask, and run it through the runtime shim"* ]]
+	[[ "$output" == *"ask:     Docker 24 or later: docker run --annotation oci-idmap-hook/mounts=/data"* ]]
+	# What it says for any Docker, done: the container gets /data as 999.
+	run_docker run --rm --runtime oci-idmap --network=none --user 999:999 -e OCI_IDMAP_MOUNTS=/data \
+		-v "$DATA:/data" oih-busybox:test sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	[ "$status" -eq 0 ]
+	[ "$output" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
 }

@@ -436,3 +436,133 @@ plain_bundle() {
 	[ "$(jq -c '.mounts[] | select(.destination == "/data") | .runtime_uid_mappings' <<<"$output")" = \
 		'[{"containerID":0,"hostID":100000,"size":65536}]' ]
 }
+
+# run_shim BUNDLE SHIM_ARG...: run BUNDLE with runc through the runtime shim,
+# given SHIM_ARG... (as daemon.json's runtimeArgs give them); the shim adds
+# the hook entry to BUNDLE/config.json, where it stays for the doctor.
+run_shim() {
+	local b=$1 id
+	shift
+	id=$(_new_id runc)
+	run _captured timeout -s KILL "$CONTAINER_TIMEOUT" "$RUNTIME" "$@" --root "$RUNC_ROOT" run --bundle "$b" "$id"
+	_show_run shim
+	runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
+}
+
+# A bundle as plain_bundle's, but without the hook: the shim adds it.
+shim_bundle() {
+	local b
+	b=$(plain_bundle)
+	update_config "$b" 'del(.hooks)'
+	bundle_args "$b" sh -c 'exec 2>&1; stat -c %u:%g /data; echo hi >/data/new && echo wrote'
+	echo "$b"
+}
+
+@test "the shim with --idmap-policy and defaultMounts '*': the doctor reads the policy of the bundle's hook entry, and the container gets /data as 999" {
+	policy="$BATS_TEST_TMPDIR/policy.json"
+	echo '{"defaultMounts": "*"}' >"$policy"
+	b=$(shim_bundle)
+	run_shim "$b" --idmap-policy "$policy"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '999:999\nwrote')" ]
+	[ "$(host_owner "$DATA")" = 1000:1000 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+	# The entry the shim wrote runs the hook with --policy: the doctor reads it.
+	doctor "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"policy:  $policy (the hook entry's --policy)"* ]]
+	[[ "$output" == *"asks:    from defaultMounts of '$policy' (the container asks for nothing itself)"* ]]
+	[[ "$output" == *"hook:    idmap"* ]]
+	[[ "$output" == *"after:   999:999, user 999 can rwx"* ]]
+	[[ "$output" == *"verdict: ok, the container will work as asked"* ]]
+	[[ "$output" != *"not asked"* ]]
+	doctor --json "$b"
+	[ "$(jq -r '.policy, .policy_from, .request_from_policy, .mounts[0].hook, .ok' <<<"$output" | tr '\n' ' ')" = \
+		"$policy the hook entry's --policy true idmap true " ]
+	# --policy naming another file: the entry's still decides, and it is said.
+	echo '{}' >"$BATS_TEST_TMPDIR/other.json"
+	doctor --policy "$BATS_TEST_TMPDIR/other.json" "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"warning: policy: --policy '$BATS_TEST_TMPDIR/other.json' is not what the hook reads: its entry in config.json runs it with --policy '$policy'"* ]]
+	[[ "$output" == *"hook:    idmap"* ]]
+}
+
+@test "a policy whose allowedModes forbid the mode defaultMounts asks for: the doctor says refused, and the real run is refused" {
+	policy="$BATS_TEST_TMPDIR/policy.json"
+	echo '{"defaultMounts": "/data", "allowedModes": ["nsmap"]}' >"$policy"
+	b=$(shim_bundle)
+	run_shim "$b" --idmap-policy "$policy"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *wrote* ]]
+	[[ "$output" == *"/data: refused: mode idmap is not in allowedModes of '$policy'"* ]]
+	[ ! -e "$DATA/new" ]
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"policy:  $policy (the hook entry's --policy)"* ]]
+	[[ "$output" == *"hook:    refuses"* ]]
+	[[ "$output" == *"problem: /data: the hook will refuse it, and the container will not start: refused: mode idmap is not in allowedModes of '$policy'"* ]]
+
+	# "*" in a mode not allowed refuses the container as well ...
+	echo '{"defaultMounts": "*", "allowedModes": ["nsmap"]}' >"$policy"
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: /data: the hook will refuse it, and the container will not start: refused: mode idmap is not in allowedModes of '$policy'"* ]]
+	run_shim "$b" --idmap-policy "$policy"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *wrote* ]]
+	[[ "$output" == *"*: refused: mode idmap is not in allowedModes of '$policy'"* ]]
+	# ... but under "*" a source not allowed is left alone: the container starts, and cannot write.
+	echo '{"defaultMounts": "*", "allowedSources": ["/srv"]}' >"$policy"
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"hook:    left as it is: refused by the administrator's policy"* ]]
+	[[ "$output" == *"problem: /data: user 999 cannot write $DATA"* ]]
+	run_shim "$b" --idmap-policy "$policy"
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+	[[ "$output" == *"Permission denied"* ]]
+}
+
+@test "OCI_IDMAP_MOUNTS through the shim: at environment level off the doctor says it is not read, at idmap that it works, each as the real run" {
+	policy="$BATS_TEST_TMPDIR/policy.json"
+	echo '{"environment": "off"}' >"$policy"
+	b=$(shim_bundle)
+	bundle_env "$b" OCI_IDMAP_MOUNTS=/data
+	run_shim "$b" --idmap-policy "$policy"
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+	[[ "$output" == *"Permission denied"* ]]
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"environment: off (\"environment\" of the policy): the container's environment is not read"* ]]
+	[[ "$output" == *"warning: environment: OCI_IDMAP_MOUNTS is in the container's environment, but the hook's environment level is off"* ]]
+	[[ "$output" == *"hook:    not asked"* ]]
+	[[ "$output" == *"problem: /data: user 999 cannot write $DATA"* ]]
+
+	echo '{"environment": "idmap"}' >"$policy"
+	doctor "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"asks:    from OCI_IDMAP_MOUNTS"* ]]
+	[[ "$output" == *"after:   999:999, user 999 can rwx"* ]]
+	run_shim "$b" --idmap-policy "$policy"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '999:999\nwrote')" ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+
+	# At idmap the environment may not ask for a chown; the entry's --environment full may.
+	rm "$DATA/new"
+	bundle_env "$b" OCI_IDMAP_MOUNTS=/data=chown
+	doctor "$b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"problem: annotation: the hook will refuse the container: OCI_IDMAP_MOUNTS: /data=chown: refused"* ]]
+	run_shim "$b" --idmap-policy "$policy"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"OCI_IDMAP_MOUNTS: /data=chown: refused"* ]]
+	[ "$(host_owner "$DATA")" = 1000:1000 ]
+	update_config "$b" '.hooks.prestart[0].args |= (.[:-1] + ["--environment", "full", "--journal-dir", $j] + .[-1:])' \
+		--arg j "$BATS_TEST_TMPDIR/journal"
+	doctor "$b"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"environment: full (the hook entry's --environment)"* ]]
+	[[ "$output" == *"hook:    chown: the tree would be chowned"* ]]
+}

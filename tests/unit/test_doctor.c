@@ -3,7 +3,9 @@
 #define _GNU_SOURCE
 #include "base/escape.h"
 #include "helpers.h"
+#include "hook/cli/commands.h"
 #include "hook/doctor/doctor.h"
+#include "oci/config.h"
 
 #include <sys/stat.h>
 
@@ -385,6 +387,148 @@ test_report_escapes (void)
   doctor_free (&d);
 }
 
+/* A config from JSON written with ' for " (see json_q). */
+static void
+config (const char *json, struct oci_config *cfg)
+{
+  hook_error_t *err = NULL;
+  cleanup_free char *text = json_q (json);
+
+  memset (cfg, 0, sizeof *cfg);
+  if (oci_config_parse (text, strlen (text), cfg, &err) < 0)
+    {
+      diag ("bad test config: %s", error_shown (err));
+      error_free (&err);
+    }
+}
+
+static void
+test_engine_detect (void)
+{
+  static const struct
+  {
+    const char *bundle, *json;
+    enum doctor_engine_kind kind;
+    const char *name;
+  } cases[] = {
+    { "/run/containerd/io.containerd.runtime.v2.task/moby/0123abc", "{}", ENGINE_DOCKER,
+      "a task of containerd's namespace moby is Docker's" },
+    { "/var/run/docker/containerd/daemon/io.containerd.runtime.v1.linux/moby/0123abc", "{}", ENGINE_DOCKER,
+      "so is one of Docker's older v1 runtime" },
+    { "/run/containerd/io.containerd.runtime.v2.task/default/c1", "{}", ENGINE_CONTAINERD,
+      "another namespace's task is plain containerd's (ctr)" },
+    { "/b", "{'annotations':{'io.container.manager':'libpod'}}", ENGINE_PODMAN,
+      "io.container.manager libpod is podman" },
+    { "/b", "{'annotations':{'io.podman.annotations.autoremove':'TRUE'}}", ENGINE_PODMAN,
+      "so is an io.podman.annotations key" },
+    { "/run/containerd/io.containerd.runtime.v2.task/k8s.io/c1",
+      "{'annotations':{'io.kubernetes.cri.container-name':'db'}}", ENGINE_CRI,
+      "containerd's CRI annotations are a Kubernetes pod's, whatever the path" },
+    { "/b", "{'annotations':{'io.kubernetes.cri-o.ContainerType':'container'}}", ENGINE_CRI, "so are CRI-O's" },
+    { "/srv/bundles/moby", "{}", ENGINE_UNKNOWN, "a path that only looks alike is nobody's" },
+    { "/b", "{'annotations':{'io.container.manager':'other'}}", ENGINE_UNKNOWN, "another manager is unknown" },
+  };
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      struct oci_config cfg;
+      struct doctor_engine e;
+      config (cases[i].json, &cfg);
+      doctor_engine_detect (cases[i].bundle, &cfg, &e);
+      is_int (e.kind, cases[i].kind, "%s", cases[i].name);
+      oci_config_free (&cfg);
+    }
+}
+
+/* What the doctor says to ask for VALUE with ENGINE at environment level TRUST. */
+static char *
+ask (enum doctor_engine_kind engine, enum env_trust trust, const char *value)
+{
+  static char path[] = "/etc/p.json"; /* d is not freed: not the policy's own copy */
+  struct doctor d = { .engine = { .kind = engine, .pod_container = "db" } };
+  d.admin.env_trust = trust;
+  d.admin.path = path;
+  return doctor_ask_text (&d, value);
+}
+
+static void
+test_ask_text (void)
+{
+  cleanup_free char *unknown = ask (ENGINE_UNKNOWN, ENV_TRUST_IDMAP, "/data");
+  cleanup_free char *docker = ask (ENGINE_DOCKER, ENV_TRUST_IDMAP, "/data");
+  cleanup_free char *docker_chown = ask (ENGINE_DOCKER, ENV_TRUST_IDMAP, "/data=chown");
+  cleanup_free char *docker_full = ask (ENGINE_DOCKER, ENV_TRUST_FULL, "/data=chown");
+  cleanup_free char *docker_off = ask (ENGINE_DOCKER, ENV_TRUST_OFF, "/data");
+  cleanup_free char *podman = ask (ENGINE_PODMAN, ENV_TRUST_OFF, "/data;/logs=nsmap");
+  cleanup_free char *pod = ask (ENGINE_CRI, ENV_TRUST_OFF, "/data");
+
+  is_str (unknown, "oci-idmap-hook/mounts=/data", "an unknown engine gets the annotation, as always");
+  like (docker, "Docker 24 or later: docker run --annotation oci-idmap-hook/mounts=/data",
+        "Docker: the annotation from 24");
+  like (docker, "any Docker: docker run -e OCI_IDMAP_MOUNTS=/data",
+        "and before, the environment, which level idmap lets ask");
+  ok (strstr (docker, "defaultMounts") == NULL, "then no policy change is needed");
+  like (docker_chown,
+        "does not let OCI_IDMAP_MOUNTS ask for it: add \"defaultMounts\": \"/data=chown\" to '/etc/p.json'",
+        "a chown at level idmap: the policy's defaultMounts instead");
+  ok (strstr (docker_chown, "-e OCI_IDMAP_MOUNTS") == NULL, "and not the environment, which the hook would refuse");
+  like (docker_full, "docker run -e OCI_IDMAP_MOUNTS=/data=chown", "level full lets the environment ask for a chown");
+  like (docker_off, "environment level off does not let OCI_IDMAP_MOUNTS ask", "level off: the policy only");
+  is_str (podman, "podman run --annotation oci-idmap-hook/mounts=/data;/logs=nsmap", "podman: its --annotation");
+  like (pod, "the pod annotation oci-idmap-hook/mounts.db: \"/data\"", "a pod: the annotation for its container");
+}
+
+/* The doctor's request is the hook's: hook_request, with defaultMounts. */
+static void
+test_request_after_policy (void)
+{
+  struct admin_policy pol = { 0 };
+  struct oci_config cfg;
+  cleanup_request struct request req = { 0 };
+  hook_error_t *err = NULL;
+  static const char policy[] = "{\"defaultMounts\": \"*\", \"environment\": \"off\"}";
+
+  is_success (admin_policy_parse (policy, strlen (policy), "/p.json", &pol, &err), 0, &err, "the policy parses");
+  config ("{'process':{'env':['OCI_IDMAP_MOUNTS=/data'],'user':{'uid':1,'gid':1},'cwd':'/'}}", &cfg);
+  is_success (hook_request (&cfg, NULL, &pol, &req, &err), 0, &err, "a container that asks nothing itself");
+  ok (req.n == 1 && strcmp (req.items[0].dest, "*") == 0 && req.from_policy, "gets defaultMounts");
+  is_str (req.origin, "defaultMounts of '/p.json'", "which the request names");
+  request_free (&req);
+  pol.env_trust = ENV_TRUST_IDMAP;
+  is_success (hook_request (&cfg, NULL, &pol, &req, &err), 0, &err, "at level idmap");
+  ok (req.n == 1 && strcmp (req.items[0].dest, "/data") == 0 && req.from_env && !req.from_policy,
+      "the environment asks, and defaultMounts do not apply");
+  request_free (&req);
+  oci_config_free (&cfg);
+  config ("{'annotations':{'oci-idmap-hook/mounts':'/x=nsmap'}}", &cfg);
+  is_success (hook_request (&cfg, NULL, &pol, &req, &err), 0, &err, "an annotation");
+  ok (req.n == 1 && req.items[0].mode == MODE_NSMAP && !req.from_policy, "wins over defaultMounts");
+  oci_config_free (&cfg);
+  admin_policy_free (&pol);
+}
+
+/* A bundle's hook entry is read by the hook's own parser. */
+static void
+test_hook_entry_args (void)
+{
+  /* Writable copies: getopt takes char **, as from the bundle's JSON. */
+  char a0[] = "oci-idmap-hook", pol[] = "--policy", path[] = "/p.json", env[] = "--environment", full[] = "full",
+       root[] = "--allow-host-root", stage[] = "prestart", odd[] = "sometimes";
+  char *good[] = { a0, pol, path, env, full, root, stage, NULL };
+  char *bad[] = { a0, env, odd, stage, NULL };
+  char *no_stage[] = { a0, pol, path, NULL };
+  struct hook_options opts;
+  hook_error_t *err = NULL;
+
+  is_success (hook_options_from_args (7, good, &opts, &err), 0, &err, "the entry's args parse");
+  ok (opts.policy_path && strcmp (opts.policy_path, "/p.json") == 0, "--policy is read");
+  ok (opts.env_trust_set && opts.env_trust == ENV_TRUST_FULL, "--environment is read");
+  ok (opts.allow_host_root, "--allow-host-root is read");
+  is_error (hook_options_from_args (4, bad, &opts, &err), -1, &err,
+            "--environment expects off, idmap or full, not 'sometimes'", "a bad level is the hook's usage error");
+  is_error (hook_options_from_args (3, no_stage, &opts, &err), -1, &err, "missing STAGE", "so is a missing stage");
+}
+
 int
 main (void)
 {
@@ -395,5 +539,9 @@ main (void)
   test_report_escapes ();
   test_check_mount ();
   test_check_mount_chown ();
+  test_engine_detect ();
+  test_ask_text ();
+  test_request_after_policy ();
+  test_hook_entry_args ();
   return done_testing ();
 }

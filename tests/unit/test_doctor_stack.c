@@ -115,7 +115,7 @@ test_inspect_parse (void)
                  &s, &err)
             == 0,
         "a docker container parses");
-    ok (s.engine == ENGINE_DOCKER && s.n == 1 && strcmp (s.c[0].name, "web") == 0 && s.c[0].annotations,
+    ok (s.engine == STACK_DOCKER && s.n == 1 && strcmp (s.c[0].name, "web") == 0 && s.c[0].annotations,
         "Docker's: its name without the '/', HostConfig.Annotations");
     ok (s.n == 1 && s.c[0].n_binds == 1 && s.c[0].binds[0].readonly, "RW false is read-only; volumes are skipped");
   }
@@ -127,7 +127,7 @@ test_inspect_parse (void)
                  &s, &err)
             == 0,
         "a podman container created with --uidmap parses");
-    ok (s.engine == ENGINE_PODMAN && s.n == 1 && s.c[0].has_map && s.c[0].uids.n == 1
+    ok (s.engine == STACK_PODMAN && s.n == 1 && s.c[0].has_map && s.c[0].uids.n == 1
             && s.c[0].uids.ext[0].outside == 100000 && s.c[0].gids.n == 1 && s.c[0].gids.ext[0].outside == 200000,
         "podman's mapping from CreateCommand when IDMappings is null (both flag forms; nothing after --)");
   }
