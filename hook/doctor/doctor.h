@@ -274,6 +274,11 @@ char *doctor_fixed_annotation (const struct doctor *d);
 /* Walk the root filesystem below ROOT_FD; adds problems. */
 void doctor_scan_rootfs (struct doctor *d, int root_fd);
 
+/* One line of a report, printed as one escaped line (base/escape.h): the
+ * strings from the input can neither end it nor forge another.  Aborts when
+ * out of memory, as printing an error does. */
+void doctor_say (FILE *out, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
 int doctor_report_text (const struct doctor *d, FILE *out);
 int doctor_report_json (const struct doctor *d, FILE *out, hook_error_t **err);
 

@@ -26,14 +26,12 @@ file_type (mode_t mode)
   return "other";
 }
 
-/* One line of the text report, escaped as a whole (base/escape.h): the
+/* One line of the text report (and of the doctor_stack.c fix), escaped as a whole (base/escape.h): the
  * strings from the bundle (paths, annotations, file names) can neither end
  * the line, forge another one nor reach the terminal as a control.  Our own
  * text is printable and has no backslash, so it is printed as it is. */
-static void say (FILE *out, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-say (FILE *out, const char *fmt, ...)
+void
+doctor_say (FILE *out, const char *fmt, ...)
 {
   cleanup_free char *line = NULL, *safe = NULL;
   va_list ap;
@@ -42,7 +40,8 @@ say (FILE *out, const char *fmt, ...)
   if (vasprintf (&line, fmt, ap) < 0)
     abort ();
   va_end (ap);
-  safe = text_escape (line);
+  if ((safe = text_escape (line)) == NULL)
+    abort ();
   fprintf (out, "%s\n", safe);
 }
 
@@ -63,34 +62,34 @@ view_text (const struct doctor *d, const struct doctor_view *v)
 static void
 print_mount (FILE *out, const struct doctor *d, const struct doctor_mount *m)
 {
-  say (out, "mount %s%s", m->dest, m->readonly ? " (read-only)" : "");
+  doctor_say (out, "mount %s%s", m->dest, m->readonly ? " (read-only)" : "");
   if (m->stat_errno)
-    say (out, "  source:  %s: %s", m->source ? m->source : "(none)", strerror (m->stat_errno));
+    doctor_say (out, "  source:  %s: %s", m->source ? m->source : "(none)", strerror (m->stat_errno));
   else
-    say (out, "  source:  %s, %s owned by host %u:%u, mode %04o%s", m->source, file_type (m->mode), m->owner_uid,
-         m->owner_gid, (unsigned) (m->mode & 07777), m->acl.n ? " with an ACL" : "");
+    doctor_say (out, "  source:  %s, %s owned by host %u:%u, mode %04o%s", m->source, file_type (m->mode), m->owner_uid,
+                m->owner_gid, (unsigned) (m->mode & 07777), m->acl.n ? " with an ACL" : "");
   if (m->runtime_uids)
     {
       char u[128], g[128];
       idmap_describe (m->runtime_uids, u, sizeof u);
       idmap_describe (m->runtime_gids, g, sizeof g);
-      say (out, "  runtime: idmaps it itself (on-disk uids %s; gids %s)", u, g);
+      doctor_say (out, "  runtime: idmaps it itself (on-disk uids %s; gids %s)", u, g);
     }
   if (!m->stat_errno && !S_ISLNK (m->mode))
     {
       cleanup_free char *v = view_text (d, &m->before);
-      say (out, "  inside:  %s", v);
+      doctor_say (out, "  inside:  %s", v);
     }
-  say (out, "  hook:    %s%s%s", m->action, m->hook_note ? ": " : "", m->hook_note ? m->hook_note : "");
+  doctor_say (out, "  hook:    %s%s%s", m->action, m->hook_note ? ": " : "", m->hook_note ? m->hook_note : "");
   if (m->asked && !m->stat_errno && !S_ISLNK (m->mode) && strcmp (m->action, "refuses") != 0)
     {
       cleanup_free char *v = view_text (d, &m->after);
-      say (out, "  after:   %s", v);
+      doctor_say (out, "  after:   %s", v);
     }
   if (m->problem)
-    say (out, "  problem: %s", m->problem);
+    doctor_say (out, "  problem: %s", m->problem);
   if (m->fix)
-    say (out, "  fix:     %s", m->fix);
+    doctor_say (out, "  fix:     %s", m->fix);
 }
 
 /* How the container asks, and what the hook takes from where. */
@@ -106,14 +105,14 @@ print_channels (FILE *out, const struct doctor *d)
   const char *engine = doctor_engine_name (d->engine.kind);
 
   if (engine)
-    say (out, "engine:  %s (%s)", engine, d->engine.why);
-  say (out, "environment: %s (%s): %s", env_trust_name (d->admin.env_trust),
-       d->env_from ? d->env_from : "the hook's default", env_may[d->admin.env_trust]);
+    doctor_say (out, "engine:  %s (%s)", engine, d->engine.why);
+  doctor_say (out, "environment: %s (%s): %s", env_trust_name (d->admin.env_trust),
+              d->env_from ? d->env_from : "the hook's default", env_may[d->admin.env_trust]);
   if (d->request_origin == NULL)
-    say (out, "asks:    nothing");
+    doctor_say (out, "asks:    nothing");
   else
-    say (out, "asks:    from %s%s", d->request_origin,
-         d->request_from_policy ? " (the container asks for nothing itself)" : "");
+    doctor_say (out, "asks:    from %s%s", d->request_origin,
+                d->request_from_policy ? " (the container asks for nothing itself)" : "");
 }
 
 static void
@@ -133,8 +132,8 @@ print_table (FILE *out, const struct id_table *t, const char *kind)
         }
       if (list == NULL)
         abort ();
-      say (out, "  %s %u outside the mapping: %llu file%s:%s%s", kind, g->id, (unsigned long long) g->count,
-           g->count == 1 ? "" : "s", list, g->count > ID_TABLE_PATHS ? " ..." : "");
+      doctor_say (out, "  %s %u outside the mapping: %llu file%s:%s%s", kind, g->id, (unsigned long long) g->count,
+                  g->count == 1 ? "" : "s", list, g->count > ID_TABLE_PATHS ? " ..." : "");
     }
 }
 
@@ -143,15 +142,16 @@ print_scan (FILE *out, const struct doctor_scan *s)
 {
   if (!s->done)
     {
-      say (out, "rootfs:  not scanned: %s", s->error ? s->error : "unknown error");
+      doctor_say (out, "rootfs:  not scanned: %s", s->error ? s->error : "unknown error");
       return;
     }
-  say (out, "rootfs:  %llu entries; ids on disk read as %s", (unsigned long long) s->files,
-       s->host_ids ? "host ids (its top belongs to the container's root on the host)"
-                   : "image ids (an engine that remaps shifts them through the mapping)");
+  doctor_say (out, "rootfs:  %llu entries; ids on disk read as %s", (unsigned long long) s->files,
+              s->host_ids ? "host ids (its top belongs to the container's root on the host)"
+                          : "image ids (an engine that remaps shifts them through the mapping)");
   if (s->other_mounts || s->too_deep || s->unreadable)
-    say (out, "  not entered: %llu other mounts, %llu too deep, %llu unreadable", (unsigned long long) s->other_mounts,
-         (unsigned long long) s->too_deep, (unsigned long long) s->unreadable);
+    doctor_say (out, "  not entered: %llu other mounts, %llu too deep, %llu unreadable",
+                (unsigned long long) s->other_mounts, (unsigned long long) s->too_deep,
+                (unsigned long long) s->unreadable);
   print_table (out, &s->uids, "uid");
   print_table (out, &s->gids, "gid");
 }
@@ -164,24 +164,24 @@ doctor_report_text (const struct doctor *d, FILE *out)
   size_t problems = 0;
 
   if (d->container)
-    say (out, "%s", d->container);
+    doctor_say (out, "%s", d->container);
   else if (d->bundle)
-    say (out, "bundle:  %s (rootfs %s)", d->bundle, d->rootfs);
+    doctor_say (out, "bundle:  %s (rootfs %s)", d->bundle, d->rootfs);
   else
-    say (out, "rootfs:  %s", d->rootfs);
+    doctor_say (out, "rootfs:  %s", d->rootfs);
   idmap_describe (&d->ids.uids, u, sizeof u);
   idmap_describe (&d->ids.gids, g, sizeof g);
   if (d->userns)
-    say (out, "mapping: uids %s; gids %s", u, g);
+    doctor_say (out, "mapping: uids %s; gids %s", u, g);
   else
-    say (out, "mapping: none (no user namespace: container ids are host ids)");
+    doctor_say (out, "mapping: none (no user namespace: container ids are host ids)");
   if (!d->user_known)
-    say (out, "user:    unknown");
+    doctor_say (out, "user:    unknown");
   else if (d->user_mapped)
-    say (out, "user:    %u:%u (from %s), host %u:%u", d->user.uid, d->user.gid, d->user.origin, d->host_uid,
-         d->host_gid);
+    doctor_say (out, "user:    %u:%u (from %s), host %u:%u", d->user.uid, d->user.gid, d->user.origin, d->host_uid,
+                d->host_gid);
   else
-    say (out, "user:    %u:%u (from %s), not mapped", d->user.uid, d->user.gid, d->user.origin);
+    doctor_say (out, "user:    %u:%u (from %s), not mapped", d->user.uid, d->user.gid, d->user.origin);
   if (d->user_known && d->n_groups > 0)
     {
       fprintf (out, "groups: ");
@@ -190,9 +190,9 @@ doctor_report_text (const struct doctor *d, FILE *out)
       fprintf (out, " (supplementary)\n");
     }
   if (d->admin.path)
-    say (out, "policy:  %s (%s)", d->admin.path, d->policy_from ? d->policy_from : "given");
+    doctor_say (out, "policy:  %s (%s)", d->admin.path, d->policy_from ? d->policy_from : "given");
   else
-    say (out, "policy:  no policy file: the hook's defaults (host root stays host root)");
+    doctor_say (out, "policy:  no policy file: the hook's defaults (host root stays host root)");
   if (d->bundle)
     print_channels (out, d);
   for (size_t i = 0; i < d->n_mounts; i++)
@@ -202,20 +202,21 @@ doctor_report_text (const struct doctor *d, FILE *out)
     {
       const struct doctor_problem *p = &d->problems[i];
       problems += !p->warning;
-      say (out, "%s: %s: %s%s%s", p->warning ? "warning" : "problem", p->where, p->what, p->fix ? "; fix: " : "",
-           p->fix ? p->fix : "");
+      doctor_say (out, "%s: %s: %s%s%s", p->warning ? "warning" : "problem", p->where, p->what, p->fix ? "; fix: " : "",
+                  p->fix ? p->fix : "");
     }
   if (annotation)
-    say (out, "annotation: %s=%s", ANNOTATION_MOUNTS, annotation);
+    doctor_say (out, "annotation: %s=%s", ANNOTATION_MOUNTS, annotation);
   if (annotation && d->engine.kind != ENGINE_UNKNOWN)
     {
       cleanup_free char *ask = doctor_ask_text (d, annotation);
-      say (out, "ask:     %s", ask);
+      doctor_say (out, "ask:     %s", ask);
     }
   if (problems)
-    say (out, "verdict: the container will not work as asked (%zu problem%s)", problems, problems == 1 ? "" : "s");
+    doctor_say (out, "verdict: the container will not work as asked (%zu problem%s)", problems,
+                problems == 1 ? "" : "s");
   else
-    say (out, "verdict: ok, the container will work as asked");
+    doctor_say (out, "verdict: ok, the container will work as asked");
   fflush (out);
   return ferror (out) ? -1 : 0;
 }

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -326,26 +325,6 @@ judge (const struct doctor_stack *s, const struct doctor_container *c, const str
   return 0;
 }
 
-/* The fix for every container that needs the annotation, in its engine's
- * terms (ANNOTATIONS[i]: C[i]'s value, or NULL). */
-/* One line of the fix, escaped as the report's lines are (base/escape.h):
- * names and values come from the input. */
-static void fix_line (FILE *out, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-fix_line (FILE *out, const char *fmt, ...)
-{
-  cleanup_free char *line = NULL, *safe = NULL;
-  va_list ap;
-
-  va_start (ap, fmt);
-  if (vasprintf (&line, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  safe = text_escape (line);
-  fprintf (out, "%s\n", safe);
-}
-
 /* VALUE as a YAML scalar (SHELL false) or one shell word, to paste as it
  * is: quoted only when it has to be.  Malloc'd; aborts when out of memory,
  * as the report's lines do. */
@@ -379,6 +358,8 @@ quoted (const char *value, bool shell)
   return q;
 }
 
+/* The fix for every container that needs the annotation, in its engine's
+ * terms (ANNOTATIONS[i]: C[i]'s value, or NULL). */
 static void
 print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
 {
@@ -390,31 +371,31 @@ print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
     return;
   if (s->engine == STACK_COMPOSE)
     {
-      fix_line (out, "fix: add to the compose file, per service (Docker 24 and later pass annotations):");
-      fix_line (out, "  services:");
+      doctor_say (out, "fix: add to the compose file, per service (Docker 24 and later pass annotations):");
+      doctor_say (out, "  services:");
       for (size_t i = 0; i < s->n; i++)
         if (annotations[i])
           {
             cleanup_free char *value = quoted (annotations[i], false);
-            fix_line (out, "    %s:", s->c[i].name);
-            fix_line (out, "      annotations:");
-            fix_line (out, "        %s: %s", ANNOTATION_MOUNTS, value);
-            fix_line (out, "      runtime: oci-idmap");
+            doctor_say (out, "    %s:", s->c[i].name);
+            doctor_say (out, "      annotations:");
+            doctor_say (out, "        %s: %s", ANNOTATION_MOUNTS, value);
+            doctor_say (out, "      runtime: oci-idmap");
           }
-      fix_line (out, "fix: with Docker before 24 (no annotations), the same value in the environment instead:");
-      fix_line (out, "  services:");
+      doctor_say (out, "fix: with Docker before 24 (no annotations), the same value in the environment instead:");
+      doctor_say (out, "  services:");
       for (size_t i = 0; i < s->n; i++)
         if (annotations[i])
           {
             cleanup_free char *value = quoted (annotations[i], false);
-            fix_line (out, "    %s:", s->c[i].name);
-            fix_line (out, "      environment:");
-            fix_line (out, "        %s: %s", ENV_MOUNTS, value);
-            fix_line (out, "      runtime: oci-idmap");
+            doctor_say (out, "    %s:", s->c[i].name);
+            doctor_say (out, "      environment:");
+            doctor_say (out, "        %s: %s", ENV_MOUNTS, value);
+            doctor_say (out, "      runtime: oci-idmap");
           }
-      fix_line (out, "fix: and register the runtime shim in /etc/docker/daemon.json (or make it the "
-                     "\"default-runtime\" and leave out the runtime: lines):");
-      fix_line (out, "  \"runtimes\": { \"oci-idmap\": { \"path\": \"/usr/local/bin/oci-idmap-runtime\" } }");
+      doctor_say (out, "fix: and register the runtime shim in /etc/docker/daemon.json (or make it the "
+                       "\"default-runtime\" and leave out the runtime: lines):");
+      doctor_say (out, "  \"runtimes\": { \"oci-idmap\": { \"path\": \"/usr/local/bin/oci-idmap-runtime\" } }");
       return;
     }
   for (size_t i = 0; i < s->n; i++)
@@ -427,11 +408,11 @@ print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
         abort ();
       cleanup_free char *qflag = quoted (flag, true), *qenv = quoted (env, true);
       if (s->engine == STACK_PODMAN)
-        fix_line (out, "fix: %s: podman run --annotation %s ...", s->c[i].name, qflag);
+        doctor_say (out, "fix: %s: podman run --annotation %s ...", s->c[i].name, qflag);
       else
-        fix_line (out,
-                  "fix: %s: docker run --runtime oci-idmap --annotation %s ... (Docker 24 and later; before: -e %s)",
-                  s->c[i].name, qflag, qenv);
+        doctor_say (out,
+                    "fix: %s: docker run --runtime oci-idmap --annotation %s ... (Docker 24 and later; before: -e %s)",
+                    s->c[i].name, qflag, qenv);
     }
 }
 

@@ -14,8 +14,7 @@
 # value in environment:, pasted as a second compose file.
 
 load helpers
-
-DOCKER_CLI=/usr/bin/docker
+load docker_helpers
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "test requires root"
@@ -26,33 +25,12 @@ setup_file() {
 	cat >"$D/daemon.json" <<-EOF
 		{ "runtimes": { "oci-idmap": { "path": "$RUNTIME" } } }
 	EOF
-	dockerd --config-file "$D/daemon.json" -H "unix://$D/docker.sock" --data-root "$D/root" \
-		--exec-root "$D/exec" --pidfile "$D/docker.pid" --userns-remap=default --iptables=false \
-		--ip-forward=false --bridge=none --storage-driver=vfs >"$D/dockerd.log" 2>&1 &
-	for _ in $(seq 100); do
-		"$DOCKER_CLI" -H "unix://$D/docker.sock" info >/dev/null 2>&1 && break
-		sleep 0.2
-	done
-	"$DOCKER_CLI" -H "unix://$D/docker.sock" info >/dev/null || {
-		tail -20 "$D/dockerd.log" >&3
-		return 1
-	}
-	make_rootfs "$D/rootfs"
-	tar -C "$D/rootfs" -c . | "$DOCKER_CLI" -H "unix://$D/docker.sock" import - oih-busybox:test >/dev/null
+	start_private_dockerd
 	export D
 }
 
 teardown_file() {
-	[ -n "${D:-}" ] || return 0
-	"$DOCKER_CLI" -H "unix://$D/docker.sock" ps -aq 2>/dev/null |
-		xargs -r "$DOCKER_CLI" -H "unix://$D/docker.sock" rm -f >/dev/null 2>&1
-	if [ -f "$D/docker.pid" ]; then
-		pid=$(cat "$D/docker.pid")
-		kill "$pid" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	fi
-	umount_below "$D"
-	return 0
+	stop_private_dockerd
 }
 
 setup() {
