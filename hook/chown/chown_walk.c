@@ -34,7 +34,8 @@ decide (struct chown_worker *wk, const struct statx *stx, const char *dir, const
   if (s->only_new)
     {
       int64_t born = (int64_t) stx->stx_btime.tv_sec * 1000000000 + stx->stx_btime.tv_nsec;
-      bool is_new = (stx->stx_mask & STATX_BTIME) && born > s->born_after;
+      /* At or after: a file made in the tick the chown started is born then. */
+      bool is_new = (stx->stx_mask & STATX_BTIME) && born >= s->born_after;
       if (!(stx->stx_mask & STATX_BTIME))
         wk->rep.no_btime = true;
       *uid = is_new && stx->stx_uid == s->from_uid ? s->to_uid : stx->stx_uid;

@@ -66,7 +66,11 @@ fill_header (const struct mount_job *job, const struct chown_options *co, const 
   h->target_gid = gid;
   h->source_uid = job->owner_uid;
   h->source_gid = job->owner_gid;
-  clock_gettime (CLOCK_REALTIME, &now);
+  /* The clock the kernel stamps a new file's birth time with: the coarse
+   * one.  A fine-grained reading can be ahead of it by a tick, so that a
+   * file the container makes a few ms later is "born" before the chown
+   * started and is not given back at restore. */
+  clock_gettime (CLOCK_REALTIME_COARSE, &now);
   h->started = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
   h->restore_at_poststop = job->policy.mode == MODE_CHOWN_RESTORE;
   idmap_describe (&ids->uids, h->mapping, sizeof h->mapping);

@@ -634,6 +634,46 @@ test_new_files_lose_privilege (void)
   chown_report_free (&rep);
 }
 
+/* A file born in the very tick the chown started (its birth time equal to
+ * the journal's start, as the kernel's coarse clock gives both) is one the
+ * container made: it is given back. */
+static void
+test_new_file_born_at_start (void)
+{
+  struct chown_spec spec = { .to_uid = 1000,
+                             .to_gid = 1000,
+                             .allow_host_root = true,
+                             .only_new = true,
+                             .from_uid = TO_UID,
+                             .from_gid = TO_GID,
+                             .threads = 1 };
+  struct chown_report rep;
+  hook_error_t *err = NULL;
+  cleanup_close int fd = -1;
+  struct statx sx;
+  struct stat st;
+  int f;
+
+  fresh_tree ();
+  f = open (in_top ("d/same-tick"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (f < 0 || fchown (f, TO_UID, TO_GID) < 0 || statx (f, "", AT_EMPTY_PATH, STATX_BTIME, &sx) < 0)
+    abort ();
+  close (f);
+  if (!(sx.stx_mask & STATX_BTIME))
+    {
+      ok (false, "the filesystem of the test tree records birth times");
+      return;
+    }
+  spec.born_after = (int64_t) sx.stx_btime.tv_sec * 1000000000 + sx.stx_btime.tv_nsec;
+  fd = open (top, O_PATH | O_DIRECTORY);
+  is_success (chown_walk (fd, &spec, NULL, &rep, &err), 0, &err, "the walk of new files runs");
+  if (stat (in_top ("d/same-tick"), &st) < 0)
+    abort ();
+  ok (st.st_uid == 1000 && st.st_gid == 1000, "a file born at the start time itself is given back (%u:%u)",
+      (unsigned int) st.st_uid, (unsigned int) st.st_gid);
+  chown_report_free (&rep);
+}
+
 /* The second of three worker threads fails to start: the walk goes on
  * with the ones that run and waits for exactly those. */
 static void
@@ -677,6 +717,7 @@ main (void)
   test_records_durable_first ();
   test_thread_start_fails ();
   test_new_files_lose_privilege ();
+  test_new_file_born_at_start ();
   {
     char cmd[200];
     snprintf (cmd, sizeof cmd, "rm -rf %s %s", top, outside);
