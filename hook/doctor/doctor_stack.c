@@ -358,6 +358,23 @@ quoted (const char *value, bool shell)
   return q;
 }
 
+/* The services: block to paste, each service that needs it with its value
+ * under BLOCK (annotations: or environment:) as KEY, and the runtime. */
+static void
+print_compose_services (const struct doctor_stack *s, char **annotations, const char *block, const char *key, FILE *out)
+{
+  doctor_say (out, "  services:");
+  for (size_t i = 0; i < s->n; i++)
+    if (annotations[i])
+      {
+        cleanup_free char *value = quoted (annotations[i], false);
+        doctor_say (out, "    %s:", s->c[i].name);
+        doctor_say (out, "      %s:", block);
+        doctor_say (out, "        %s: %s", key, value);
+        doctor_say (out, "      runtime: oci-idmap");
+      }
+}
+
 /* The fix for every container that needs the annotation, in its engine's
  * terms (ANNOTATIONS[i]: C[i]'s value, or NULL). */
 static void
@@ -372,27 +389,9 @@ print_fix (const struct doctor_stack *s, char **annotations, FILE *out)
   if (s->engine == STACK_COMPOSE)
     {
       doctor_say (out, "fix: add to the compose file, per service (Docker 24 and later pass annotations):");
-      doctor_say (out, "  services:");
-      for (size_t i = 0; i < s->n; i++)
-        if (annotations[i])
-          {
-            cleanup_free char *value = quoted (annotations[i], false);
-            doctor_say (out, "    %s:", s->c[i].name);
-            doctor_say (out, "      annotations:");
-            doctor_say (out, "        %s: %s", ANNOTATION_MOUNTS, value);
-            doctor_say (out, "      runtime: oci-idmap");
-          }
+      print_compose_services (s, annotations, "annotations", ANNOTATION_MOUNTS, out);
       doctor_say (out, "fix: with Docker before 24 (no annotations), the same value in the environment instead:");
-      doctor_say (out, "  services:");
-      for (size_t i = 0; i < s->n; i++)
-        if (annotations[i])
-          {
-            cleanup_free char *value = quoted (annotations[i], false);
-            doctor_say (out, "    %s:", s->c[i].name);
-            doctor_say (out, "      environment:");
-            doctor_say (out, "        %s: %s", ENV_MOUNTS, value);
-            doctor_say (out, "      runtime: oci-idmap");
-          }
+      print_compose_services (s, annotations, "environment", ENV_MOUNTS, out);
       doctor_say (out, "fix: and register the runtime shim in /etc/docker/daemon.json (or make it the "
                        "\"default-runtime\" and leave out the runtime: lines):");
       doctor_say (out, "  \"runtimes\": { \"oci-idmap\": { \"path\": \"/usr/local/bin/oci-idmap-runtime\" } }");
