@@ -41,7 +41,7 @@ obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 # the next make).
 DEPFLAGS = -MMD -MP
 
-.PHONY: all check unit integration integration-san fuzz fuzz-smoke bench install uninstall clean demo deps format \
+.PHONY: all check unit integration integration-san integration-debian13 fuzz fuzz-smoke bench install uninstall clean demo deps format \
   format-check check-layers
 # Keep the sanitizer objects between runs.
 .SECONDARY:
@@ -148,17 +148,25 @@ integration-san: all $(SAN_BIN)/oci-idmap-runtime
 	HOOK_UNDER_TEST=$(CURDIR)/$(SAN_BIN)/oci-idmap-hook RUNTIME_UNDER_TEST=$(CURDIR)/$(SAN_BIN)/oci-idmap-runtime \
 	  SANITIZER_LANE=1 tests/run-integration
 
+# The same suite in a Debian 13 root (scripts/debian13-root, entered by
+# scripts/in-debian13): podman 5, crun 1.2x, Docker 26 with compose 2,
+# containerd 1.7, and the hook built there by trixie's compiler.
+integration-debian13:
+	scripts/in-debian13 sh -c 'make -s -j2 all && INTEGRATION_LANE=debian13 tests/run-integration $(FILES)'
+
 # Everything: installs what a fresh Debian 12 machine lacks; the quick
 # checks first (format, layers), then the sanitizer unit tests, the fuzz
-# smoke runs and the integration suite on real runtimes.
+# smoke runs and the integration suite on real runtimes, in three lanes
+# (release, sanitizer, debian13); each prints its own summary line, all
+# three run, and check fails if any of them failed.
 check: deps
 	$(MAKE) format-check
 	$(MAKE) all $(UNIT_BINS) $(FUZZ_BINS) $(SAN_BIN)/oci-idmap-runtime
 	$(MAKE) check-layers
 	prove -f $(UNIT_BINS)
 	$(MAKE) fuzz-smoke
-	tests/run-integration
-	$(MAKE) integration-san
+	@rc=0; tests/run-integration || rc=1; $(MAKE) integration-san || rc=1; \
+	  $(MAKE) integration-debian13 || rc=1; exit $$rc
 
 deps:
 	scripts/install-deps
