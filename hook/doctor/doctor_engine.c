@@ -34,6 +34,31 @@ has_key_prefix (const char **pairs, const char *prefix)
   return false;
 }
 
+/* Is the bundle a task of Docker's containerd namespace?  That is "moby",
+ * or with userns-remap on Docker 23 and later "moby-UID.GID" (the remapped
+ * root; seen on 26.1: .../io.containerd.runtime.v2.task/moby-100000.100000/ID). */
+static bool
+in_docker_namespace (const char *bundle)
+{
+  static const char *const task_dirs[] = { "/io.containerd.runtime.v2.task/", "/io.containerd.runtime.v1.linux/" };
+
+  for (size_t i = 0; i < sizeof task_dirs / sizeof task_dirs[0]; i++)
+    {
+      const char *ns = strstr (bundle, task_dirs[i]);
+      unsigned uid, gid;
+      int end = 0;
+
+      if (ns == NULL)
+        continue;
+      ns += strlen (task_dirs[i]);
+      if (strncmp (ns, "moby/", 5) == 0)
+        return true;
+      if (sscanf (ns, "moby-%u.%u/%n", &uid, &gid, &end) == 2 && end > 0)
+        return true;
+    }
+  return false;
+}
+
 void
 doctor_engine_detect (const char *bundle, const struct oci_config *cfg, struct doctor_engine *e)
 {
@@ -49,10 +74,8 @@ doctor_engine_detect (const char *bundle, const struct oci_config *cfg, struct d
   else if (has_key_prefix (cfg->annotations, "io.kubernetes.cri-o.")
            || has_key_prefix (cfg->annotations, "io.kubernetes.cri."))
     e->kind = ENGINE_CRI, e->why = "its annotations are a Kubernetes runtime's (CRI-O or containerd's CRI)";
-  else if (bundle
-           && (strstr (bundle, "/io.containerd.runtime.v2.task/moby/")
-               || strstr (bundle, "/io.containerd.runtime.v1.linux/moby/")))
-    e->kind = ENGINE_DOCKER, e->why = "the bundle is in containerd's namespace moby";
+  else if (bundle && in_docker_namespace (bundle))
+    e->kind = ENGINE_DOCKER, e->why = "the bundle is a task of Docker's containerd namespace";
   else if (bundle && strstr (bundle, "/io.containerd.runtime.v2.task/"))
     e->kind = ENGINE_CONTAINERD, e->why = "the bundle is a containerd task's";
 }

@@ -150,7 +150,8 @@ run_hooked() {
 
 # bundle_of ID: the bundle containerd made for Docker's container ID.
 bundle_of() {
-	find "$D/exec" -type d -path "*/io.containerd.runtime.v2.task/moby/$1" -print -quit
+	# Docker 23+ with userns-remap names the namespace moby-UID.GID.
+	find "$D/exec" -type d \( -path "*/io.containerd.runtime.v2.task/moby/$1" -o -path "*/io.containerd.runtime.v2.task/moby-*/$1" \) -print -quit
 }
 
 @test "docker: the shim with --idmap-policy and defaultMounts '*': the doctor on the container's bundle says /data works, as it does" {
@@ -163,7 +164,7 @@ bundle_of() {
 	run "$HOOK" doctor "$b"
 	_show_run doctor
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"engine:  docker (the bundle is in containerd's namespace moby)"* ]]
+	[[ "$output" == *"engine:  docker (the bundle is a task of Docker's containerd namespace)"* ]]
 	[[ "$output" == *"policy:  $D/policy.json (the hook entry's --policy)"* ]]
 	[[ "$output" == *"asks:    from defaultMounts of '$D/policy.json' (the container asks for nothing itself)"* ]]
 	[[ "$output" == *"after:   999:999, user 999 can rwx"* ]]
