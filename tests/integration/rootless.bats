@@ -60,9 +60,11 @@ as_user() {
 
 # rl_podman ARG...: `podman run` as the rootless user, with the hooks dir
 # RL_HOOKS (default $W/hooks; empty: none), the volume at /data, then
-# ARG... (options, then the command).
+# ARG... (options, then the command).  --rm unless RL_KEEP is set (podman 5
+# removes a --cidfile along with the container).
 rl_podman() {
-	local opts=() hooks=(--hooks-dir "${RL_HOOKS-$W/hooks}")
+	local opts=() hooks=(--hooks-dir "${RL_HOOKS-$W/hooks}") rm=(--rm)
+	[ -z "${RL_KEEP:-}" ] || rm=()
 	[ -n "${RL_HOOKS-$W/hooks}" ] || hooks=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		opts+=("$1")
@@ -72,7 +74,7 @@ rl_podman() {
 	as_user
 	run _captured "$REPO/scripts/with-cgroup2" timeout -s KILL "$CONTAINER_TIMEOUT" \
 		"${AS_USER[@]}" podman --root "$W/storage" --runroot "$W/runroot" --storage-driver vfs --events-backend none \
-		"${hooks[@]}" run --rm --network=none --cgroups=disabled --ulimit host \
+		"${hooks[@]}" run "${rm[@]}" --network=none --cgroups=disabled --ulimit host \
 		-v "$W/data:/data" "${opts[@]}" --rootfs "$W/rootfs" "$@"
 }
 
@@ -168,7 +170,7 @@ rl_unshare() {
 }
 
 @test "rootless: restore --container in podman unshare finds the journal in the user's home without --dir" {
-	rl_podman --user 999:999 --cidfile "$W/cid" --annotation oci-idmap-hook/mounts=/data=chown -- true
+	RL_KEEP=1 rl_podman --user 999:999 --cidfile "$W/cid" --annotation oci-idmap-hook/mounts=/data=chown -- true
 	[ "$status" -eq 0 ]
 	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
 	rl_unshare "$RL_HOOK" restore --container "$(cat "$W/cid")"
@@ -180,7 +182,7 @@ rl_unshare() {
 }
 
 @test "rootless: status in podman unshare lists the user's journal without --dir; restore takes a short id" {
-	rl_podman --user 999:999 --cidfile "$W/cid" --annotation oci-idmap-hook/mounts=/data=chown -- true
+	RL_KEEP=1 rl_podman --user 999:999 --cidfile "$W/cid" --annotation oci-idmap-hook/mounts=/data=chown -- true
 	[ "$status" -eq 0 ]
 	cid=$(cat "$W/cid")
 	rl_unshare "$RL_HOOK" status --json
