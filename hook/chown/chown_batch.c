@@ -447,12 +447,7 @@ worker_free (struct chown_worker *wk)
 unsigned int
 chown_pool_init (struct chown_pool *w, struct chown_worker *workers, unsigned int threads)
 {
-  if (threads == 0)
-    {
-      long n = sysconf (_SC_NPROCESSORS_ONLN);
-      threads = n < 1 ? 1 : n > CHOWN_MAX_THREADS ? CHOWN_MAX_THREADS : (unsigned int) n;
-    }
-  threads = threads > CHOWN_MAX_THREADS ? CHOWN_MAX_THREADS : threads;
+  threads = threads < 1 ? 1 : threads > CHOWN_MAX_THREADS ? CHOWN_MAX_THREADS : threads;
   w->batch_max = batch_size (threads);
   pthread_mutex_init (&w->lock, NULL);
   pthread_cond_init (&w->cond, NULL);

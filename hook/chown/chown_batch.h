@@ -6,12 +6,12 @@
 #define HOOK_CHOWN_BATCH_H
 
 #include "chown_walk.h"
+#include "chown_walkers.h"
 #include "hook/system/fd_walk.h"
 
 #include <pthread.h>
 
 #define CHOWN_QUEUE_CAP 256
-#define CHOWN_MAX_THREADS 16
 
 struct chown_dir
 {
@@ -91,7 +91,8 @@ int chown_batch_add (struct chown_worker *wk, int fd, bool path_fd, const struct
  * stop, only close. */
 int chown_batch_flush (struct chown_worker *wk);
 
-/* Set up W and THREADS workers (0: one per CPU); returns how many can run
+/* Set up W and THREADS workers (1 to CHOWN_MAX_THREADS, see
+ * chown_walkers.h); returns how many can run
  * (at least one; when none could, the walk has failed). */
 unsigned int chown_pool_init (struct chown_pool *w, struct chown_worker *workers, unsigned int threads);
 

@@ -278,6 +278,7 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
 {
   struct chown_pool w = { .spec = spec, .journal = journal, .report = report, .ops = &walk_ops };
   struct chown_worker workers[CHOWN_MAX_THREADS];
+  struct chown_walkers walkers;
   unsigned int threads;
   const char *what;
   int fd;
@@ -286,7 +287,9 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
   fd = walk_open_top (root_fd, &w.root_mnt, &what);
   if (fd < 0)
     return make_error (err, errno, "%s", what);
-  threads = chown_pool_init (&w, workers, spec->threads);
+  walkers = chown_walkers_for (fd, spec->threads);
+  threads = chown_pool_init (&w, workers, walkers.n);
+  report->walkers = threads, report->walkers_why = walkers.why;
   /* The top directory is an entry like any other: the first worker
    * considers it (and queues it) before the others start. */
   if (threads == 0)

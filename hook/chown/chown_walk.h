@@ -36,7 +36,7 @@ struct chown_spec
   bool rootless;
   uint32_t overflow_uid, overflow_gid;
   bool hard_links;      /* change non-directories with more than one link */
-  unsigned int threads; /* 0: one per online CPU */
+  unsigned int threads; /* 0: as the filesystem suits (chown_walkers.h) */
   /* Only entries born after BORN_AFTER and owned (uid or gid) by
    * FROM_UID/FROM_GID; only those ids change.  For giving files that a
    * container created back to the source's owner. */
@@ -52,6 +52,8 @@ struct chown_report
   uint64_t entries, changed, host_root, foreign, hard_links, devices, submounts, swapped, vanished;
   uint64_t privilege_cleared; /* only_new: setuid/setgid/capabilities taken off */
   bool no_btime;              /* only_new, and the filesystem does not record birth times */
+  unsigned int walkers;       /* how many walked, and why that many */
+  const char *walkers_why;
   /* The first few paths (relative to the root) of what was left alone. */
   char *hard_link_paths[CHOWN_REPORT_PATHS], *submount_paths[CHOWN_REPORT_PATHS];
   char *swapped_paths[CHOWN_REPORT_PATHS], *device_paths[CHOWN_REPORT_PATHS];

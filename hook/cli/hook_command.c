@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "commands.h"
+#include "hook/chown/chown_walkers.h"
 #include "hook/chown/journal.h"
 #include "hook/run/stage.h"
 #include "hook/system/privilege.h"
@@ -67,7 +68,9 @@ static const char usage_text[] =
   "                         host root (off: host root stays host root)\n"
   "      --chown-hard-links  let mode chown change files with more than one\n"
   "                         link (off: they may be links to files outside)\n"
-  "      --chown-threads N  walk with N threads (default 0: one per CPU)\n"
+  "      --chown-threads N  walk with N threads, up to 64 (default 0: one per\n"
+  "                         CPU on a local filesystem, 32 on NFS, SMB, Ceph,\n"
+  "                         9p and FUSE, where each operation is a round trip)\n"
   "      --journal-dir DIR  where mode chown keeps its journals (default\n"
   "                         " JOURNAL_DEFAULT_DIR ";\n"
   "                         rootless: ~/.local/share/oci-idmap-hook/journal)\n"
@@ -164,8 +167,8 @@ parse_hook_option (struct hook_args *a, int c, const char *arg, char **argv, hoo
       {
         char *end;
         unsigned long n = strtoul (arg, &end, 10);
-        if (*end || end == arg || n > 64)
-          return make_error (err, 0, "--chown-threads expects a number from 0 to 64, not '%s'", arg);
+        if (*end || end == arg || n > CHOWN_MAX_THREADS)
+          return make_error (err, 0, "--chown-threads expects a number from 0 to %d, not '%s'", CHOWN_MAX_THREADS, arg);
         a->opts.threads = (unsigned int) n;
         return 0;
       }

@@ -29,7 +29,7 @@ teardown() {
 		"./sub/new 100999:100999")" ]
 	[ "$(stat -c %a "$DATA/other")" = 640 ]
 	[ "$(cat "$DATA/other")" = c ]
-	grep -q "/data: chown $DATA (.*mode chown): 6 of 6 entries given to on-disk 100999:100999" "$HOOK_LOG"
+	grep -q "/data: chown $DATA (.*mode chown): 6 of 6 entries given to on-disk 100999:100999 by $(nproc) walkers (one per CPU on a local filesystem)" "$HOOK_LOG"
 }
 
 @test "crun: chown gives the tree to user 1000 of a user namespace" {
@@ -341,6 +341,16 @@ count_owned() {
 	[ "${lines[1]}" = "/data/sub/deep/b 999:999" ]
 	[ "$(host_owner "$DATA/sub/deep/b")" = 100999:100999 ]
 	grep -q "/data: $DATA (fuse.fuse-overlayfs) cannot be idmapped: mode auto changes owners instead" "$HOOK_LOG"
+	# A FUSE walk is bound by round trips to the daemon, not by the CPU.
+	grep -q "/data: chown $DATA (fuse.fuse-overlayfs, mode auto): .* by 32 walkers (FUSE (and virtiofs): each operation is a round trip to the daemon)" "$HOOK_LOG"
+	# --chown-threads still decides when given.
+	chown -R 1000:1000 "$DATA"
+	: >"$HOOK_LOG"
+	b=$(chown_bundle c2 auto)
+	update_config "$b" '.hooks.prestart[0].args |= (.[:-1] + ["--chown-threads", "3"] + .[-1:])'
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	grep -q "/data: chown $DATA (fuse.fuse-overlayfs, mode auto): .* by 3 walkers (as --chown-threads asks)" "$HOOK_LOG"
 }
 
 @test "a filesystem that refuses root's chown (as NFS with root_squash does) stops the start with one line; nothing changes" {

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "helpers.h"
 #include "hook/chown/chown_walk.h"
+#include "hook/chown/chown_walkers.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -695,6 +696,24 @@ test_thread_start_fails (void)
   chown_report_free (&rep);
 }
 
+/* The walker count: asked, capped; else one per CPU on a local filesystem
+ * (FUSE's 32 are tested on a real FUSE mount in tests/integration/chown.bats). */
+static void
+test_walkers (void)
+{
+  int fd = open ("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  struct chown_walkers w = chown_walkers_for (fd, 0);
+
+  is_int (w.n, cpus > CHOWN_MAX_THREADS ? CHOWN_MAX_THREADS : cpus, "a local filesystem: one walker per CPU");
+  is_str (w.why, "one per CPU on a local filesystem", "and it says why");
+  w = chown_walkers_for (fd, 3);
+  is_int (w.n, 3, "--chown-threads 3: 3 walkers");
+  is_str (w.why, "as --chown-threads asks", "and it says why");
+  is_int (chown_walkers_for (fd, 1000).n, CHOWN_MAX_THREADS, "more than the cap: the cap");
+  close (fd);
+}
+
 int
 main (void)
 {
@@ -718,6 +737,7 @@ main (void)
   test_thread_start_fails ();
   test_new_files_lose_privilege ();
   test_new_file_born_at_start ();
+  test_walkers ();
   {
     char cmd[200];
     snprintf (cmd, sizeof cmd, "rm -rf %s %s", top, outside);
