@@ -54,6 +54,14 @@ $(B)/oci-idmap-runtime: $(B)/oci-idmap-hook
 $(B)/oci-idmap-hook: $(call obj,rel,$(LIB_SRC) hook/cli/main.c)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDFLAGS) $(PKG_LIBS)
 
+# tests/latencyfs: a FUSE passthrough that waits before each operation, a
+# network filesystem's stand-in for the chown tests and benchmarks.
+.PHONY: latencyfs
+latencyfs: $(B)/latencyfs
+$(B)/latencyfs: tests/latencyfs/latencyfs.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 $(WARN) $(shell pkg-config --cflags fuse3) -o $@ $< $(shell pkg-config --libs fuse3)
+
 # A static binary runs on any node's distribution (deploy/kubernetes/).
 # Debian's libyajl-dev ships the static yajl as libyajl_s.a; libseccomp-dev
 # and libcap-dev ship libseccomp.a and libcap.a.
@@ -195,7 +203,7 @@ uninstall:
 	      $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 
 # Every C file of ours, in .clang-format's style.
-FORMAT_SRC := $(wildcard base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]) \
+FORMAT_SRC := $(wildcard base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/latencyfs/*.c) \
   $(wildcard tests/san/*.c bench/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)

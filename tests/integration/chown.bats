@@ -353,6 +353,53 @@ count_owned() {
 	grep -q "/data: chown $DATA (fuse.fuse-overlayfs, mode auto): .* by 3 walkers (as --chown-threads asks)" "$HOOK_LOG"
 }
 
+# latencyfs (tests/latencyfs): a FUSE passthrough of SRC on MNT that waits
+# DELAY_US before each operation, as a network filesystem's round trip does.
+mount_latencyfs() {
+	make -s -C "$REPO" latencyfs >/dev/null
+	"$REPO/build/latencyfs" --delay-us "$3" "${@:4}" "$1" "$2" -o max_threads=64
+}
+
+@test "auto changes owners on a filesystem of round trips (latencyfs, 0.2 ms each) with 32 walkers" {
+	local src="$BATS_TEST_TMPDIR/remote"
+	cp -a "$DATA" "$src"
+	mount_latencyfs "$src" "$DATA" 200
+	run_runc "$(chown_bundle c auto)"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 999:999" ]
+	[ "${lines[1]}" = "/data/sub/deep/b 999:999" ]
+	[ "${lines[3]}" = 999:999 ]
+	[ "$(stat -c %u:%g "$src/sub/deep/b")" = 100999:100999 ]
+	[ "$(stat -c %u:%g "$src/sub/new")" = 100999:100999 ]
+	grep -q "/data: $DATA (fuse.latencyfs) cannot be idmapped: mode auto changes owners instead" "$HOOK_LOG"
+	grep -q "/data: chown $DATA (fuse.latencyfs, mode auto): 6 of 6 entries given to on-disk 100999:100999 by 32 walkers (FUSE" "$HOOK_LOG"
+}
+
+@test "chown+restore on a filesystem of round trips (latencyfs): the tree is given back at poststop" {
+	local src="$BATS_TEST_TMPDIR/remote"
+	cp -a "$DATA" "$src"
+	before=$(listing "$src")
+	mount_latencyfs "$src" "$DATA" 200
+	run_runc "$(chown_bundle c chown+restore)"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 999:999" ]
+	[ "${lines[3]}" = 999:999 ]
+	rm "$src/sub/new"
+	[ "$(listing "$src")" = "$before" ]
+}
+
+@test "a filesystem of round trips that refuses root's chown (latencyfs --chown-deny) stops the start with one line; nothing changes" {
+	local src="$BATS_TEST_TMPDIR/squashed"
+	cp -a "$DATA" "$src"
+	mount_latencyfs "$src" "$DATA" 200 --chown-deny
+	before=$(listing "$src")
+	run_runc "$(chown_bundle c chown)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"oci-idmap-hook: /data: "*"root may not change owners there (NFS with root_squash?); chown on the server or use mode idmap"* ]]
+	[[ "$output" != *"/data 999:999"* ]]
+	[ "$(listing "$src")" = "$before" ]
+}
+
 @test "a filesystem that refuses root's chown (as NFS with root_squash does) stops the start with one line; nothing changes" {
 	# No NFS in this kernel: bindfs --chown-deny answers chown with EPERM, as a squashing server does.
 	local src="$BATS_TEST_TMPDIR/squashed"
