@@ -104,9 +104,11 @@ def mapping(api, text):
 
 
 def namespaces(api, args, pod):
-    """hostNetwork: true (no CNI); the kubelet's PID and IPC defaults; with
-    --userns, hostUsers: false (mode POD with the pod's mappings)."""
-    ns = api.NamespaceOption(network=api.NODE, pid=api.POD if pod else api.CONTAINER, ipc=api.POD)
+    """hostNetwork: true (no CNI) unless --pod-network; the kubelet's PID
+    and IPC defaults; with --userns, hostUsers: false (mode POD with the
+    pod's mappings)."""
+    ns = api.NamespaceOption(network=api.POD if args.pod_network else api.NODE,
+                             pid=api.POD if pod else api.CONTAINER, ipc=api.POD)
     if args.userns:
         m = [mapping(api, u) for u in args.userns]
         ns.userns_options.CopyFrom(api.UserNamespace(mode=api.POD, uids=m, gids=m))
@@ -243,6 +245,7 @@ def parse_args():
     def userns(q):
         q.add_argument("--userns", action="append", metavar="CONTAINER:HOST:LENGTH",
                        help="hostUsers: false with this mapping (repeat for more)")
+        q.add_argument("--pod-network", action="store_true", help="hostNetwork: false (needs CNI)")
 
     q = sub.add_parser("run-pod")
     q.add_argument("--name", required=True)
