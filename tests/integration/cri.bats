@@ -8,6 +8,7 @@
 # Only paths are changed: the hook's, the base spec's, the journal's.
 
 load helpers
+load containerd_helpers
 
 DEPLOY="$REPO/deploy/kubernetes/containerd"
 CRI_PYTHON=${CRI_PYTHON:-/usr/bin/python3}
@@ -17,6 +18,7 @@ IMAGE=localhost/oih-busybox:cri
 # and fails on Debian 13, whose root must have it (scripts/debian13-root).
 missing() {
 	local version
+	# shellcheck disable=SC1091  # the machine's, not ours
 	version=$(. /etc/os-release && echo "${VERSION_ID%%.*}")
 	if [ "${version:-0}" -ge 13 ]; then
 		echo "cri.bats: $1" >&2
@@ -41,12 +43,7 @@ setup_file() {
 	HOOK_LOG="$C/hook.log" HOOK_OPTIONS="--verbose --journal-dir $C/journal" HOOK="$HOOK" \
 		"$DEPLOY/write-base-spec" "$C/oci-idmap-hook-spec.json" >/dev/null
 	write_containerd_config
-	containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
-	echo $! >"$C/containerd.pid"
-	for _ in $(seq 100); do
-		ctr --address "$C/containerd.sock" version >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	start_private_containerd "$C"
 	ctr --address "$C/containerd.sock" plugins ls 2>/dev/null | grep -q 'io.containerd.grpc.v1 *cri *.* ok' || {
 		tail -20 "$C/containerd.log" >&3
 		echo "containerd's CRI plugin did not start" >&2
@@ -168,6 +165,9 @@ run_in_pod() {
 	CID=$(cat "$BATS_TEST_TMPDIR/cid" 2>/dev/null || true)
 }
 
+# The container's command (sh -c "$WRITE" NAME): /data's owner, then NAME
+# written there and its owner, as the container sees them.
+# shellcheck disable=SC2016  # $0 is the container shell's
 WRITE='exec 2>&1; stat -c %u:%g /data; touch /data/$0 && stat -c %u:%g /data/$0'
 
 @test "cri: deploy's handler serves the container named in mounts.NAME: user 999 owns /data, its files land as 1000" {
