@@ -3,6 +3,7 @@
 # A private containerd for this file: own root, state and socket.
 
 load helpers
+load containerd_helpers
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "test requires root"
@@ -17,16 +18,7 @@ setup_file() {
 		[ttrpc]
 		  address = "$C/containerd.sock.ttrpc"
 	EOF
-	containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
-	echo $! >"$C/containerd.pid"
-	for _ in $(seq 100); do
-		ctr --address "$C/containerd.sock" version >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	ctr --address "$C/containerd.sock" version >/dev/null || {
-		tail -20 "$C/containerd.log" >&3
-		return 1
-	}
+	start_private_containerd "$C"
 	export C
 }
 

@@ -185,6 +185,18 @@ print(rt["runtime_type"], " ".join(rt["pod_annotations"]))' "$K8S/crio-hooks-dir
 	[ "$(manifest "$K8S/containerd/runtimeclass.yaml" 'docs[0].handler')" = oci-idmap-hook ]
 }
 
+@test "containerd 2's config-v3.toml has config.toml's handler, under io.containerd.cri.v1.runtime" {
+	run python3 -c '
+import sys, tomllib
+v2 = tomllib.load(open(sys.argv[1], "rb"))
+v3 = tomllib.load(open(sys.argv[2], "rb"))
+a = v2["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
+b = v3["plugins"]["io.containerd.cri.v1.runtime"]["containerd"]["runtimes"]
+print(v2["version"], v3["version"], a == b, " ".join(b))' "$K8S/containerd/config.toml" "$K8S/containerd/config-v3.toml"
+	[ "$status" -eq 0 ]
+	[ "$output" = "2 3 True oci-idmap-hook" ]
+}
+
 @test "installer: installs the binary and the hooks.d file under the node root, then finds them current" {
 	INSTALL_ACTION=(install)
 	install_sh
