@@ -3,39 +3,15 @@
 # A private containerd for this file: own root, state and socket.
 
 load helpers
+load containerd_helpers
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "test requires root"
-	C="$BATS_FILE_TMPDIR/containerd"
-	mkdir -p "$C"
-	cat >"$C/config.toml" <<-EOF
-		version = 2
-		root = "$C/root"
-		state = "$C/state"
-		[grpc]
-		  address = "$C/containerd.sock"
-		[ttrpc]
-		  address = "$C/containerd.sock.ttrpc"
-	EOF
-	containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
-	echo $! >"$C/containerd.pid"
-	for _ in $(seq 100); do
-		ctr --address "$C/containerd.sock" version >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	ctr --address "$C/containerd.sock" version >/dev/null || {
-		tail -20 "$C/containerd.log" >&3
-		return 1
-	}
-	export C
+	start_private_containerd
 }
 
 teardown_file() {
-	[ -n "${C:-}" ] || return 0
-	kill "$(cat "$C/containerd.pid")" 2>/dev/null
-	sleep 0.5
-	umount_below "$C"
-	return 0
+	stop_private_containerd
 }
 
 setup() {

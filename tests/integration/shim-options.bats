@@ -8,6 +8,7 @@
 
 load helpers
 load docker_helpers
+load containerd_helpers
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "test requires root"
@@ -27,11 +28,13 @@ setup_file() {
 		}
 	EOF
 	DOCKERD_NO_REMAP=1 start_private_dockerd
+	start_private_containerd
 	export D
 }
 
 teardown_file() {
 	stop_private_dockerd
+	stop_private_containerd
 }
 
 setup() {
@@ -269,4 +272,31 @@ run_docker() {
 	[ "$output" = 999:999 ]
 	[ "$(cat "$D/docker.pid")" = "$pid" ]
 	kill -HUP "$pid"
+}
+
+# ctr_run CONFIG [CTR RUN OPTION...]: ctr run of a whole spec, as the README shows.
+ctr_run() {
+	local cfg=$1 id
+	shift
+	id=$(_new_id ctr)
+	run timeout -k 5 "$CONTAINER_TIMEOUT" ctr --address "$C/containerd.sock" --namespace oih-test \
+		run --rm --cgroup "" --config "$cfg" "$@" "$id" </dev/null
+	_show_run ctr
+}
+
+@test "containerd: ctr run --config wants an absolute root.path; --runc-binary takes no arguments, so a two-line script passes the shim's --idmap-log" {
+	printf '#!/bin/sh\nexec %s --idmap-log=%s/hook.log --idmap-verbose "$@"\n' "$RUNTIME" "$T" >"$T/runtime-logged"
+	chmod +x "$T/runtime-logged"
+	# runc spec's relative root.path: containerd runs the spec in a bundle
+	# of its own, whose rootfs is empty (the README's fix: make it absolute).
+	[ "$(jq -r .root.path "$B/config.json")" = rootfs ]
+	ctr_run "$B/config.json" --runc-binary "$T/runtime-logged"
+	[ "$status" -ne 0 ]
+	# Under this user namespace runc cannot even make /proc in that empty root.
+	[[ "$output" == *"io.containerd.runtime.v2.task/oih-test/"*"/rootfs/proc: permission denied"* ]]
+	[ ! -e "$DATA/new" ]
+	update_config "$B" '.root.path = $r' --arg r "$B/rootfs"
+	ctr_run "$B/config.json" --runc-binary "$T/runtime-logged"
+	assert_fixed
+	grep -q "container oih-.*: /data: idmapped $DATA (ext4): on-disk owner 1000:1000 shows as container user 999:999" "$T/hook.log"
 }

@@ -1,0 +1,42 @@
+# A private containerd of the test file's own (containerd.bats,
+# installer-image.bats, shim-options.bats): own root, state and socket
+# under $C, the file's temp dir.  ctrd ARGS...: ctr on that socket.
+
+start_private_containerd() {
+	export C="$BATS_FILE_TMPDIR/containerd"
+	mkdir -p "$C"
+	cat >"$C/config.toml" <<-EOF
+		version = 2
+		root = "$C/root"
+		state = "$C/state"
+		[grpc]
+		  address = "$C/containerd.sock"
+		[ttrpc]
+		  address = "$C/containerd.sock.ttrpc"
+	EOF
+	containerd --config "$C/config.toml" >"$C/containerd.log" 2>&1 &
+	echo $! >"$C/containerd.pid"
+	for _ in $(seq 100); do
+		ctrd version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ctrd version >/dev/null || {
+		tail -20 "$C/containerd.log" >&3
+		return 1
+	}
+}
+
+# The daemon stopped by its pid, and what it left mounted under $C unmounted.
+stop_private_containerd() {
+	local pid
+	[ -n "${C:-}" ] && [ -f "$C/containerd.pid" ] || return 0
+	pid=$(cat "$C/containerd.pid")
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	umount_below "$C"
+	return 0
+}
+
+ctrd() {
+	ctr --address "$C/containerd.sock" "$@"
+}
