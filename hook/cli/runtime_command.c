@@ -114,15 +114,6 @@ shim_failure (const struct runtime_options *o, hook_error_t **err)
   return report_failure (err, EXIT_FAILURE);
 }
 
-/* Our own flags come before the command, each one argument of its own, in
- * the form "--idmap-NAME=VALUE" (or "--idmap-NAME VALUE"): RUNTIME_FLAG,
- * and each of the hook's options NAME with the same prefix.  One word per
- * setting is what reads best where they are written: a daemon.json
- * "runtimeArgs" list (["--idmap-log=/var/log/oci-idmap-hook.log",
- * "--idmap-verbose"]) or a wrapper's exec line; a nested form such as
- * --idmap-hook-opt=--log=FILE would spell each setting twice.  The prefix
- * keeps them apart from runc's own --log, which engines pass too.  Taken
- * out of ARGV in place; a container's own arguments are never ours. */
 /* SPELLED ("--idmap-log") is the hook's FLAG ("--log"), or RUNTIME_FLAG. */
 static int
 take_own_flag (const char *spelled, const char *flag, const char *value, const char **runtime,
@@ -134,7 +125,16 @@ take_own_flag (const char *spelled, const char *flag, const char *value, const c
   return value ? 0 : make_error (err, 0, "missing the value of '%s'", spelled);
 }
 
-/* All of ARGV is gone through even after a bad flag, so that the engine's
+/* Our own flags come before the command, each one argument of its own, in
+ * the form "--idmap-NAME=VALUE" (or "--idmap-NAME VALUE"): RUNTIME_FLAG,
+ * and each of the hook's options NAME with the same prefix.  One word per
+ * setting is what reads best where they are written: a daemon.json
+ * "runtimeArgs" list (["--idmap-log=/var/log/oci-idmap-hook.log",
+ * "--idmap-verbose"]) or a wrapper's exec line; a nested form such as
+ * --idmap-hook-opt=--log=FILE would spell each setting twice.  The prefix
+ * keeps them apart from runc's own --log, which engines pass too.  Taken
+ * out of ARGV in place; a container's own arguments are never ours.
+ * All of ARGV is gone through even after a bad flag, so that the engine's
  * --log is found for the one line that says so. */
 static int
 take_own_flags (int *argc, char **argv, const char **runtime, struct hook_registration *r, hook_error_t **err)
