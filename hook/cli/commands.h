@@ -30,6 +30,31 @@ int hook_args_parse (int argc, char **argv, struct hook_args *a, hook_error_t **
  * a bundle's hook entry exactly as the hook will (struct doctor_options). */
 int hook_options_from_args (int argc, char **argv, struct hook_options *opts, hook_error_t **err);
 
+/* A registration of the hook (inject's entry, the shim's): the hook's own
+ * options to pass on, in hook_command.c beside the hook's parser, so that
+ * what inject and the shim accept is what the hook will accept. */
+struct hook_registration
+{
+  struct hook_args parsed; /* what they say, as the hook will read them */
+  const char **args;       /* "--log", "FILE", ...: pointers into argv, and the flag's own name */
+  size_t n_args;
+};
+
+/* The flags a registration may pass on ("--log", "--verbose", ...): at
+ * most HOOK_REGISTRATION_MAX. */
+#define HOOK_REGISTRATION_MAX 16
+size_t hook_registration_flags (const char *const **names);
+bool hook_registration_takes_value (const char *flag);
+
+/* Add the hook's FLAG ("--log") with VALUE (NULL for a flag without one),
+ * checked as the hook checks it; SPELLED is how the user wrote it (the
+ * shim's "--idmap-log"), for the one line of a refusal.  A path must be
+ * absolute.  VALUE must outlive R. */
+int hook_registration_add (struct hook_registration *r, const char *flag, const char *value, const char *spelled,
+                           hook_error_t **err);
+void hook_registration_free (struct hook_registration *r);
+#define cleanup_hook_registration __attribute__ ((cleanup (hook_registration_free)))
+
 /* doctor: explain why a container can't use its files (doctor_command.c). */
 int command_doctor (int argc, char **argv);
 /* restore: undo mode chown from its journal (restore_command.c). */

@@ -10,6 +10,7 @@
 #include "hook/system/privilege.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,10 +151,33 @@ check_sandbox (void)
   return 0;
 }
 
-/* The hook's options, in order; parsing stops at --check-sandbox, --help
- * and --version, which act at once, as they always did. */
+/* The hook's options that a registration may carry: inject and the runtime
+ * shim pass exactly these on, checked by parse_hook_option as the hook
+ * will check them.  A path must be absolute there: the runtime, not the
+ * user, picks the directory the hook starts in. */
+static const struct hook_flag
+{
+  const char *flag;
+  int has_arg;
+  int val;
+  bool is_path;
+} hook_flags[] = {
+  { "--allow-host-root", no_argument, 'R', false },
+  { "--chown-hard-links", no_argument, 'H', false },
+  { "--chown-threads", required_argument, 'T', false },
+  { "--journal-dir", required_argument, 'J', true },
+  { "--log", required_argument, 'l', true },
+  { "--policy", required_argument, 'P', true },
+  { "--environment", required_argument, 'E', false },
+  { "--verbose", no_argument, 'v', false },
+};
+#define HOOK_FLAGS (sizeof hook_flags / sizeof hook_flags[0])
+_Static_assert(HOOK_FLAGS <= HOOK_REGISTRATION_MAX, "inject's getopt table holds HOOK_REGISTRATION_MAX of them");
+
+/* One of hook_flags, given as SPELLED (the hook's own name, or the shim's
+ * --idmap- form, which the messages then name). */
 static int
-parse_hook_option (struct hook_args *a, int c, const char *arg, char **argv, hook_error_t **err)
+parse_hook_option (struct hook_args *a, int c, const char *arg, const char *spelled, hook_error_t **err)
 {
   switch (c)
     {
@@ -168,7 +192,7 @@ parse_hook_option (struct hook_args *a, int c, const char *arg, char **argv, hoo
         char *end;
         unsigned long n = strtoul (arg, &end, 10);
         if (*end || end == arg || n > CHOWN_MAX_THREADS)
-          return make_error (err, 0, "--chown-threads expects a number from 0 to %d, not '%s'", CHOWN_MAX_THREADS, arg);
+          return make_error (err, 0, "%s expects a number from 0 to %d, not '%s'", spelled, CHOWN_MAX_THREADS, arg);
         a->opts.threads = (unsigned int) n;
         return 0;
       }
@@ -186,35 +210,37 @@ parse_hook_option (struct hook_args *a, int c, const char *arg, char **argv, hoo
       return 0;
     case 'E':
       if (env_trust_parse (arg, &a->opts.env_trust) < 0)
-        return make_error (err, 0, "--environment expects off, idmap or full, not '%s'", arg);
+        return make_error (err, 0, "%s expects off, idmap or full, not '%s'", spelled, arg);
       a->opts.env_trust_set = true;
       return 0;
-    case ':':
-      return make_error (err, 0, "missing the value of '%s'", argv[optind - 1]);
     default:
-      return make_error (err, 0, "unknown option '%s'", argv[optind - 1]);
+      return make_error (err, 0, "unknown option '%s'", spelled);
     }
+}
+
+/* The long name of getopt's C (the user may have written -v), else ARG. */
+static const char *
+hook_flag_name (int c, const char *arg)
+{
+  for (size_t i = 0; i < HOOK_FLAGS; i++)
+    if (hook_flags[i].val == c)
+      return hook_flags[i].flag;
+  return arg;
 }
 
 int
 hook_args_parse (int argc, char **argv, struct hook_args *a, hook_error_t **err)
 {
-  static const struct option longopts[] = {
-    { "allow-host-root", no_argument, NULL, 'R' },
-    { "chown-hard-links", no_argument, NULL, 'H' },
-    { "chown-threads", required_argument, NULL, 'T' },
-    { "journal-dir", required_argument, NULL, 'J' },
-    { "log", required_argument, NULL, 'l' },
-    { "check-sandbox", no_argument, NULL, 'S' },
-    { "policy", required_argument, NULL, 'P' },
-    { "environment", required_argument, NULL, 'E' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
+  /* hook_flags, then the three that act alone. */
+  static struct option longopts[HOOK_FLAGS + 4] = {
+    [HOOK_FLAGS] = { "check-sandbox", no_argument, NULL, 'S' },
+    [HOOK_FLAGS + 1] = { "help", no_argument, NULL, 'h' },
+    [HOOK_FLAGS + 2] = { "version", no_argument, NULL, 'V' },
   };
   int c;
 
+  for (size_t i = 0; i < HOOK_FLAGS; i++)
+    longopts[i] = (struct option){ hook_flags[i].flag + 2, hook_flags[i].has_arg, NULL, hook_flags[i].val };
   *a = (struct hook_args){ .opts = { .allow_host_root = false } };
   /* 0, not 1: getopt starts afresh (the doctor parses a bundle's entry after its own options). */
   optind = 0;
@@ -231,8 +257,10 @@ hook_args_parse (int argc, char **argv, struct hook_args *a, hook_error_t **err)
       case 'V':
         a->version = true;
         return 0;
+      case ':':
+        return make_error (err, 0, "missing the value of '%s'", argv[optind - 1]);
       default:
-        if (parse_hook_option (a, c, optarg, argv, err) < 0)
+        if (parse_hook_option (a, c, optarg, hook_flag_name (c, argv[optind - 1]), err) < 0)
           return -1;
         break;
       }
@@ -244,6 +272,64 @@ hook_args_parse (int argc, char **argv, struct hook_args *a, hook_error_t **err)
     return make_error (err, 0, "expected STAGE prestart, createRuntime or poststop, not '%s'", argv[optind]);
   a->stage = argv[optind];
   return 0;
+}
+
+size_t
+hook_registration_flags (const char *const **names)
+{
+  static const char *list[HOOK_FLAGS];
+
+  for (size_t i = 0; i < HOOK_FLAGS; i++)
+    list[i] = hook_flags[i].flag;
+  *names = list;
+  return HOOK_FLAGS;
+}
+
+bool
+hook_registration_takes_value (const char *flag)
+{
+  for (size_t i = 0; i < HOOK_FLAGS; i++)
+    if (strcmp (flag, hook_flags[i].flag) == 0)
+      return hook_flags[i].has_arg == required_argument;
+  return false;
+}
+
+int
+hook_registration_add (struct hook_registration *r, const char *flag, const char *value, const char *spelled,
+                       hook_error_t **err)
+{
+  const struct hook_flag *f = NULL;
+  const char **grown;
+
+  for (size_t i = 0; i < HOOK_FLAGS && f == NULL; i++)
+    if (strcmp (flag, hook_flags[i].flag) == 0)
+      f = &hook_flags[i];
+  if (f == NULL)
+    return make_error (err, 0, "unknown option '%s'", spelled);
+  if (f->has_arg == required_argument && value == NULL)
+    return make_error (err, 0, "missing the value of '%s'", spelled);
+  if (f->has_arg == no_argument && value != NULL)
+    return make_error (err, 0, "'%s' takes no value, not '%s'", spelled, value);
+  if (f->is_path && value[0] != '/')
+    return make_error (err, 0, "%s expects an absolute path, not '%s'", spelled, value);
+  if (parse_hook_option (&r->parsed, f->val, value, spelled, err) < 0)
+    return -1;
+  grown = reallocarray (r->args, r->n_args + 2, sizeof *grown);
+  if (grown == NULL)
+    return make_error (err, ENOMEM, "pass on '%s'", spelled);
+  r->args = grown;
+  r->args[r->n_args++] = f->flag;
+  if (value)
+    r->args[r->n_args++] = value;
+  return 0;
+}
+
+void
+hook_registration_free (struct hook_registration *r)
+{
+  free (r->args);
+  r->args = NULL;
+  r->n_args = 0;
 }
 
 int

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "base/cleanup.h"
 #include "base/escape.h"
+#include "base/str.h"
 #include "commands.h"
 #include "hook/engine/runtime_shim.h"
 
@@ -14,8 +15,8 @@
 
 /* clang-format off */
 static const char shim_usage[] =
-  "Usage: oci-idmap-runtime [" RUNTIME_FLAG " PATH] [" RUNTIME_POLICY_FLAG " FILE]\n"
-  "                         [" RUNTIME_ENVIRONMENT_FLAG " LEVEL] [RUNTIME GLOBAL OPTIONS] COMMAND [ARGS]\n"
+  "Usage: oci-idmap-runtime [" RUNTIME_FLAG "=PATH] [--idmap-HOOKOPTION[=VALUE]...]\n"
+  "                         [RUNTIME GLOBAL OPTIONS] COMMAND [ARGS]\n"
   "\n"
   "A runtime shim: called exactly as runc is.  On 'create' and 'run' of a\n"
   "container that asks for oci-idmap-hook (the annotation oci-idmap-hook/mounts,\n"
@@ -25,20 +26,29 @@ static const char shim_usage[] =
   "The real runtime is, in this order: " RUNTIME_FLAG " PATH (or =PATH; taken out\n"
   "of the arguments), $" RUNTIME_ENV ", or runc from PATH.  crun works too.\n"
   "\n"
-  RUNTIME_POLICY_FLAG " FILE (or =FILE; taken out too): the administrator's policy; the\n"
-  "hook is run with --policy FILE, and when the policy has defaultMounts, it is\n"
-  "added to every container, asking or not.\n"
-  "\n"
-  RUNTIME_ENVIRONMENT_FLAG " LEVEL (or =LEVEL; taken out too): the hook is run with\n"
-  "--environment LEVEL: off, idmap (the hook's default: OCI_IDMAP_MOUNTS may ask\n"
-  "for idmap and nsmap only, OCI_IDMAP_USER may not name another user than\n"
-  "process.user) or full (the environment asks like an annotation).  The image\n"
-  "sets the environment too: give full only where the engine has no annotations\n"
-  "(Docker < 24) and you trust every image it runs.\n"
+  "Every option of the hook is the shim's with --idmap- for its --, taken out\n"
+  "too and passed on in the hook's entry (=VALUE or the next argument):\n"
+  "  --idmap-log=FILE  --idmap-verbose  --idmap-journal-dir=DIR\n"
+  "  --idmap-chown-threads=N  --idmap-allow-host-root  --idmap-chown-hard-links\n"
+  "  --idmap-policy=FILE    the administrator's policy; when it has\n"
+  "                         defaultMounts, the hook is added to every\n"
+  "                         container, asking or not\n"
+  "  --idmap-environment=LEVEL  off, idmap (the hook's default: OCI_IDMAP_MOUNTS\n"
+  "                         may ask for idmap and nsmap only, OCI_IDMAP_USER\n"
+  "                         may not name another user than process.user) or\n"
+  "                         full (the environment asks like an annotation).\n"
+  "                         The image sets the environment too: give full only\n"
+  "                         where the engine has no annotations (Docker < 24)\n"
+  "                         and you trust every image it runs.\n"
+  "Each is checked as the hook checks it (paths must be absolute); a bad one\n"
+  "is one line on stderr and exit 1, and no runtime runs.\n"
   "\n"
   "Register it with Docker as a runtime (dockerd --add-runtime NAME=PATH, or\n"
-  "\"runtimes\" in daemon.json, runtimeArgs [\"" RUNTIME_FLAG "=/usr/bin/crun\"]) or give\n"
-  "it to containerd (ctr run --runc-binary PATH).  See oci-idmap-hook(1).\n";
+  "\"runtimes\" in daemon.json, then restart dockerd or send it SIGHUP), its\n"
+  "options in runtimeArgs: [\"" RUNTIME_FLAG "=/usr/bin/crun\", \"--idmap-log=FILE\"].\n"
+  "containerd (ctr run --runc-binary PATH, a CRI handler's BinaryName) passes\n"
+  "no arguments: name a two-line script there that execs the shim with them.\n"
+  "See oci-idmap-hook(1).\n";
 /* clang-format on */
 
 /* runc's and crun's global options that take a value as the next argument. */
@@ -104,47 +114,76 @@ shim_failure (const struct runtime_options *o, hook_error_t **err)
   return report_failure (err, EXIT_FAILURE);
 }
 
-/* Take our own global flag NAME ("NAME V" or "NAME=V") out of ARGV, in
- * place, returning its value.  Only before the command: a container's own
- * arguments are never ours. */
-static const char *
-take_flag (int *argc, char **argv, const char *name)
+/* SPELLED ("--idmap-log") is the hook's FLAG ("--log"), or RUNTIME_FLAG. */
+static int
+take_own_flag (const char *spelled, const char *flag, const char *value, const char **runtime,
+               struct hook_registration *r, hook_error_t **err)
 {
-  size_t n = strlen (name);
-  const char *value = NULL;
-  int o = 1, i = 1;
+  if (strcmp (spelled, RUNTIME_FLAG) != 0)
+    return hook_registration_add (r, flag, value, spelled, err);
+  *runtime = value;
+  return value ? 0 : make_error (err, 0, "missing the value of '%s'", spelled);
+}
+
+/* Our own flags come before the command, each one argument of its own, in
+ * the form "--idmap-NAME=VALUE" (or "--idmap-NAME VALUE"): RUNTIME_FLAG,
+ * and each of the hook's options NAME with the same prefix.  One word per
+ * setting is what reads best where they are written: a daemon.json
+ * "runtimeArgs" list (["--idmap-log=/var/log/oci-idmap-hook.log",
+ * "--idmap-verbose"]) or a wrapper's exec line; a nested form such as
+ * --idmap-hook-opt=--log=FILE would spell each setting twice.  The prefix
+ * keeps them apart from runc's own --log, which engines pass too.  Taken
+ * out of ARGV in place; a container's own arguments are never ours.
+ * All of ARGV is gone through even after a bad flag, so that the engine's
+ * --log is found for the one line that says so. */
+static int
+take_own_flags (int *argc, char **argv, const char **runtime, struct hook_registration *r, hook_error_t **err)
+{
+  const size_t plen = strlen (RUNTIME_HOOK_PREFIX);
+  int o = 1, i = 1, ret = 0;
 
   for (; i < *argc && argv[i][0] == '-'; i++)
     {
-      if (value == NULL && strcmp (argv[i], name) == 0 && i + 1 < *argc)
-        value = argv[++i];
-      else if (value == NULL && strncmp (argv[i], name, n) == 0 && argv[i][n] == '=')
-        value = argv[i] + n + 1;
-      else
+      const char *arg = argv[i], *eq = strchr (arg, '='), *value = eq ? eq + 1 : NULL;
+      cleanup_free char *spelled = NULL, *flag = NULL;
+
+      if (strncmp (arg, RUNTIME_HOOK_PREFIX, plen) != 0)
         {
           argv[o++] = argv[i];
-          if (takes_value (argv[i]) && i + 1 < *argc)
+          if (takes_value (arg) && i + 1 < *argc)
             argv[o++] = argv[++i];
+          continue;
         }
+      if (str_printf (&spelled, err, "%.*s", (int) (eq ? (size_t) (eq - arg) : strlen (arg)), arg) < 0
+          || str_printf (&flag, err, "--%s", spelled + plen) < 0)
+        return -1;
+      if (value == NULL && i + 1 < *argc
+          && (strcmp (spelled, RUNTIME_FLAG) == 0 || hook_registration_takes_value (flag)))
+        value = argv[++i];
+      if (ret == 0)
+        ret = take_own_flag (spelled, flag, value, runtime, r, err);
     }
   for (; i < *argc; i++)
     argv[o++] = argv[i];
   argv[o] = NULL;
   *argc = o;
-  return value;
+  return ret;
 }
 
 int
 command_runtime (int argc, char **argv)
 {
+  cleanup_hook_registration struct hook_registration reg = { .args = NULL };
   struct runtime_options o = { .runtime = NULL };
   hook_error_t *err = NULL;
-  int cmd = 1;
+  int cmd = 1, bad;
 
-  /* One after the other: each takes its flag out of ARGV. */
-  o.runtime = take_flag (&argc, argv, RUNTIME_FLAG);
-  o.policy = take_flag (&argc, argv, RUNTIME_POLICY_FLAG);
-  o.environment = take_flag (&argc, argv, RUNTIME_ENVIRONMENT_FLAG);
+  /* A bad flag of ours is said before anything runs, the engine's log found
+   * in what is left of the arguments. */
+  bad = take_own_flags (&argc, argv, &o.runtime, &reg, &err);
+  o.hook = &reg.parsed.opts;
+  o.hook_args = reg.args;
+  o.n_hook_args = reg.n_args;
   if (o.runtime == NULL)
     o.runtime = getenv (RUNTIME_ENV);
   if (o.runtime == NULL || o.runtime[0] == '\0')
@@ -166,7 +205,7 @@ command_runtime (int argc, char **argv)
       o.command = argv[cmd];
       o.bundle = find_bundle (argc, argv, cmd);
     }
-  if (runtime_prepare_bundle (&o, &err) < 0 || runtime_check_not_self (o.runtime, &err) < 0)
+  if (bad < 0 || runtime_prepare_bundle (&o, &err) < 0 || runtime_check_not_self (o.runtime, &err) < 0)
     return shim_failure (&o, &err);
   argv[0] = (char *) o.runtime;
   execvp (o.runtime, argv);

@@ -100,10 +100,9 @@ gen_our_entry (yajl_gen g, const struct inject_options *o, const char *stage)
       || json_gen_cstring (g, o->hook_path) < 0 || json_gen_cstring (g, "args") < 0
       || yajl_gen_array_open (g) != yajl_gen_status_ok || json_gen_cstring (g, "oci-idmap-hook") < 0)
     return -1;
-  if (o->policy_path && (json_gen_cstring (g, "--policy") < 0 || json_gen_cstring (g, o->policy_path) < 0))
-    return -1;
-  if (o->environment && (json_gen_cstring (g, "--environment") < 0 || json_gen_cstring (g, o->environment) < 0))
-    return -1;
+  for (size_t i = 0; i < o->n_args; i++)
+    if (json_gen_cstring (g, o->args[i]) < 0)
+      return -1;
   if (json_gen_cstring (g, stage) < 0 || yajl_gen_array_close (g) != yajl_gen_status_ok)
     return -1;
   return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
@@ -137,6 +136,37 @@ gen_mirrored_entry (yajl_gen g, yajl_val entry, const char *stage)
   return yajl_gen_map_close (g) == yajl_gen_status_ok ? 0 : -1;
 }
 
+/* Does remove leave LIST (member KEY of "hooks") empty, having taken ours
+ * out?  Then the list goes, as inject most likely made it (one that held
+ * nothing before inject cannot be told apart); one that keeps another
+ * tool's entry stays. */
+static bool
+remove_empties (const char *key, yajl_val list, const struct inject_options *o)
+{
+  bool ours = false;
+
+  if (!o->remove || !is_our_stage (key) || !YAJL_IS_ARRAY (list))
+    return false;
+  for (size_t k = 0; k < list->u.array.len; k++)
+    if (!is_our_hook (list->u.array.values[k], o->hook_path))
+      return false;
+    else
+      ours = true;
+  return ours;
+}
+
+/* Does remove leave HOOKS with no member at all?  Then "hooks" goes too. */
+static bool
+remove_empties_hooks (yajl_val hooks, const struct inject_options *o)
+{
+  if (!o->remove || hooks == NULL || !YAJL_IS_OBJECT (hooks) || hooks->u.object.len == 0)
+    return false;
+  for (size_t i = 0; i < hooks->u.object.len; i++)
+    if (!remove_empties (hooks->u.object.keys[i], hooks->u.object.values[i], o))
+      return false;
+  return true;
+}
+
 /* The stage list KEY: LIST without our entries, plus ours when adding to that stage. */
 static int
 gen_stage (yajl_gen g, const char *key, yajl_val list, const struct inject_options *o, const struct wanted *w)
@@ -166,6 +196,8 @@ gen_hooks (yajl_gen g, yajl_val hooks, const struct inject_options *o, const str
       const char *key = hooks->u.object.keys[i];
       yajl_val list = hooks->u.object.values[i];
       int r;
+      if (remove_empties (key, list, o))
+        continue;
       if (is_our_stage (key) && YAJL_IS_ARRAY (list))
         r = gen_stage (g, key, list, o, w);
       else
@@ -194,6 +226,8 @@ gen_config (yajl_gen g, yajl_val root, const struct inject_options *o, const str
       const char *key = root->u.object.keys[i];
       yajl_val v = root->u.object.values[i];
       int r;
+      if (strcmp (key, "hooks") == 0 && remove_empties_hooks (v, o))
+        continue;
       if (strcmp (key, "hooks") == 0 && (YAJL_IS_OBJECT (v) || YAJL_IS_NULL (v)))
         {
           r = gen_hooks (g, YAJL_IS_OBJECT (v) ? v : NULL, o, w);
@@ -316,7 +350,7 @@ fail:
 }
 
 int
-inject_bundle (const char *bundle, const struct inject_options *opts, bool *changed, hook_error_t **err)
+inject_bundle (const char *bundle, const struct inject_options *opts, struct inject_result *res, hook_error_t **err)
 {
   cleanup_free char *path = NULL, *text = NULL, *out = NULL;
   cleanup_json_tree yajl_val tree = NULL;
@@ -326,7 +360,7 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
   size_t len, out_len;
   struct wanted w;
 
-  *changed = false;
+  *res = (struct inject_result){ .start = false };
   if (oci_config_read (bundle, &path, &text, &len, &st, err) < 0 || json_parse (text, len, path, &tree, err) < 0)
     return -1;
   if (!YAJL_IS_OBJECT (tree))
@@ -370,6 +404,8 @@ inject_bundle (const char *bundle, const struct inject_options *opts, bool *chan
   if (json_gen_take (g, &out, &out_len, err) < 0 || check_written (path, tree, out, out_len, opts, err) < 0
       || write_atomically (path, &st, out, out_len, err) < 0)
     return -1;
-  *changed = true;
+  /* Added where ours was missing; removed where it was. */
+  res->start = opts->remove ? !w.start : w.start;
+  res->poststop = opts->remove ? !w.poststop : w.poststop;
   return 0;
 }

@@ -101,16 +101,15 @@ policy_serves_all (const char *policy, bool *all, hook_error_t **err)
 int
 runtime_prepare_bundle (const struct runtime_options *o, hook_error_t **err)
 {
-  struct inject_options opts = { .stage = "prestart", .policy_path = o->policy, .environment = o->environment };
-  enum env_trust trust = ENV_TRUST_IDMAP;
+  struct inject_options opts = { .stage = "prestart", .args = o->hook_args, .n_args = o->n_hook_args };
+  enum env_trust trust = o->hook->env_trust_set ? o->hook->env_trust : ENV_TRUST_IDMAP;
   cleanup_free char *self = NULL;
-  bool asks = false, changed;
+  struct inject_result res;
+  bool asks = false;
 
   if (o->command == NULL || (strcmp (o->command, "create") != 0 && strcmp (o->command, "run") != 0))
     return 0;
-  if (o->environment && env_trust_parse (o->environment, &trust) < 0)
-    return make_error (err, 0, RUNTIME_ENVIRONMENT_FLAG " \"%s\": expected one of %s", o->environment, env_trust_list);
-  if (o->policy && policy_serves_all (o->policy, &asks, err) < 0)
+  if (o->hook->policy_path && policy_serves_all (o->hook->policy_path, &asks, err) < 0)
     return -1;
   if (!asks && container_asks (o->bundle, trust, &asks, err) < 0)
     return -1;
@@ -119,7 +118,7 @@ runtime_prepare_bundle (const struct runtime_options *o, hook_error_t **err)
   if (inject_self_path (&self, err) < 0)
     return -1;
   opts.hook_path = self;
-  return inject_bundle (o->bundle, &opts, &changed, err);
+  return inject_bundle (o->bundle, &opts, &res, err);
 }
 
 int

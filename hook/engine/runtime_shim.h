@@ -6,19 +6,22 @@
 #define HOOK_RUNTIME_SHIM_H
 
 #include "base/error.h"
+#include "hook/run/stage.h"
 
-/* The shim's own global flags, taken out of the runtime's arguments. */
+/* The shim's own global flags, taken out of the runtime's arguments:
+ * RUNTIME_FLAG, and each of the hook's options with RUNTIME_HOOK_PREFIX
+ * in place of its "--" (--idmap-log=FILE for the hook's --log FILE). */
 #define RUNTIME_ENV "OCI_IDMAP_RUNTIME"
 #define RUNTIME_FLAG "--idmap-runtime"
-#define RUNTIME_POLICY_FLAG "--idmap-policy"
-#define RUNTIME_ENVIRONMENT_FLAG "--idmap-environment"
+#define RUNTIME_HOOK_PREFIX "--idmap-"
 
 /* What the shim's command line says (hook/cli/runtime_command.c). */
 struct runtime_options
 {
-  const char *runtime;          /* the real runtime, a path or a name in PATH */
-  const char *policy;           /* RUNTIME_POLICY_FLAG, or NULL */
-  const char *environment;      /* RUNTIME_ENVIRONMENT_FLAG, or NULL */
+  const char *runtime;             /* the real runtime, a path or a name in PATH */
+  const struct hook_options *hook; /* the hook's options passed on: policy and environment level */
+  const char *const *hook_args;    /* the same, as the hook entry's arguments before its stage */
+  size_t n_hook_args;
   const char *command;          /* the runtime's command ("create", "run", ...), or NULL */
   const char *bundle;           /* the bundle of create and run */
   const char *log, *log_format; /* the engine's --log and --log-format, or NULL */

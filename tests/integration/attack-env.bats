@@ -209,7 +209,7 @@ shim_bundle() {
 	shim_bundle c2
 	run_shim --idmap-environment sometimes
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-runtime: --idmap-environment \"sometimes\": expected one of off, idmap, full"* ]]
+	[[ "$output" == *"oci-idmap-runtime: --idmap-environment expects off, idmap or full, not 'sometimes'"* ]]
 	[ "$(snapshot)" = "$before" ]
 	shim_bundle c3
 	run_shim --idmap-environment=full

@@ -7,27 +7,11 @@ load containerd_helpers
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "test requires root"
-	C="$BATS_FILE_TMPDIR/containerd"
-	mkdir -p "$C"
-	cat >"$C/config.toml" <<-EOF
-		version = 2
-		root = "$C/root"
-		state = "$C/state"
-		[grpc]
-		  address = "$C/containerd.sock"
-		[ttrpc]
-		  address = "$C/containerd.sock.ttrpc"
-	EOF
-	start_private_containerd "$C"
-	export C
+	start_private_containerd
 }
 
 teardown_file() {
-	[ -n "${C:-}" ] || return 0
-	kill "$(cat "$C/containerd.pid")" 2>/dev/null
-	sleep 0.5
-	umount_below "$C"
-	return 0
+	stop_private_containerd
 }
 
 setup() {

@@ -110,18 +110,7 @@ cgroup2_without_cpu() {
 }
 
 teardown_file() {
-	[ -n "${C:-}" ] || return 0
-	if [ -f "$C/containerd.pid" ]; then
-		local pid
-		pid=$(cat "$C/containerd.pid")
-		# Pods left by a failed test: their shims outlive containerd.
-		ctr --address "$C/containerd.sock" -n k8s.io tasks ls -q 2>/dev/null |
-			xargs -r -n1 ctr --address "$C/containerd.sock" -n k8s.io tasks kill -s KILL >/dev/null 2>&1
-		kill "$pid" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	fi
-	umount_below "$C"
-	return 0
+	stop_private_containerd
 }
 
 setup() {

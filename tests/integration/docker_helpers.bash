@@ -2,13 +2,16 @@
 # doctor-engines.bats: Debian 12's docker 20.10 (not the docker client on
 # PATH), userns-remap=default, no networking of its own, vfs storage, and a
 # busybox image imported without a registry.  The caller writes
-# $D/daemon.json (its runtimes) first.
+# $D/daemon.json (its runtimes) first; DOCKERD_NO_REMAP=1 starts it without
+# userns-remap (containers then run as host ids).
 
 DOCKER_CLI=/usr/bin/docker
 
 start_private_dockerd() {
+	local remap=(--userns-remap=default)
+	[ -z "${DOCKERD_NO_REMAP:-}" ] || remap=()
 	dockerd --config-file "$D/daemon.json" -H "unix://$D/docker.sock" --data-root "$D/root" \
-		--exec-root "$D/exec" --pidfile "$D/docker.pid" --userns-remap=default --iptables=false \
+		--exec-root "$D/exec" --pidfile "$D/docker.pid" "${remap[@]}" --iptables=false \
 		--ip-forward=false --bridge=none --storage-driver=vfs >"$D/dockerd.log" 2>&1 &
 	for _ in $(seq 100); do
 		"$DOCKER_CLI" -H "unix://$D/docker.sock" info >/dev/null 2>&1 && break

@@ -78,7 +78,7 @@ assert_fixed() {
 @test "inject --remove takes the hook out, and the container is back to nobody's /data" {
 	"$HOOK" inject "$B"
 	"$HOOK" inject --remove "$B"
-	[ "$(jq '[.hooks[][]?] | length' "$B/config.json")" -eq 0 ]
+	[ "$(jq '[(.hooks // {})[][]] | length' "$B/config.json")" -eq 0 ]
 	run_runc "$B"
 	[ "$status" -ne 0 ]
 	[ "${lines[0]}" = 65534:65534 ]
