@@ -34,6 +34,21 @@ has_key_prefix (const char **pairs, const char *prefix)
   return false;
 }
 
+/* Is BUNDLE below TASKS (".../moby") or TASKS-UID.GID, the namespace Docker
+ * 23 and later use with userns-remap ("moby-100000.100000")? */
+static bool
+in_moby_namespace (const char *bundle, const char *tasks)
+{
+  const char *p = strstr (bundle, tasks);
+
+  if (p == NULL)
+    return false;
+  p += strlen (tasks);
+  if (*p == '-')
+    p += 1 + strspn (p + 1, "0123456789.");
+  return *p == '/';
+}
+
 void
 doctor_engine_detect (const char *bundle, const struct oci_config *cfg, struct doctor_engine *e)
 {
@@ -50,8 +65,8 @@ doctor_engine_detect (const char *bundle, const struct oci_config *cfg, struct d
            || has_key_prefix (cfg->annotations, "io.kubernetes.cri."))
     e->kind = ENGINE_CRI, e->why = "its annotations are a Kubernetes runtime's (CRI-O or containerd's CRI)";
   else if (bundle
-           && (strstr (bundle, "/io.containerd.runtime.v2.task/moby/")
-               || strstr (bundle, "/io.containerd.runtime.v1.linux/moby/")))
+           && (in_moby_namespace (bundle, "/io.containerd.runtime.v2.task/moby")
+               || in_moby_namespace (bundle, "/io.containerd.runtime.v1.linux/moby")))
     e->kind = ENGINE_DOCKER, e->why = "the bundle is in containerd's namespace moby";
   else if (bundle && strstr (bundle, "/io.containerd.runtime.v2.task/"))
     e->kind = ENGINE_CONTAINERD, e->why = "the bundle is a containerd task's";

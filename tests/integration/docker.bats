@@ -148,11 +148,6 @@ run_hooked() {
 	[[ "$output" == *"oci-idmap-runtime: exec the real runtime '/nonexistent/runc': No such file or directory"* ]]
 }
 
-# bundle_of ID: the bundle containerd made for Docker's container ID.
-bundle_of() {
-	find "$D/exec" -type d -path "*/io.containerd.runtime.v2.task/moby/$1" -print -quit
-}
-
 @test "docker: the shim with --idmap-policy and defaultMounts '*': the doctor on the container's bundle says /data works, as it does" {
 	echo '{"defaultMounts": "*"}' >"$D/policy.json"
 	run_docker run -d --runtime oci-idmap-policy --network=none --user 999:999 -v "$DATA:/data" oih-busybox:test sleep 600

@@ -1,8 +1,8 @@
-# A private dockerd of the test file's own, for docker.bats and
-# doctor-engines.bats: Debian 12's docker 20.10 (not the docker client on
-# PATH), userns-remap=default, no networking of its own, vfs storage, and a
-# busybox image imported without a registry.  The caller writes
-# $D/daemon.json (its runtimes) first.
+# A private dockerd of the test file's own, for the docker*.bats files,
+# doctor-engines.bats and cdi.bats: /usr/bin/docker (Debian 12's 20.10,
+# Debian 13's 26; not another docker client on PATH), userns-remap=default,
+# no networking of its own, vfs storage, and a busybox image imported
+# without a registry.  The caller writes $D/daemon.json (its runtimes) first.
 
 DOCKER_CLI=/usr/bin/docker
 
@@ -20,6 +20,24 @@ start_private_dockerd() {
 	}
 	make_rootfs "$D/rootfs"
 	tar -C "$D/rootfs" -c . | "$DOCKER_CLI" -H "unix://$D/docker.sock" import - oih-busybox:test >/dev/null
+}
+
+# The private dockerd's major version (20 for Debian 12's, 26 for Debian 13's).
+docker_major() {
+	"$DOCKER_CLI" -H "unix://$D/docker.sock" version --format '{{.Server.Version}}' | cut -d. -f1
+}
+
+# requires_docker N WHY: skip unless the private dockerd is version N or later.
+requires_docker() {
+	local major
+	major=$(docker_major)
+	[ "$major" -ge "$1" ] || skip "dockerd $major: $2 needs Docker $1 or later"
+}
+
+# bundle_of ID: the bundle containerd made for Docker's container ID, in
+# containerd's namespace moby (moby-UID.GID with userns-remap, Docker 23+).
+bundle_of() {
+	find "$D/exec" -type d -path "*/io.containerd.runtime.v2.task/moby*/$1" -print -quit
 }
 
 # Its containers removed, the daemon stopped, and what it left mounted
