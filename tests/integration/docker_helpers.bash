@@ -6,6 +6,48 @@
 
 DOCKER_CLI=/usr/bin/docker
 
+# private_docker_dir: root or skip; $D, the daemon's directory, made
+# reachable for the remapped users the containers run as.
+private_docker_dir() {
+	[ "$(id -u)" -eq 0 ] || skip "test requires root"
+	D="$BATS_FILE_TMPDIR/docker"
+	mkdir -p "$D"
+	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR/.." 2>/dev/null || true
+}
+
+# What every such file does around its tests (a file that needs more
+# defines its own after `load docker_helpers`); setup_file writes
+# $D/daemon.json between private_docker_dir and start_private_dockerd.
+teardown_file() {
+	stop_private_dockerd
+}
+
+setup() {
+	setup_hook_test
+}
+
+teardown() {
+	teardown_common
+}
+
+# docker ARGS...: the client on the private daemon; compose v2 is its
+# plugin (Debian 13's, or Debian 12's from scripts/install-deps in
+# build/docker-config).
+docker() {
+	DOCKER_CONFIG="$REPO/build/docker-config" "$DOCKER_CLI" -H "unix://$D/docker.sock" "$@"
+}
+
+# run_docker ARGS...: `run docker ARGS...`, showing what it said if the test fails.
+run_docker() {
+	run docker "$@"
+	_show_run docker
+}
+
+requires_compose_v2() {
+	docker compose version >/dev/null 2>&1 ||
+		skip "no compose v2 (Debian 12: scripts/install-deps puts it in build/docker-config)"
+}
+
 start_private_dockerd() {
 	dockerd --config-file "$D/daemon.json" -H "unix://$D/docker.sock" --data-root "$D/root" \
 		--exec-root "$D/exec" --pidfile "$D/docker.pid" --userns-remap=default --iptables=false \
@@ -20,6 +62,7 @@ start_private_dockerd() {
 	}
 	make_rootfs "$D/rootfs"
 	tar -C "$D/rootfs" -c . | "$DOCKER_CLI" -H "unix://$D/docker.sock" import - oih-busybox:test >/dev/null
+	export D
 }
 
 # The private dockerd's major version (20 for Debian 12's, 26 for Debian 13's).
