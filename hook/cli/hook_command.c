@@ -81,6 +81,11 @@ static const char usage_text[] =
   "                         else idmap): off (never), idmap (modes idmap and\n"
   "                         nsmap only, and OCI_IDMAP_USER only as process.user),\n"
   "                         full (like annotations; for Docker < 24)\n"
+  "      --default-mounts LIST  what to serve, in the syntax of\n"
+  "                         oci-idmap-hook/mounts, when a container asks for\n"
+  "                         nothing (replaces the policy's defaultMounts): for\n"
+  "                         a registration that is itself the request, such as\n"
+  "                         a CDI device's hook\n"
   "  -v, --verbose          say what was done for each mount\n"
   "      --check-sandbox    enter the hook's sandbox, print what is in force\n"
   "                         (capabilities by mask and name), then make a system\n"
@@ -181,6 +186,9 @@ parse_hook_option (struct hook_args *a, int c, const char *arg, char **argv, hoo
     case 'P':
       a->opts.policy_path = arg;
       return 0;
+    case 'D':
+      a->opts.default_mounts = arg;
+      return 0;
     case 'E':
       if (env_trust_parse (arg, &a->opts.env_trust) < 0)
         return make_error (err, 0, "--environment expects off, idmap or full, not '%s'", arg);
@@ -205,6 +213,7 @@ hook_args_parse (int argc, char **argv, struct hook_args *a, hook_error_t **err)
     { "check-sandbox", no_argument, NULL, 'S' },
     { "policy", required_argument, NULL, 'P' },
     { "environment", required_argument, NULL, 'E' },
+    { "default-mounts", required_argument, NULL, 'D' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
