@@ -40,8 +40,6 @@ setup_file() {
 	start_private_dockerd
 }
 
-PROBE='exec 2>&1; echo "owner $(stat -c %u:%g /data)"; touch /data/new && echo "wrote $(stat -c %u:%g /data/new)"'
-
 @test "cdi: the shipped spec is valid JSON naming the installed hook at prestart for each device" {
 	run jq -r '.kind, (.devices[] | .name + " " + (.containerEdits.hooks[] | .hookName + " " + .path + " " + (.args | join(" "))))' \
 		"$REPO/deploy/cdi/oci-idmap-hook.json"
@@ -60,10 +58,7 @@ PROBE='exec 2>&1; echo "owner $(stat -c %u:%g /data)"; touch /data/new && echo "
 		[ ! -e "$DATA/new" ]
 		return
 	fi
-	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "owner 999:999" ]
-	[ "${lines[1]}" = "wrote 999:999" ]
-	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+	assert_probe_served
 }
 
 @test "cdi: a device of the administrator's own carries its mount and serves only it: docker run --device, no -v (Docker 25+)" {
@@ -142,8 +137,5 @@ PROBE='exec 2>&1; echo "owner $(stat -c %u:%g /data)"; touch /data/new && echo "
 	PATH="$BATS_TEST_TMPDIR/bin:$PATH" run_podman --uidmap 0:100000:65536 --gidmap 0:100000:65536 \
 		--user 999:999 --device="$CDI_KIND=idmap" -v "$DATA:/data" sh -c "$PROBE"
 	[ -z "$made" ] || rmdir /var/run/cdi
-	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "owner 999:999" ]
-	[ "${lines[1]}" = "wrote 999:999" ]
-	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+	assert_probe_served
 }

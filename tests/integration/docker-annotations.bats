@@ -43,8 +43,6 @@ compose() {
 }
 
 # The probe every container runs: who owns /data, then a file written there.
-PROBE='exec 2>&1; echo "owner $(stat -c %u:%g /data)"; touch /data/new && echo "wrote $(stat -c %u:%g /data/new)"'
-
 # compose_file RUNTIME KEY VALUE: a one-service stack through RUNTIME whose
 # request is KEY (annotations or environment) VALUE, as user 999 (the
 # probe's $ written as compose's $$).
@@ -87,10 +85,7 @@ compose_file() {
 	requires_docker 24 "docker run --annotation"
 	run_docker run --rm --runtime oci-idmap-noenv --network=none --user 999:999 \
 		--annotation oci-idmap-hook/mounts=/data -v "$DATA:/data" oih-busybox:test sh -c "$PROBE"
-	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "owner 999:999" ]
-	[ "${lines[1]}" = "wrote 999:999" ]
-	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+	assert_probe_served
 }
 
 @test "docker run --annotation may ask for chown+restore, which the environment may not: the host dir is the remapped 999's, then given back" {

@@ -6,6 +6,19 @@
 
 DOCKER_CLI=/usr/bin/docker
 
+# What the containers of these files run: who owns /data, then a file
+# written there.
+PROBE='exec 2>&1; echo "owner $(stat -c %u:%g /data)"; touch /data/new && echo "wrote $(stat -c %u:%g /data/new)"'
+
+# assert_probe_served: the probe ran as 999 on $DATA (the host's 1000) and
+# the hook served it: 999 owns /data inside, and what it wrote is 1000's.
+assert_probe_served() {
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "owner 999:999" ]
+	[ "${lines[1]}" = "wrote 999:999" ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
 # private_docker_dir: root or skip; $D, the daemon's directory, made
 # reachable for the remapped users the containers run as.
 private_docker_dir() {
