@@ -85,6 +85,11 @@ static const char usage_text[] =
   "                         else idmap): off (never), idmap (modes idmap and\n"
   "                         nsmap only, and OCI_IDMAP_USER only as process.user),\n"
   "                         full (like annotations; for Docker < 24)\n"
+  "      --default-mounts LIST  what to serve, in the syntax of\n"
+  "                         oci-idmap-hook/mounts, when a container asks for\n"
+  "                         nothing (replaces the policy's defaultMounts): for\n"
+  "                         a registration that is itself the request, such as\n"
+  "                         a CDI device's hook\n"
   "  -v, --verbose          say what was done for each mount\n"
   "      --check-sandbox    enter the hook's sandbox, print what is in force\n"
   "                         (capabilities by mask and name), then make a system\n"
@@ -169,6 +174,7 @@ static const struct hook_flag
   { "--log", required_argument, 'l', true },
   { "--policy", required_argument, 'P', true },
   { "--environment", required_argument, 'E', false },
+  { "--default-mounts", required_argument, 'D', false },
   { "--verbose", no_argument, 'v', false },
 };
 #define HOOK_FLAGS (sizeof hook_flags / sizeof hook_flags[0])
@@ -207,6 +213,9 @@ parse_hook_option (struct hook_args *a, int c, const char *arg, const char *spel
       return 0;
     case 'P':
       a->opts.policy_path = arg;
+      return 0;
+    case 'D':
+      a->opts.default_mounts = arg;
       return 0;
     case 'E':
       if (env_trust_parse (arg, &a->opts.env_trust) < 0)

@@ -87,7 +87,8 @@ runtime_log_for_engine (const struct runtime_options *o, const char *msg)
     }
 }
 
-/* A policy with defaultMounts serves every container, asking or not. */
+/* A policy with defaultMounts serves every container, asking or not (and
+ * so does the hook's --default-mounts, which replaces it). */
 static int
 policy_serves_all (const char *policy, bool *all, hook_error_t **err)
 {
@@ -109,7 +110,10 @@ runtime_prepare_bundle (const struct runtime_options *o, hook_error_t **err)
 
   if (o->command == NULL || (strcmp (o->command, "create") != 0 && strcmp (o->command, "run") != 0))
     return 0;
-  if (o->hook->policy_path && policy_serves_all (o->hook->policy_path, &asks, err) < 0)
+  /* --idmap-default-mounts is a request for every container, as a
+   * policy's defaultMounts is. */
+  asks = o->hook->default_mounts != NULL;
+  if (!asks && o->hook->policy_path && policy_serves_all (o->hook->policy_path, &asks, err) < 0)
     return -1;
   if (!asks && container_asks (o->bundle, trust, &asks, err) < 0)
     return -1;

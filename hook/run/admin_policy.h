@@ -43,6 +43,7 @@ struct admin_policy
   uint32_t overflow_uid, overflow_gid;
   uint32_t host_root_uid, host_root_gid;
   const char *default_mounts;
+  bool default_mounts_by_option; /* the hook's --default-mounts, not the file's */
   const char *journal_dir;
   enum env_trust env_trust; /* zeroed: ENV_TRUST_IDMAP */
 };

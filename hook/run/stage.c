@@ -245,6 +245,11 @@ hook_policy_load (const struct hook_options *opts, const char *default_path, str
   pol->allow_host_root = pol->allow_host_root || opts->allow_host_root;
   if (opts->env_trust_set)
     pol->env_trust = opts->env_trust;
+  if (opts->default_mounts)
+    {
+      pol->default_mounts = opts->default_mounts;
+      pol->default_mounts_by_option = true;
+    }
   return 0;
 }
 
@@ -255,10 +260,12 @@ hook_default_request (const struct admin_policy *pol, struct request *req, hook_
 
   if (pol->default_mounts == NULL)
     return 0;
-  if (str_printf (&origin, err, "defaultMounts of '%s'", pol->path) < 0)
+  if (pol->default_mounts_by_option ? str_dup (&origin, "--default-mounts", err) < 0
+                                    : str_printf (&origin, err, "defaultMounts of '%s'", pol->path) < 0)
     return -1;
   if (request_parse_mounts (pol->default_mounts, origin, req, err) < 0)
-    return error_hint (err, "correct defaultMounts in '%s'", pol->path);
+    return pol->default_mounts_by_option ? error_hint (err, "correct --default-mounts in the hook's registration")
+                                         : error_hint (err, "correct defaultMounts in '%s'", pol->path);
   req->origin_owned = steal_pointer (&origin);
   req->from_policy = true;
   return 0;

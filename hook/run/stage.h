@@ -18,11 +18,12 @@ struct hook_options
   unsigned int threads;    /* mode chown's walkers; 0: one per CPU */
   bool env_trust_set;      /* --environment: replaces the policy's "environment" */
   enum env_trust env_trust;
+  const char *default_mounts; /* --default-mounts: replaces the policy's defaultMounts */
 };
 
 /* The policy the hook runs with: OPTS->policy_path (which must then exist),
  * else DEFAULT_PATH if it exists; then the hook's own options over the
- * file's (--allow-host-root, --environment).  The doctor reads a bundle's
+ * file's (--allow-host-root, --environment, --default-mounts).  The doctor reads a bundle's
  * hook entry through this too. */
 int hook_policy_load (const struct hook_options *opts, const char *default_path, struct admin_policy *pol,
                       hook_error_t **err);

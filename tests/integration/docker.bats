@@ -7,10 +7,7 @@ load helpers
 load docker_helpers
 
 setup_file() {
-	[ "$(id -u)" -eq 0 ] || skip "test requires root"
-	D="$BATS_FILE_TMPDIR/docker"
-	mkdir -p "$D"
-	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR/.." 2>/dev/null || true
+	private_docker_dir
 	# The shim four ways: with a policy (the tests write it), plain, and with the real runtime named in
 	# runtimeArgs (one that exists, one that does not); the plain one is
 	# the default runtime, as the README suggests.
@@ -29,29 +26,6 @@ setup_file() {
 		}
 	EOF
 	start_private_dockerd
-	export D
-}
-
-teardown_file() {
-	stop_private_dockerd
-}
-
-setup() {
-	setup_hook_test
-}
-
-teardown() {
-	teardown_common
-}
-
-docker() {
-	"$DOCKER_CLI" -H "unix://$D/docker.sock" "$@"
-}
-
-# run_docker ARGS...: `run_docker ARGS...`, showing what it said if the test fails.
-run_docker() {
-	run docker "$@"
-	_show_run docker
 }
 
 # docker run through the shim, asking for /data by environment (Docker 20.10
@@ -146,12 +120,6 @@ run_hooked() {
 	[ "$status" -ne 0 ]
 	[[ "$output" != *STARTED* ]]
 	[[ "$output" == *"oci-idmap-runtime: exec the real runtime '/nonexistent/runc': No such file or directory"* ]]
-}
-
-# bundle_of ID: the bundle containerd made for Docker's container ID.
-bundle_of() {
-	# Docker 23+ with userns-remap names the namespace moby-UID.GID.
-	find "$D/exec" -type d \( -path "*/io.containerd.runtime.v2.task/moby/$1" -o -path "*/io.containerd.runtime.v2.task/moby-*/$1" \) -print -quit
 }
 
 @test "docker: the shim with --idmap-policy and defaultMounts '*': the doctor on the container's bundle says /data works, as it does" {

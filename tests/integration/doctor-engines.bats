@@ -17,37 +17,12 @@ load helpers
 load docker_helpers
 
 setup_file() {
-	[ "$(id -u)" -eq 0 ] || skip "test requires root"
-	D="$BATS_FILE_TMPDIR/docker"
-	mkdir -p "$D"
-	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR/.." 2>/dev/null || true
+	private_docker_dir
 	# The shim by name only: a service without runtime: runs on plain runc.
 	cat >"$D/daemon.json" <<-EOF
 		{ "runtimes": { "oci-idmap": { "path": "$RUNTIME" } } }
 	EOF
 	start_private_dockerd
-	export D
-}
-
-teardown_file() {
-	stop_private_dockerd
-}
-
-setup() {
-	setup_hook_test
-}
-
-teardown() {
-	teardown_common
-}
-
-docker() {
-	DOCKER_CONFIG="$REPO/build/docker-config" "$DOCKER_CLI" -H "unix://$D/docker.sock" "$@"
-}
-
-requires_compose_v2() {
-	docker compose version >/dev/null 2>&1 ||
-		skip "no compose v2 in build/docker-config (scripts/install-deps fetches it)"
 }
 
 # The stack: each service writes a probe into its volume and prints its

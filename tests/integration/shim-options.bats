@@ -11,10 +11,7 @@ load docker_helpers
 load containerd_helpers
 
 setup_file() {
-	[ "$(id -u)" -eq 0 ] || skip "test requires root"
-	D="$BATS_FILE_TMPDIR/docker"
-	mkdir -p "$D"
-	chmod o+x "$BATS_RUN_TMPDIR" "$BATS_FILE_TMPDIR" "$BATS_FILE_TMPDIR/.." 2>/dev/null || true
+	private_docker_dir
 	cat >"$D/daemon.json" <<-EOF
 		{
 		  "runtimes": {
@@ -75,6 +72,16 @@ run_shim() {
 		"[\"oci-idmap-hook\",\"--log\",\"$T/hook.log\",\"--verbose\",\"--chown-threads\",\"2\",\"prestart\"]" ]
 	[ "$(jq -c '.hooks.poststop[0].args[-1]' "$B/config.json")" = '"poststop"' ]
 	grep -q "oci-idmap-hook\[[0-9]*\] container oih-.*: /data: idmapped $DATA (ext4): on-disk owner 1000:1000 shows as container user 999:999" "$T/hook.log"
+}
+
+@test "oci-idmap-runtime --idmap-default-mounts serves a container that asks for nothing, as a policy's defaultMounts does" {
+	update_config "$B" 'del(.annotations["oci-idmap-hook/mounts"])'
+	run_shim --root "$RUNC_ROOT" run --bundle "$B"
+	[ "$status" -ne 0 ]
+	[ "$(jq -c '.hooks // {}' "$B/config.json")" = '{}' ]
+	run_shim --idmap-default-mounts=/data --root "$RUNC_ROOT" run --bundle "$B"
+	assert_fixed
+	[ "$(jq -c '.hooks.prestart[0].args' "$B/config.json")" = '["oci-idmap-hook","--default-mounts","/data","prestart"]' ]
 }
 
 @test "oci-idmap-runtime refuses a bad or unknown hook option with one line before any runtime runs, and says it in the engine's log" {
@@ -188,15 +195,6 @@ run_shim() {
 	[[ "$output" != *"$refused"* ]]
 	grep -qF "$refused" "$T/hooks.stderr"
 	[ ! -e "$DATA/new" ]
-}
-
-docker() {
-	"$DOCKER_CLI" -H "unix://$D/docker.sock" "$@"
-}
-
-run_docker() {
-	run docker "$@"
-	_show_run docker
 }
 
 @test "docker without userns-remap: --user 999:999 cannot write a directory of host user 1000; through the shim it can, files land as 1000" {

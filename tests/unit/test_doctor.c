@@ -419,6 +419,8 @@ test_engine_detect (void)
       "so is one of Docker 23+'s namespace for userns-remap's root" },
     { "/run/containerd/io.containerd.runtime.v2.task/moby-x/c1", "{}", ENGINE_CONTAINERD,
       "a namespace that only starts like moby's is plain containerd's" },
+    { "/run/containerd/io.containerd.runtime.v2.task/mobyx/c1", "{}", ENGINE_CONTAINERD,
+      "a namespace that only begins with moby is not Docker's" },
     { "/run/containerd/io.containerd.runtime.v2.task/default/c1", "{}", ENGINE_CONTAINERD,
       "another namespace's task is plain containerd's (ctr)" },
     { "/b", "{'annotations':{'io.container.manager':'libpod'}}", ENGINE_PODMAN,
@@ -533,6 +535,40 @@ test_hook_entry_args (void)
   is_error (hook_options_from_args (3, no_stage, &opts, &err), -1, &err, "missing STAGE", "so is a missing stage");
 }
 
+/* --default-mounts (a CDI device's hook entry) replaces the policy's
+ * defaultMounts and names itself in messages. */
+static void
+test_default_mounts_option (void)
+{
+  char a0[] = "oci-idmap-hook", dm[] = "--default-mounts", list[] = "/data=nsmap", bad[] = "/data=own",
+       stage[] = "prestart";
+  char *args[] = { a0, dm, list, stage, NULL };
+  struct hook_options opts;
+  struct admin_policy pol = { 0 };
+  struct oci_config cfg;
+  cleanup_request struct request req = { 0 };
+  hook_error_t *err = NULL;
+
+  is_success (hook_options_from_args (4, args, &opts, &err), 0, &err, "--default-mounts parses");
+  is_success (hook_policy_load (&opts, "/nonexistent/policy.json", &pol, &err), 0, &err, "with no policy file");
+  config ("{'process':{'user':{'uid':1,'gid':1},'cwd':'/'}}", &cfg);
+  is_success (hook_request (&cfg, NULL, &pol, &req, &err), 0, &err, "a container that asks nothing");
+  ok (req.n == 1 && strcmp (req.items[0].dest, "/data") == 0 && req.items[0].mode == MODE_NSMAP && req.from_policy,
+      "gets the option's list");
+  is_str (req.origin, "--default-mounts", "which the request names");
+  request_free (&req);
+  admin_policy_free (&pol);
+  args[2] = bad;
+  is_success (hook_options_from_args (4, args, &opts, &err), 0, &err, "a bad list parses as an option");
+  is_success (hook_policy_load (&opts, "/nonexistent/policy.json", &pol, &err), 0, &err, "and loads");
+  is_error (hook_request (&cfg, NULL, &pol, &req, &err), -1, &err,
+            "--default-mounts: \"/data\": unknown mode \"own\"; use one of idmap, nsmap, chown, auto, chown+restore; "
+            "correct --default-mounts in the hook's registration",
+            "but is refused when used, naming the option");
+  oci_config_free (&cfg);
+  admin_policy_free (&pol);
+}
+
 int
 main (void)
 {
@@ -547,5 +583,6 @@ main (void)
   test_ask_text ();
   test_request_after_policy ();
   test_hook_entry_args ();
+  test_default_mounts_option ();
   return done_testing ();
 }
