@@ -38,15 +38,8 @@ hide_deep_nesting() {
 
 # A bundle that asks for /data=chown (so a hook that went on would change
 # owners), without our hook registered.
-asking_bundle() {
-	local b
-	b=$(make_bundle "$1")
-	bundle_userns "$b" 0:100000:65536
-	bundle_user "$b" 999 999
-	bundle_bind "$b" "$DATA" /data
-	bundle_annotation "$b" oci-idmap-hook/mounts /data=chown
-	bundle_args "$b" sh -c 'stat -c %u:%g /data'
-	echo "$b"
+chown_asking_bundle() {
+	asking_bundle "$1" /data=chown sh -c 'stat -c %u:%g /data'
 }
 
 snapshot() {
@@ -74,7 +67,7 @@ inject_refuses() {
 }
 
 @test "runc prestart: a config.json whose comment hides a million levels is refused in one line, nothing changes" {
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	cp "$b/config.json" "$b/evil.json"
 	hide_deep_nesting "$b/evil.json"
 	# runc parses config.json before the hooks run (and refuses comments);
@@ -105,13 +98,13 @@ inject_refuses() {
 }
 
 @test "inject refuses a config.json whose comment hides deep nesting and leaves it byte for byte" {
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	hide_deep_nesting "$b/config.json"
 	inject_refuses "$b" "comments are not JSON"
 }
 
 @test "oci-idmap-runtime run refuses a config.json whose comment hides deep nesting, and runs nothing" {
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	hide_deep_nesting "$b/config.json"
 	cp "$b/config.json" "$BATS_TEST_TMPDIR/before"
 	before=$(snapshot)
@@ -126,7 +119,7 @@ inject_refuses() {
 }
 
 @test "doctor refuses a config.json whose comment hides deep nesting, in one line" {
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	hide_deep_nesting "$b/config.json"
 	cp "$b/config.json" "$BATS_TEST_TMPDIR/before"
 	before=$(snapshot)
@@ -138,14 +131,14 @@ inject_refuses() {
 }
 
 @test "inject refuses \\u0000 in an argument (it would cut the argument short) and leaves config.json as it was" {
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	update_config "$b" '.process.args = ["sh", "-c", "cat \"$1\"", "sh", "app.conf\u0000 --read-only"]'
 	grep -q 'app.conf\\u0000 --read-only' "$b/config.json"
 	inject_refuses "$b" 'a string holds the escape of U+0000, NUL' ', which cannot be passed on intact'
 }
 
 @test "inject refuses a lone surrogate (it would become '?') and a comment (it would vanish), config.json untouched" {
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	bundle_args "$b" sh -c 'echo "$1"' sh LONE
 	sed -i 's/"LONE"/"x\\udc00y"/' "$b/config.json"
 	inject_refuses "$b" 'a string holds the unpaired UTF-16 surrogate U+DC00'
@@ -154,7 +147,7 @@ inject_refuses() {
 }
 
 @test "inject keeps exotic strings exact: config.json is the original plus our hook, and runc runs the same arguments" {
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	bundle_annotation "$b" oci-idmap-hook/mounts /data
 	bundle_args "$b" sh -c 'exec 2>&1; stat -c %u:%g /data; for a; do printf "[%s]\\n" "$a"; done' sh \
 		"été ünï 日本" SLASH PAIR CTRL "a\\b\"c" $'\u2028'
@@ -183,7 +176,7 @@ inject_refuses() {
 }
 
 @test "inject refuses a config whose hooks is not an object (it would add a second \"hooks\" key), config.json untouched" {
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	update_config "$b" '.hooks = "none"'
 	cp "$b/config.json" "$BATS_TEST_TMPDIR/before"
 	run "$HOOK" inject "$b"
@@ -193,7 +186,7 @@ inject_refuses() {
 }
 
 @test "oci-idmap-runtime's JSON log line stays valid JSON when its message quotes config.json's control characters" {
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	# A duplicate key with an escape sequence in it: the refusal quotes the key.
 	sed -i 's/^{/{"k\\u001b[8m": 1, "k\\u001b[8m": 2, /' "$b/config.json"
 	id=$(_new_id runc)
@@ -209,7 +202,7 @@ inject_refuses() {
 	POLICY="$BATS_TEST_TMPDIR/policy.json"
 	printf '{"allowedModes": ["idmap", "chown"] /* "chown+restore" */}\n' >"$POLICY"
 	chmod 0644 "$POLICY"
-	b=$(asking_bundle c)
+	b=$(chown_asking_bundle c)
 	bundle_hook "$b" prestart "$HOOK" --policy "$POLICY" --journal-dir "$JOURNALS" prestart
 	before=$(snapshot)
 	run_runc "$b"

@@ -353,6 +353,19 @@ count_owned() {
 	grep -q "/data: chown $DATA (fuse.fuse-overlayfs, mode auto): .* by 3 walkers (as --chown-threads asks)" "$HOOK_LOG"
 }
 
+# assert_chown_refused SRC: $DATA is SRC through a filesystem that answers
+# root's chown with EPERM: mode chown stops the start with the hook's one
+# line, and SRC is as it was.
+assert_chown_refused() {
+	local before
+	before=$(listing "$1")
+	run_runc "$(chown_bundle c chown)"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"oci-idmap-hook: /data: "*"root may not change owners there (NFS with root_squash?); chown on the server or use mode idmap"* ]]
+	[[ "$output" != *"/data 999:999"* ]]
+	[ "$(listing "$1")" = "$before" ]
+}
+
 # latencyfs (tests/latencyfs): a FUSE passthrough of SRC on MNT that waits
 # DELAY_US before each operation, as a network filesystem's round trip does.
 mount_latencyfs() {
@@ -392,12 +405,7 @@ mount_latencyfs() {
 	local src="$BATS_TEST_TMPDIR/squashed"
 	cp -a "$DATA" "$src"
 	mount_latencyfs "$src" "$DATA" 200 --chown-deny
-	before=$(listing "$src")
-	run_runc "$(chown_bundle c chown)"
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: /data: "*"root may not change owners there (NFS with root_squash?); chown on the server or use mode idmap"* ]]
-	[[ "$output" != *"/data 999:999"* ]]
-	[ "$(listing "$src")" = "$before" ]
+	assert_chown_refused "$src"
 }
 
 @test "a filesystem that refuses root's chown (as NFS with root_squash does) stops the start with one line; nothing changes" {
@@ -405,12 +413,7 @@ mount_latencyfs() {
 	local src="$BATS_TEST_TMPDIR/squashed"
 	cp -a "$DATA" "$src"
 	bindfs --chown-deny -o allow_other,nonempty "$src" "$DATA"
-	before=$(listing "$src")
-	run_runc "$(chown_bundle c chown)"
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"oci-idmap-hook: /data: "*"root may not change owners there (NFS with root_squash?); chown on the server or use mode idmap"* ]]
-	[[ "$output" != *"/data 999:999"* ]]
-	[ "$(listing "$src")" = "$before" ]
+	assert_chown_refused "$src"
 }
 
 @test "--help lists the chown modes, their options and the restore command" {

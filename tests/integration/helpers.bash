@@ -340,6 +340,42 @@ _make_mountpoint() {
 	fi
 }
 
+# asking_bundle NAME [REQUEST [CMD...]]: a bundle whose container, 999 in a
+# user namespace, asks for the hook by annotation (REQUEST, default /data)
+# but does not carry it: what an engine without hooks.d hands to the shim,
+# or what inject is run on.  CMD: by default, stat /data and write there.
+asking_bundle() {
+	local b
+	b=$(make_bundle "$1")
+	bundle_userns "$b" 0:100000:65536
+	bundle_user "$b" 999 999
+	bundle_bind "$b" "$DATA" /data
+	bundle_annotation "$b" oci-idmap-hook/mounts "${2:-/data}"
+	if [ $# -gt 2 ]; then
+		bundle_args "$b" "${@:3}"
+	else
+		bundle_args "$b" sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	fi
+	echo "$b"
+}
+
+# assert_fixed: the asking bundle's container owned /data and what it wrote
+# is the host's 1000.
+assert_fixed() {
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+}
+
+# The shim, called as an engine calls runc: global flags, then the command.
+run_shim() {
+	local id
+	id=$(_new_id runc)
+	run timeout -k 5 "$CONTAINER_TIMEOUT" "$RUNTIME" "$@" "$id" </dev/null
+	_show_run shim
+	runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
+}
+
 # bats prints a test's stdout only when it fails: show what ran.
 _show_run() {
 	printf '%s exited %s, output:\n%s\n' "$1" "$status" "$output"

@@ -8,22 +8,11 @@ setup() {
 	setup_hook_test
 	SHIM="$RUNTIME"
 	# A bundle that asks for the hook but does not carry it.
-	B=$(make_bundle c)
-	bundle_userns "$B" 0:100000:65536
-	bundle_user "$B" 999 999
-	bundle_bind "$B" "$DATA" /data
-	bundle_annotation "$B" oci-idmap-hook/mounts /data
-	bundle_args "$B" sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	B=$(asking_bundle c)
 }
 
 teardown() {
 	teardown_common
-}
-
-assert_fixed() {
-	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = 999:999 ]
-	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
 }
 
 @test "inject, then runc run: the hook fixes /data" {
@@ -103,15 +92,6 @@ assert_fixed() {
 	run "$HOOK" inject "$BATS_TEST_TMPDIR/nowhere"
 	[ "$status" -eq 1 ]
 	[[ "$output" == "oci-idmap-hook: open '$BATS_TEST_TMPDIR/nowhere/config.json': No such file or directory" ]]
-}
-
-# The shim, called as an engine calls runc: global flags, then the command.
-run_shim() {
-	local id
-	id=$(_new_id runc)
-	run timeout -k 5 "$CONTAINER_TIMEOUT" "$SHIM" "$@" "$id" </dev/null
-	_show_run shim
-	runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
 }
 
 @test "oci-idmap-runtime over runc: 'run --bundle B' adds the hook and the container owns /data" {

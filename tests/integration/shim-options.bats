@@ -37,32 +37,12 @@ teardown_file() {
 setup() {
 	setup_hook_test
 	# A bundle that asks for the hook but does not carry it.
-	B=$(make_bundle c)
-	bundle_userns "$B" 0:100000:65536
-	bundle_user "$B" 999 999
-	bundle_bind "$B" "$DATA" /data
-	bundle_annotation "$B" oci-idmap-hook/mounts /data
-	bundle_args "$B" sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	B=$(asking_bundle c)
 	T=$BATS_TEST_TMPDIR
 }
 
 teardown() {
 	teardown_common
-}
-
-assert_fixed() {
-	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = 999:999 ]
-	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
-}
-
-# The shim, called as an engine calls runc: global flags, then the command.
-run_shim() {
-	local id
-	id=$(_new_id runc)
-	run timeout -k 5 "$CONTAINER_TIMEOUT" "$RUNTIME" "$@" "$id" </dev/null
-	_show_run shim
-	runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
 }
 
 @test "oci-idmap-runtime --idmap-log, --idmap-verbose, --idmap-chown-threads: the injected entry carries them and the hook logs to the file" {
