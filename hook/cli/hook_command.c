@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "hook/chown/chown_walkers.h"
 #include "hook/chown/journal.h"
+#include "hook/run/request.h"
 #include "hook/run/stage.h"
 #include "hook/system/privilege.h"
 
@@ -323,6 +324,15 @@ hook_registration_add (struct hook_registration *r, const char *flag, const char
     return make_error (err, 0, "%s expects an absolute path, not '%s'", spelled, value);
   if (parse_hook_option (&r->parsed, f->val, value, spelled, err) < 0)
     return -1;
+  /* The hook reads the list only for a container that asks for nothing,
+   * and the shim serves every container once it is given: a bad one would
+   * fail them all at their start, not here. */
+  if (f->val == 'D')
+    {
+      cleanup_request struct request req = { 0 };
+      if (request_parse_mounts (value, spelled, &req, err) < 0)
+        return -1;
+    }
   grown = reallocarray (r->args, r->n_args + 2, sizeof *grown);
   if (grown == NULL)
     return make_error (err, ENOMEM, "pass on '%s'", spelled);

@@ -34,9 +34,10 @@ static const char inject_usage[] =
   "HOOK OPTIONS, spelled as the hook's own and checked as it checks them, are\n"
   "passed on in the entry before its stage: --log FILE, --verbose,\n"
   "--journal-dir DIR, --chown-threads N, --policy FILE, --environment LEVEL,\n"
-  "--allow-host-root, --chown-hard-links (see oci-idmap-hook --help; paths\n"
-  "must be absolute).  crun drops a hook's stderr: pass --log FILE, or set\n"
-  "crun's annotation run.oci.hooks.stderr=FILE in config.json.\n";
+  "--default-mounts LIST, --allow-host-root, --chown-hard-links (see\n"
+  "oci-idmap-hook --help; paths must be absolute).  crun drops a hook's\n"
+  "stderr: pass --log FILE, or set crun's annotation\n"
+  "run.oci.hooks.stderr=FILE in config.json.\n";
 /* clang-format on */
 
 /* inject's own options, then the hook's, each as getopt value HOOK_BASE + its index. */

@@ -145,7 +145,8 @@ lfs_chmod (const char *path, mode_t mode, struct fuse_file_info *fi)
   round_trip ();
   if (fi)
     return ret (fchmod ((int) fi->fh, mode));
-  return ret (fchmodat (source_fd, rel (path), mode, 0));
+  /* Never the target of a symlink: EOPNOTSUPP for one, as the kernel says. */
+  return ret (fchmodat (source_fd, rel (path), mode, AT_SYMLINK_NOFOLLOW));
 }
 
 static int
@@ -259,8 +260,9 @@ lfs_fsync (const char *path, int datasync, struct fuse_file_info *fi)
   return ret (datasync ? fdatasync ((int) fi->fh) : fsync ((int) fi->fh));
 }
 
-/* xattrs by /proc/self/fd of an O_PATH fd: l*xattr would take a path we
- * would have to build from SOURCE's name, and never follow the last link. */
+/* xattrs by /proc/self/fd of an O_PATH fd (of the entry itself, a symlink
+ * included): the plain *xattr calls, which follow that magic link to the
+ * entry; l*xattr would act on the /proc link itself (ENODATA, EPERM). */
 static int
 xattr_fd_path (const char *path, char *buf, size_t size, int *fd)
 {
@@ -279,7 +281,7 @@ lfs_setxattr (const char *path, const char *name, const char *value, size_t size
   round_trip ();
   if ((r = xattr_fd_path (path, p, sizeof p, &fd)) < 0)
     return r;
-  r = ret (lsetxattr (p, name, value, size, flags));
+  r = ret (setxattr (p, name, value, size, flags));
   close (fd);
   return r;
 }
@@ -293,7 +295,7 @@ lfs_getxattr (const char *path, const char *name, char *value, size_t size)
   round_trip ();
   if ((r = xattr_fd_path (path, p, sizeof p, &fd)) < 0)
     return r;
-  n = lgetxattr (p, name, value, size);
+  n = getxattr (p, name, value, size);
   r = n < 0 ? -errno : (int) n;
   close (fd);
   return r;
@@ -308,7 +310,7 @@ lfs_listxattr (const char *path, char *list, size_t size)
   round_trip ();
   if ((r = xattr_fd_path (path, p, sizeof p, &fd)) < 0)
     return r;
-  n = llistxattr (p, list, size);
+  n = listxattr (p, list, size);
   r = n < 0 ? -errno : (int) n;
   close (fd);
   return r;
@@ -322,7 +324,7 @@ lfs_removexattr (const char *path, const char *name)
   round_trip ();
   if ((r = xattr_fd_path (path, p, sizeof p, &fd)) < 0)
     return r;
-  r = ret (lremovexattr (p, name));
+  r = ret (removexattr (p, name));
   close (fd);
   return r;
 }

@@ -569,6 +569,26 @@ test_default_mounts_option (void)
   admin_policy_free (&pol);
 }
 
+/* What inject and the shim pass on is checked before anything is written
+ * or run: --default-mounts's list too, which the hook itself reads only
+ * when a container asks for nothing. */
+static void
+test_registration_default_mounts (void)
+{
+  cleanup_hook_registration struct hook_registration r = { .args = NULL };
+  hook_error_t *err = NULL;
+
+  is_success (hook_registration_add (&r, "--default-mounts", "/data=nsmap", "--idmap-default-mounts", &err), 0, &err,
+              "a registration may carry a good list");
+  ok (r.n_args == 2 && strcmp (r.args[0], "--default-mounts") == 0 && strcmp (r.args[1], "/data=nsmap") == 0,
+      "passed on as the hook spells it");
+  is_error (hook_registration_add (&r, "--default-mounts", "", "--idmap-default-mounts", &err), -1, &err,
+            "--idmap-default-mounts: empty list", "an empty list is refused, naming the option as written");
+  is_error (hook_registration_add (&r, "--default-mounts", "/data=own", "--default-mounts", &err), -1, &err,
+            "--default-mounts: \"/data\": unknown mode \"own\"", "so is an unknown mode");
+  ok (r.n_args == 2, "and neither is passed on");
+}
+
 int
 main (void)
 {
@@ -584,5 +604,6 @@ main (void)
   test_request_after_policy ();
   test_hook_entry_args ();
   test_default_mounts_option ();
+  test_registration_default_mounts ();
   return done_testing ();
 }
