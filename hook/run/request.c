@@ -251,10 +251,8 @@ container_setting (const struct oci_config *cfg, const char **state_annotations,
   return v;
 }
 
-/* A pod's sandbox ("pause") container carries the pod's annotations too,
- * but has no volumes: it never asks for anything. */
-static bool
-is_pod_sandbox (const struct oci_config *cfg, const char **state_annotations)
+bool
+request_is_pod_sandbox (const struct oci_config *cfg, const char **state_annotations)
 {
   static const char *const type_keys[] = { ANNOTATION_CRIO_TYPE, ANNOTATION_CRI_TYPE };
 
@@ -272,7 +270,7 @@ request_present (const struct oci_config *cfg, const char **state_annotations, e
 {
   const char *origin;
   bool from_env;
-  return !is_pod_sandbox (cfg, state_annotations)
+  return !request_is_pod_sandbox (cfg, state_annotations)
          && container_setting (cfg, state_annotations, ANNOTATION_MOUNTS, ENV_MOUNTS, trust, &origin, &from_env)
                 != NULL;
 }
@@ -296,7 +294,7 @@ request_from_container (const struct oci_config *cfg, const char **state_annotat
   req->origin_owned = NULL;
   req->from_policy = false;
   req->from_env = from_env;
-  if (text == NULL || is_pod_sandbox (cfg, state_annotations))
+  if (text == NULL || request_is_pod_sandbox (cfg, state_annotations))
     return 0;
   if (request_parse_mounts (text, origin, req, err) < 0)
     return -1;

@@ -106,6 +106,10 @@ struct oci_config;
  * TRUST allows (below ENV_TRUST_FULL, a mode that may change owners asked
  * in the environment is refused).
  * REQ->n == 0: nothing asked, always so for a pod's sandbox container. */
+/* A pod's sandbox ("pause") container carries the pod's annotations too,
+ * but has no volumes: it never asks for anything, and no default serves it. */
+bool request_is_pod_sandbox (const struct oci_config *cfg, const char **state_annotations);
+
 int request_from_container (const struct oci_config *cfg, const char **state_annotations, enum env_trust trust,
                             struct request *req, hook_error_t **err);
 

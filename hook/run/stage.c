@@ -275,10 +275,19 @@ int
 hook_request (const struct oci_config *cfg, const char **state_annotations, const struct admin_policy *pol,
               struct request *req, hook_error_t **err)
 {
-  if (request_from_container (cfg, state_annotations, pol->env_trust, req, err) < 0)
+  /* A registration's own request (--default-mounts, as in a CDI device's
+   * hook) is the administrator's choice of what to serve: an annotation,
+   * which whoever starts the container sets, may replace it; the image's
+   * environment may not widen it. */
+  enum env_trust trust = pol->default_mounts_by_option ? ENV_TRUST_OFF : pol->env_trust;
+
+  if (request_from_container (cfg, state_annotations, trust, req, err) < 0)
     return -1;
-  /* The administrator's default for containers that ask for nothing. */
-  return req->n == 0 ? hook_default_request (pol, req, err) : 0;
+  /* The administrator's default for containers that ask for nothing; a
+   * pod's sandbox has no volumes and is never served. */
+  if (req->n > 0 || request_is_pod_sandbox (cfg, state_annotations))
+    return 0;
+  return hook_default_request (pol, req, err);
 }
 
 /* The administrator's policy (the rootless user's own under a rootless

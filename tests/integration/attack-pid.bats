@@ -99,6 +99,13 @@ run_valgrind() {
 	b="$BATS_TEST_TMPDIR/nocfg"
 	mkdir "$b"
 	run_valgrind "$b"
+	# Debian 13's valgrind 3.24 does not know seccomp(2) (syscall 317) and
+	# dies on the hook's filter (SIGSYS, then an assertion of its own)
+	# before the hook writes anything; Debian 12's 3.19 gets to the exit.
+	if [ "$status" -eq 159 ] && [[ "$output" != *"oci-idmap-hook:"* ]] &&
+		cat "$BATS_TEST_TMPDIR/vg.log" - <<<"$output" | grep -q 'unhandled amd64-linux syscall: 317'; then
+		skip "$(valgrind --version) stops at the hook's seccomp filter before the hook writes"
+	fi
 	[ "$output" = "oci-idmap-hook: open '$b/config.json': No such file or directory" ]
 	mkdir "$b/config.json"
 	run_valgrind "$b"

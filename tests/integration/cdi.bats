@@ -40,13 +40,33 @@ setup_file() {
 	start_private_dockerd
 }
 
-@test "cdi: the shipped spec is valid JSON naming the installed hook at prestart for each device" {
+@test "cdi: the shipped spec is valid JSON naming the installed hook at prestart and poststop for each device" {
 	run jq -r '.kind, (.devices[] | .name + " " + (.containerEdits.hooks[] | .hookName + " " + .path + " " + (.args | join(" "))))' \
 		"$REPO/deploy/cdi/oci-idmap-hook.json"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "$CDI_KIND" ]
 	[ "${lines[1]}" = "idmap prestart /usr/local/bin/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts * prestart" ]
-	[ "${lines[2]}" = "auto prestart /usr/local/bin/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts *=auto prestart" ]
+	[ "${lines[2]}" = "idmap poststop /usr/local/bin/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts * poststop" ]
+	[ "${lines[3]}" = "auto prestart /usr/local/bin/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts *=auto prestart" ]
+	[ "${lines[4]}" = "auto poststop /usr/local/bin/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts *=auto poststop" ]
+	[ "${#lines[@]}" -eq 5 ]
+}
+
+# A device's poststop hook gives a chown+restore tree back when the
+# container is removed, as inject's and the hooks.d file's do.
+@test "cdi: --device $CDI_KIND=idmap with the annotation /data=chown+restore: the tree is the remapped 999's while it runs, 1000's again after (Docker 25+)" {
+	requires_docker 25 "CDI"
+	echo old >"$DATA/old"
+	chown 1000:1000 "$DATA/old"
+	run_docker run -d --runtime runc --network=none --user 999:999 --device "$CDI_KIND=idmap" \
+		--annotation oci-idmap-hook/mounts=/data=chown+restore -v "$DATA:/data" oih-busybox:test sleep 600
+	[ "$status" -eq 0 ]
+	id=$output
+	[ "$(host_owner "$DATA/old")" != 1000:1000 ]
+	run_docker rm -f "$id"
+	[ "$status" -eq 0 ]
+	[ "$(host_owner "$DATA")" = 1000:1000 ]
+	[ "$(host_owner "$DATA/old")" = 1000:1000 ]
 }
 
 @test "cdi: docker run --device $CDI_KIND=idmap on plain runc, userns-remap: user 999 owns /data, the host sees 1000 (Docker 25+; 20.10 refuses the device)" {

@@ -265,16 +265,23 @@ ctr_run() {
 @test "containerd: ctr run --config wants an absolute root.path; --runc-binary takes no arguments, so a two-line script passes the shim's --idmap-log" {
 	printf '#!/bin/sh\nexec %s --idmap-log=%s/hook.log --idmap-verbose "$@"\n' "$RUNTIME" "$T" >"$T/runtime-logged"
 	chmod +x "$T/runtime-logged"
+	# No user namespace: ctr 1.7 drops --runc-binary for a spec with one
+	# (containerd.bats); user 999 on a directory of host 1000 needs the hook
+	# all the same.
+	b=$(make_bundle c2)
+	bundle_user "$b" 999 999
+	bundle_bind "$b" "$DATA" /data
+	bundle_annotation "$b" oci-idmap-hook/mounts /data
+	bundle_args "$b" sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
 	# runc spec's relative root.path: containerd runs the spec in a bundle
 	# of its own, whose rootfs is empty (the README's fix: make it absolute).
-	[ "$(jq -r .root.path "$B/config.json")" = rootfs ]
-	ctr_run "$B/config.json" --runc-binary "$T/runtime-logged"
+	[ "$(jq -r .root.path "$b/config.json")" = rootfs ]
+	ctr_run "$b/config.json" --runc-binary "$T/runtime-logged"
 	[ "$status" -ne 0 ]
-	# Under this user namespace runc cannot even make /proc in that empty root.
-	[[ "$output" == *"io.containerd.runtime.v2.task/oih-test/"*"/rootfs/proc: permission denied"* ]]
+	[[ "$output" == *'exec: "sh": executable file not found in $PATH'* ]]
 	[ ! -e "$DATA/new" ]
-	update_config "$B" '.root.path = $r' --arg r "$B/rootfs"
-	ctr_run "$B/config.json" --runc-binary "$T/runtime-logged"
+	update_config "$b" '.root.path = $r' --arg r "$b/rootfs"
+	ctr_run "$b/config.json" --runc-binary "$T/runtime-logged"
 	assert_fixed
 	grep -q "container oih-.*: /data: idmapped $DATA (ext4): on-disk owner 1000:1000 shows as container user 999:999" "$T/hook.log"
 }

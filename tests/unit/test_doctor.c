@@ -557,6 +557,27 @@ test_default_mounts_option (void)
       "gets the option's list");
   is_str (req.origin, "--default-mounts", "which the request names");
   request_free (&req);
+  oci_config_free (&cfg);
+  /* The image's environment may not widen the registration's request; an
+   * annotation (set by whoever starts the container) still replaces it. */
+  config ("{'process':{'user':{'uid':1,'gid':1},'cwd':'/','env':['OCI_IDMAP_MOUNTS=*=idmap']}}", &cfg);
+  is_success (hook_request (&cfg, NULL, &pol, &req, &err), 0, &err, "an image that sets OCI_IDMAP_MOUNTS");
+  ok (req.n == 1 && strcmp (req.items[0].dest, "/data") == 0 && !req.from_env, "still gets the option's list");
+  request_free (&req);
+  oci_config_free (&cfg);
+  config ("{'process':{'user':{'uid':1,'gid':1},'cwd':'/'},'annotations':{'oci-idmap-hook/mounts':'/other'}}", &cfg);
+  is_success (hook_request (&cfg, NULL, &pol, &req, &err), 0, &err, "an annotation");
+  ok (req.n == 1 && strcmp (req.items[0].dest, "/other") == 0 && !req.from_policy, "replaces it");
+  request_free (&req);
+  oci_config_free (&cfg);
+  config ("{'process':{'user':{'uid':1,'gid':1},'cwd':'/'},'annotations':{'io.kubernetes.cri.container-type':"
+          "'sandbox'}}",
+          &cfg);
+  is_success (hook_request (&cfg, NULL, &pol, &req, &err), 0, &err, "a pod's sandbox");
+  is_int ((long long) req.n, 0, "is never served by a default");
+  request_free (&req);
+  oci_config_free (&cfg);
+  config ("{'process':{'user':{'uid':1,'gid':1},'cwd':'/'}}", &cfg);
   admin_policy_free (&pol);
   args[2] = bad;
   is_success (hook_options_from_args (4, args, &opts, &err), 0, &err, "a bad list parses as an option");
