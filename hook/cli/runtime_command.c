@@ -208,9 +208,19 @@ command_runtime (int argc, char **argv)
       o.command = argv[cmd];
       o.bundle = find_bundle (argc, argv, cmd);
     }
+  if (bad == 0 && getenv (RUNTIME_ACTIVE_ENV))
+    bad = make_error (&err, 0,
+                      "called again by its own real runtime '%s' (a wrapper that runs oci-idmap-runtime?); set "
+                      "--idmap-runtime or " RUNTIME_ENV " to runc or crun itself",
+                      o.runtime);
   if (bad < 0 || runtime_prepare_bundle (&o, &err) < 0 || runtime_check_not_self (o.runtime, &err) < 0)
     return shim_failure (&o, &err);
   argv[0] = (char *) o.runtime;
+  if (setenv (RUNTIME_ACTIVE_ENV, "1", 1) < 0)
+    {
+      make_error (&err, errno, "set %s for the real runtime", RUNTIME_ACTIVE_ENV);
+      return shim_failure (&o, &err);
+    }
   execvp (o.runtime, argv);
   make_error (&err, errno, "exec the real runtime '%s'", o.runtime);
   return shim_failure (&o, &err);

@@ -369,6 +369,11 @@ inject_bundle (const char *bundle, const struct inject_options *opts, struct inj
   /* Anything else would be written back beside a second "hooks". */
   if (hooks != NULL && !YAJL_IS_OBJECT (hooks) && !YAJL_IS_NULL (hooks))
     return make_error (err, 0, "%s: \"hooks\" must be an object", path);
+  /* A stage of ours that is not a list would be copied as it is, without us. */
+  for (size_t i = 0; hooks && YAJL_IS_OBJECT (hooks) && i < hooks->u.object.len; i++)
+    if (is_our_stage (hooks->u.object.keys[i]) && !YAJL_IS_ARRAY (hooks->u.object.values[i])
+        && !YAJL_IS_NULL (hooks->u.object.values[i]))
+      return make_error (err, 0, "%s: \"hooks\".\"%s\" must be a list", path, hooks->u.object.keys[i]);
   w.start_entry = first_ours (hooks, opts->hook_path, false);
   w.start = w.start_entry == NULL;
   w.poststop = first_ours (hooks, opts->hook_path, true) == NULL;

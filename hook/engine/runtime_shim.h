@@ -12,6 +12,10 @@
  * RUNTIME_FLAG, and each of the hook's options with RUNTIME_HOOK_PREFIX
  * in place of its "--" (--idmap-log=FILE for the hook's --log FILE). */
 #define RUNTIME_ENV "OCI_IDMAP_RUNTIME"
+/* Set for the real runtime: a shim started again under it (a wrapper that
+ * calls the shim back) stops instead of calling itself for ever.  runc and
+ * crun pass their environment to neither hooks nor containers. */
+#define RUNTIME_ACTIVE_ENV "OCI_IDMAP_RUNTIME_ACTIVE"
 #define RUNTIME_FLAG "--idmap-runtime"
 #define RUNTIME_HOOK_PREFIX "--idmap-"
 

@@ -185,6 +185,16 @@ inject_refuses() {
 	cmp "$b/config.json" "$BATS_TEST_TMPDIR/before"
 }
 
+@test "inject refuses a config whose hooks.prestart is not a list (it would say it added the hook there), config.json untouched" {
+	b=$(chown_asking_bundle c)
+	update_config "$b" '.hooks = {prestart: "notalist"}'
+	cp "$b/config.json" "$BATS_TEST_TMPDIR/before"
+	run "$HOOK" inject "$b"
+	refused
+	[ "$output" = "oci-idmap-hook: $b/config.json: \"hooks\".\"prestart\" must be a list" ]
+	cmp "$b/config.json" "$BATS_TEST_TMPDIR/before"
+}
+
 @test "oci-idmap-runtime's JSON log line stays valid JSON when its message quotes config.json's control characters" {
 	b=$(chown_asking_bundle c)
 	# A duplicate key with an escape sequence in it: the refusal quotes the key.

@@ -145,3 +145,12 @@ teardown() {
 	run jq -r '.level + " " + .msg' "$BATS_TEST_TMPDIR/log.json"
 	[[ "$output" == "error oci-idmap-runtime: the real runtime '$SHIM' is this shim itself"* ]]
 }
+
+@test "oci-idmap-runtime called back by its real runtime (a wrapper that runs the shim) stops with one line instead of looping" {
+	local wrap="$BATS_TEST_TMPDIR/wrap"
+	printf '#!/bin/sh\nexec %s --idmap-runtime=%s "$@"\n' "$SHIM" "$wrap" >"$wrap"
+	chmod +x "$wrap"
+	run timeout 10 "$wrap" --log "$BATS_TEST_TMPDIR/log.json" --log-format json state x
+	[ "$status" -eq 1 ]
+	[ "$output" = "oci-idmap-runtime: called again by its own real runtime '$wrap' (a wrapper that runs oci-idmap-runtime?); set --idmap-runtime or OCI_IDMAP_RUNTIME to runc or crun itself" ]
+}

@@ -90,18 +90,35 @@ lfs_readlink (const char *path, char *buf, size_t size)
   return 0;
 }
 
+/* The daemon is root: what it makes belongs to whoever asked, as on a
+ * server; undone when that fails. */
+static int
+owned_by_caller (const char *path, int r, int rmflags)
+{
+  struct fuse_context *c = fuse_get_context ();
+  if (r < 0)
+    return -errno;
+  if (fchownat (source_fd, rel (path), c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      int e = errno;
+      unlinkat (source_fd, rel (path), rmflags);
+      return -e;
+    }
+  return 0;
+}
+
 static int
 lfs_mknod (const char *path, mode_t mode, dev_t rdev)
 {
   round_trip ();
-  return ret (mknodat (source_fd, rel (path), mode, rdev));
+  return owned_by_caller (path, mknodat (source_fd, rel (path), mode, rdev), 0);
 }
 
 static int
 lfs_mkdir (const char *path, mode_t mode)
 {
   round_trip ();
-  return ret (mkdirat (source_fd, rel (path), mode));
+  return owned_by_caller (path, mkdirat (source_fd, rel (path), mode), AT_REMOVEDIR);
 }
 
 static int
@@ -122,7 +139,7 @@ static int
 lfs_symlink (const char *target, const char *path)
 {
   round_trip ();
-  return ret (symlinkat (target, source_fd, rel (path)));
+  return owned_by_caller (path, symlinkat (target, source_fd, rel (path)), 0);
 }
 
 static int
