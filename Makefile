@@ -1,11 +1,24 @@
 # oci-idmap-hook: see README.md.  `make`, `make check`, `make install`.
 VERSION := 0.1.0
-PREFIX ?= /usr/local
+# The layout of the packages (debian/, oci-idmap-hook.spec) and of the OCI
+# hooks distributions ship: the binary under LIBEXECDIR/oci/hooks.d, the
+# registration in the vendor hooks.d directory that podman, CRI-O and NRI's
+# hook injector read (an administrator's file of the same name in
+# /etc/containers/oci/hooks.d masks it), the commands on PATH as symlinks.
+PREFIX ?= /usr
 BINDIR ?= $(PREFIX)/bin
-MANDIR ?= $(PREFIX)/share/man
-HOOKSDIR ?= /etc/containers/oci/hooks.d
+LIBEXECDIR ?= $(PREFIX)/libexec
+HOOKBINDIR ?= $(LIBEXECDIR)/oci/hooks.d
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/oci-idmap-hook
+HOOKSDIR ?= $(DATADIR)/containers/oci/hooks.d
+# Compiled in: the policy's default path (SYSCONFDIR/oci-idmap-hook/) and
+# the journals' (LOCALSTATEDIR/lib/oci-idmap-hook/journal).
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
 # crun and podman drop a hook's stderr: the registration logs here too.
-HOOKLOG ?= /var/log/oci-idmap-hook.log
+HOOKLOG ?= $(LOCALSTATEDIR)/log/oci-idmap-hook.log
 DESTDIR ?=
 
 CC ?= cc
@@ -19,7 +32,8 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-
   -Wmissing-declarations -Wold-style-definition -Wswitch-default -Wswitch-enum -Wnull-dereference \
   -Wpointer-arith -Wundef -Wimplicit-fallthrough -Wvla -Wwrite-strings
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
-ALL_CFLAGS := -std=gnu11 -I. $(WARN) $(HARDEN) $(PKG_CFLAGS) -DVERSION='"$(VERSION)"' $(CFLAGS)
+ALL_CFLAGS := -std=gnu11 -I. $(WARN) $(HARDEN) $(PKG_CFLAGS) -DVERSION='"$(VERSION)"' \
+  -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLOCALSTATEDIR='"$(LOCALSTATEDIR)"' $(CFLAGS)
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread $(LDFLAGS)
 
 B := build
@@ -189,18 +203,27 @@ bench: deps all
 demo: deps all
 	scripts/demo
 
+# hook_json WHEN: the registration for HOOKBINDIR and HOOKLOG, run for the
+# containers that carry the annotation (annotation) or for every one (always).
+hook_json = sed -e 's|@HOOKBINDIR@|$(HOOKBINDIR)|g' -e 's|@HOOKLOG@|$(HOOKLOG)|g' hooks.d/oci-idmap-hook-$(1).json.in
+
+INSTALLED := $(HOOKBINDIR)/oci-idmap-hook $(BINDIR)/oci-idmap-hook $(BINDIR)/oci-idmap-runtime \
+  $(MANDIR)/man1/oci-idmap-hook.1 $(HOOKSDIR)/oci-idmap-hook.json $(DATADIR)/oci-idmap-hook/oci-idmap-hook-always.json \
+  $(DOCDIR)/examples/policy.json
+
 install: $(B)/oci-idmap-hook
-	install -D -m 0755 $(B)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-hook
-	ln -sf oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime
+	install -D -m 0755 $(B)/oci-idmap-hook $(DESTDIR)$(HOOKBINDIR)/oci-idmap-hook
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(HOOKSDIR) $(DESTDIR)$(DATADIR)/oci-idmap-hook
+	ln -sfr $(DESTDIR)$(HOOKBINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-hook
+	ln -sfr $(DESTDIR)$(HOOKBINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime
 	install -D -m 0644 doc/oci-idmap-hook.1 $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1
-	install -d $(DESTDIR)$(HOOKSDIR)
-	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@HOOKLOG@|$(HOOKLOG)|g' hooks.d/oci-idmap-hook.json.in \
-	  > $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
-	chmod 0644 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+	$(call hook_json,annotation) >$(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+	$(call hook_json,always) >$(DESTDIR)$(DATADIR)/oci-idmap-hook/oci-idmap-hook-always.json
+	chmod 0644 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json $(DESTDIR)$(DATADIR)/oci-idmap-hook/oci-idmap-hook-always.json
+	install -D -m 0644 doc/examples/policy.json $(DESTDIR)$(DOCDIR)/examples/policy.json
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime \
-	      $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 # Every C file of ours, in .clang-format's style.
 FORMAT_SRC := $(wildcard base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/latencyfs/*.c) \

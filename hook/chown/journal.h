@@ -29,7 +29,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#define JOURNAL_DEFAULT_DIR "/var/lib/oci-idmap-hook/journal"
+/* LOCALSTATEDIR comes from the Makefile (make LOCALSTATEDIR=...). */
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+#define JOURNAL_DEFAULT_DIR LOCALSTATEDIR "/lib/oci-idmap-hook/journal"
 #define JOURNAL_MAX_HANDLE 64
 #define JOURNAL_MAX_CAP 64
 /* Privileged files larger than this get no digest: their privilege is

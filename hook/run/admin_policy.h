@@ -24,7 +24,11 @@
 #include <stddef.h>
 #include <yajl/yajl_tree.h>
 
-#define ADMIN_POLICY_DEFAULT_PATH "/etc/oci-idmap-hook/policy.json"
+/* SYSCONFDIR comes from the Makefile (make SYSCONFDIR=...). */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define ADMIN_POLICY_DEFAULT_PATH SYSCONFDIR "/oci-idmap-hook/policy.json"
 #define ADMIN_POLICY_MAX_BYTES (1024 * 1024)
 #define ADMIN_POLICY_MAX_SOURCES 256
 

@@ -406,11 +406,12 @@ run_runc() {
 
 # run_podman [RUN_OPTION...] CMD...: rootful `podman run --rm` on a copy of
 # the busybox rootfs ($PODMAN_ROOTFS, made per test; podman writes to it).
-# --hooks-dir is a global podman option and is moved there; without one we
-# pass an empty dir, so only hooks a test asks for run. Mount points for
+# --hooks-dir is a global podman option and is moved there, each in its
+# order (a later directory's file masks an earlier one's of the same name);
+# without one we pass an empty dir, so only hooks a test asks for run. Mount points for
 # -v/--volume are created in the rootfs.
 run_podman() {
-	local opts=() hooks_dir="" id arg spec="" src dest
+	local opts=() hooks_dirs=() id arg spec="" src dest
 	PODMAN_ROOTFS="$BATS_TEST_TMPDIR/podman-rootfs"
 	[ -d "$PODMAN_ROOTFS" ] || make_rootfs "$PODMAN_ROOTFS"
 	# Split run options from the command: the rootfs must come right
@@ -418,8 +419,8 @@ run_podman() {
 	while [ $# -gt 0 ]; do
 		arg=$1
 		case "$arg" in
-		--hooks-dir=*) hooks_dir=${arg#*=} ;;
-		--hooks-dir) hooks_dir=$2 && shift ;;
+		--hooks-dir=*) hooks_dirs+=(--hooks-dir "${arg#*=}") ;;
+		--hooks-dir) hooks_dirs+=(--hooks-dir "$2") && shift ;;
 		-v | --volume) spec=$2 && opts+=("$arg" "$2") && shift ;;
 		-v=* | --volume=*) spec=${arg#*=} && opts+=("$arg") ;;
 		--*=*) opts+=("$arg") ;;
@@ -439,12 +440,12 @@ run_podman() {
 		fi
 		shift
 	done
-	if [ -z "$hooks_dir" ]; then
-		hooks_dir="$BATS_TEST_TMPDIR/no-hooks.d"
-		mkdir -p "$hooks_dir"
+	if [ "${#hooks_dirs[@]}" -eq 0 ]; then
+		hooks_dirs=(--hooks-dir "$BATS_TEST_TMPDIR/no-hooks.d")
+		mkdir -p "${hooks_dirs[1]}"
 	fi
 	id=$(_new_id podman)
-	run _captured _podman --hooks-dir "$hooks_dir" run "${PODMAN_RUN[@]}" \
+	run _captured _podman "${hooks_dirs[@]}" run "${PODMAN_RUN[@]}" \
 		--name "$id" "${opts[@]}" --rootfs "$PODMAN_ROOTFS" "$@"
 	_show_run podman
 	# --rm has removed it, unless podman was killed.

@@ -21,8 +21,9 @@ podman_userns() {
 	run_podman --hooks-dir "$HOOKS_DIR" --uidmap 0:100000:65536 --gidmap 0:100000:65536 "$@"
 }
 
-@test "make install writes a valid oci-hooks 1.0.0 file that points at the installed binary" {
-	run jq -e --arg p "$PREFIX/bin/oci-idmap-hook" --arg log "$HOOK_LOG" '
+@test "make install lays out the package's files: the binary in libexec, its registration in the vendor hooks.d, the commands as links" {
+	local bin="$PREFIX/libexec/oci/hooks.d/oci-idmap-hook"
+	run jq -e --arg p "$bin" --arg log "$HOOK_LOG" '
 		.version == "1.0.0"
 		and .hook.path == $p
 		and .hook.args == ["oci-idmap-hook", "--log", $log, "prestart"]
@@ -30,8 +31,29 @@ podman_userns() {
 		and .when.annotations == {"^oci-idmap-hook/mounts(\\.[^/]+)?$": ".*"}
 		and (keys - ["version", "hook", "when", "stages"]) == []' "$HOOKS_FILE"
 	[ "$status" -eq 0 ]
-	[ -x "$PREFIX/bin/oci-idmap-hook" ]
-	cmp "$PREFIX/bin/oci-idmap-hook" "$REPO/build/oci-idmap-hook"
+	cmp "$bin" "$REPO/build/oci-idmap-hook"
+	[ "$(stat -c %a "$bin")" = 755 ]
+	# Relative links, so that the tree can move (DESTDIR, a package).
+	[ "$(readlink "$PREFIX/bin/oci-idmap-hook")" = ../libexec/oci/hooks.d/oci-idmap-hook ]
+	[ "$(readlink "$PREFIX/bin/oci-idmap-runtime")" = ../libexec/oci/hooks.d/oci-idmap-hook ]
+	# Called by that name, it is the runtime shim.
+	"$PREFIX/bin/oci-idmap-runtime" --help | grep -q '^Usage: oci-idmap-runtime '
+	# The registration for every container differs only in its "when".
+	run jq -e --slurpfile a "$HOOKS_FILE" '.when == {"always": true} and del(.when) == ($a[0] | del(.when))' \
+		"$PREFIX/share/oci-idmap-hook/oci-idmap-hook-always.json"
+	[ "$status" -eq 0 ]
+	[ -f "$PREFIX/share/man/man1/oci-idmap-hook.1" ]
+	# The example policy is the documented default, and the hook takes it.
+	local example="$PREFIX/share/doc/oci-idmap-hook/examples/policy.json"
+	mkdir "$BATS_TEST_TMPDIR/rootfs"
+	run "$bin" doctor --policy "$example" --rootfs "$BATS_TEST_TMPDIR/rootfs" --uidmap 0:100000:65536 --mount "$DATA:/data"
+	# 1: the doctor found the problem the hook fixes; 2 would be a bad policy.
+	[ "$status" -eq 1 ]
+	[ "${lines[3]}" = "policy:  $example (--policy)" ]
+	make -s -C "$REPO" uninstall PREFIX="$PREFIX" HOOKSDIR="$HOOKS_DIR" >/dev/null
+	run find "$PREFIX" "$HOOKS_DIR" ! -type d
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }
 
 @test "podman: user 999 owns and writes a host dir owned by 1000 when the container asks by annotation" {
