@@ -159,3 +159,76 @@ podman_userns() {
 	[ "${lines[0]}" = STARTED ]
 	[ ! -s "$HOOK_LOG" ]
 }
+
+# The package's layout: the registration in the vendor directory, which
+# podman reads before the administrator's (/usr/share/containers/oci/hooks.d,
+# then /etc/containers/oci/hooks.d); a later directory's file of the same
+# name masks the earlier one.  Here the two directories are the tests'.
+admin_hooks_dir() {
+	ADMIN_HOOKS_DIR="$BATS_TEST_TMPDIR/etc-hooks.d"
+	mkdir -p "$ADMIN_HOOKS_DIR"
+}
+
+@test "podman: an administrator's file of the same name masks the vendor registration" {
+	admin_hooks_dir
+	# The administrator's copy logs elsewhere: whichever ran says so.
+	jq --arg log "$BATS_TEST_TMPDIR/admin.log" '.hook.args[2] = $log' "$HOOKS_FILE" \
+		>"$ADMIN_HOOKS_DIR/oci-idmap-hook.json"
+	chown 0:0 "$DATA"
+	podman_userns --hooks-dir "$ADMIN_HOOKS_DIR" --user 999:999 -v "$DATA:/data" \
+		--annotation oci-idmap-hook/mounts=/data echo STARTED
+	[ "$status" -ne 0 ]
+	[ -s "$BATS_TEST_TMPDIR/admin.log" ]
+	[ ! -e "$HOOK_LOG" ]
+	# An empty "when" that matches nothing masks it entirely.
+	jq '.when = {"annotations": {"^never$": "^never$"}}' "$HOOKS_FILE" >"$ADMIN_HOOKS_DIR/oci-idmap-hook.json"
+	chown 1000:1000 "$DATA"
+	podman_userns --hooks-dir "$ADMIN_HOOKS_DIR" --user 999:999 -v "$DATA:/data" \
+		--annotation oci-idmap-hook/mounts=/data stat -c %u:%g /data
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+	[ ! -e "$HOOK_LOG" ]
+}
+
+# The always registration, enabled by the administrator in place of the
+# vendor file, with a policy whose defaultMounts serves every container.
+always_registration() {
+	admin_hooks_dir
+	POLICY="$BATS_TEST_TMPDIR/policy.json"
+	echo "${1:-{\}}" >"$POLICY"
+	jq --arg p "$POLICY" '.hook.args |= .[:-1] + ["--policy", $p] + .[-1:]' \
+		"$PREFIX/share/oci-idmap-hook/oci-idmap-hook-always.json" >"$ADMIN_HOOKS_DIR/oci-idmap-hook.json"
+}
+
+@test "podman: with the always registration, the policy's defaultMounts serves a container that asks for nothing" {
+	always_registration '{"defaultMounts": "/data"}'
+	podman_userns --hooks-dir "$ADMIN_HOOKS_DIR" --user 999:999 -v "$DATA:/data" \
+		sh -c 'exec 2>&1; stat -c %u:%g /data; touch /data/new'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+	[ "$(host_owner "$DATA/new")" = 1000:1000 ]
+	# An annotation still replaces the policy's request.
+	OTHER=$(make_host_dir other 2000:2000 0755)
+	podman_userns --hooks-dir "$ADMIN_HOOKS_DIR" --user 999:999 -v "$DATA:/data" -v "$OTHER:/other" \
+		--annotation oci-idmap-hook/mounts=/other stat -c %u:%g /data /other
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+	[ "${lines[1]}" = 999:999 ]
+}
+
+@test "podman: with the always registration and no defaultMounts, a container that asks for nothing starts as before" {
+	always_registration
+	local f="$ADMIN_HOOKS_DIR/oci-idmap-hook.json"
+	jq '.hook.args |= .[:-1] + ["--verbose"] + .[-1:]' "$f" >"$f.new" && mv "$f.new" "$f"
+	podman_userns --hooks-dir "$ADMIN_HOOKS_DIR" --user 999:999 -v "$DATA:/data" stat -c %u:%g /data
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 65534:65534 ]
+	[ "$(host_owner "$DATA")" = 1000:1000 ]
+	# It ran for it, found nothing asked, and left it alone.
+	run grep -c ' asks for nothing$' "$HOOK_LOG"
+	[ "$output" = 1 ]
+	podman_userns --hooks-dir "$ADMIN_HOOKS_DIR" --user 999:999 -v "$DATA:/data" \
+		--annotation oci-idmap-hook/mounts=/data stat -c %u:%g /data
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 999:999 ]
+}
