@@ -55,7 +55,7 @@ obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 # the next make).
 DEPFLAGS = -MMD -MP
 
-.PHONY: all check unit integration integration-san integration-debian13 fuzz fuzz-smoke bench install uninstall clean demo deps format \
+.PHONY: all check unit integration integration-san integration-debian13 fuzz fuzz-smoke bench install uninstall clean demo deps demo-deps format \
   format-check check-layers
 # Keep the sanitizer objects between runs.
 .SECONDARY:
@@ -190,8 +190,14 @@ check: deps
 	@rc=0; tests/run-integration || rc=1; $(MAKE) integration-san || rc=1; \
 	  $(MAKE) integration-debian13 || rc=1; exit $$rc
 
+# What a fresh Debian 12 machine lacks for each job, and only that
+# (scripts/install-deps says what it installs first, starts and enables no
+# service): `make deps` for check, the demo only what it uses.
 deps:
-	scripts/install-deps
+	scripts/install-deps check
+
+demo-deps:
+	scripts/install-deps demo
 
 # Never part of check: timings belong here, on a quiet machine.  BENCH_SIZES,
 # BENCH_REPS, BENCH_CHOWN_REPS, BENCH_IO_FILES and BENCH_SECTIONS tune it;
@@ -200,7 +206,8 @@ bench: deps all
 	bench/run
 	scripts/bench-doctor
 
-demo: deps all
+demo: demo-deps
+	$(MAKE) all
 	scripts/demo
 
 # hook_json WHEN: the registration for HOOKBINDIR and HOOKLOG, run for the
