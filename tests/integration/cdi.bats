@@ -45,10 +45,10 @@ setup_file() {
 		"$REPO/deploy/cdi/oci-idmap-hook.json"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "$CDI_KIND" ]
-	[ "${lines[1]}" = "idmap prestart /usr/local/bin/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts * prestart" ]
-	[ "${lines[2]}" = "idmap poststop /usr/local/bin/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts * poststop" ]
-	[ "${lines[3]}" = "auto prestart /usr/local/bin/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts *=auto prestart" ]
-	[ "${lines[4]}" = "auto poststop /usr/local/bin/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts *=auto poststop" ]
+	[ "${lines[1]}" = "idmap prestart /usr/libexec/oci/hooks.d/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts * prestart" ]
+	[ "${lines[2]}" = "idmap poststop /usr/libexec/oci/hooks.d/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts * poststop" ]
+	[ "${lines[3]}" = "auto prestart /usr/libexec/oci/hooks.d/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts *=auto prestart" ]
+	[ "${lines[4]}" = "auto poststop /usr/libexec/oci/hooks.d/oci-idmap-hook oci-idmap-hook --log /var/log/oci-idmap-hook.log --default-mounts *=auto poststop" ]
 	[ "${#lines[@]}" -eq 5 ]
 }
 

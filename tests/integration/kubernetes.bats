@@ -23,7 +23,7 @@ setup() {
 	SRC="$BATS_TEST_TMPDIR/image"
 	mkdir -p "$SRC"
 	cp "$STATIC" "$SRC/oci-idmap-hook"
-	cp "$REPO/hooks.d/oci-idmap-hook.json.in" "$SRC/"
+	cp "$REPO/hooks.d/oci-idmap-hook-annotation.json.in" "$SRC/oci-idmap-hook.json.in"
 }
 
 teardown() {

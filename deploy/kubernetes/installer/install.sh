@@ -124,7 +124,7 @@ render_hooks_json() {
 	args="\"--log\", \"$HOOK_LOG\""
 	[ -z "$POLICY" ] || args="$args, \"--policy\", \"$POLICY_FILE\""
 	for o in $HOOK_OPTIONS; do args="$args, \"$o\""; done
-	sed -e "s|@BINDIR@|$BIN_DIR|g" \
+	sed -e "s|@HOOKBINDIR@|$BIN_DIR|g" \
 		-e "s|\"--log\", \"@HOOKLOG@\"|$args|" "$SOURCE_DIR/$NAME.json.in"
 }
 
