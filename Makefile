@@ -177,14 +177,16 @@ integration-debian13:
 	scripts/in-debian13 sh -c 'make -s -j2 all && INTEGRATION_LANE=debian13 tests/run-integration $(FILES)'
 
 # Everything: installs what a fresh Debian 12 machine lacks; the quick
-# checks first (format, layers), then the sanitizer unit tests, the fuzz
-# smoke runs and the integration suite on real runtimes, in three lanes
-# (release, sanitizer, debian13); each prints its own summary line, all
-# three run, and check fails if any of them failed.
+# checks first (format, version, layers, the tarball, the RPM), then the
+# sanitizer unit tests, the fuzz smoke runs and the integration suite on
+# real runtimes, in three lanes (release, sanitizer, debian13); each prints
+# its own summary line, all three run, and check fails if any of them failed.
 check: deps
 	$(MAKE) format-check
+	$(MAKE) check-version
 	$(MAKE) all $(UNIT_BINS) $(FUZZ_BINS) $(SAN_BIN)/oci-idmap-runtime
 	$(MAKE) check-layers
+	$(MAKE) check-dist check-rpm
 	prove -f $(UNIT_BINS)
 	$(MAKE) fuzz-smoke
 	@rc=0; tests/run-integration || rc=1; $(MAKE) integration-san || rc=1; \
@@ -223,10 +225,12 @@ install: $(B)/oci-idmap-hook
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(HOOKSDIR) $(DESTDIR)$(DATADIR)/oci-idmap-hook
 	ln -sfr $(DESTDIR)$(HOOKBINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-hook
 	ln -sfr $(DESTDIR)$(HOOKBINDIR)/oci-idmap-hook $(DESTDIR)$(BINDIR)/oci-idmap-runtime
-	install -D -m 0644 doc/oci-idmap-hook.1 $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1
+	install -d $(DESTDIR)$(MANDIR)/man1
+	sed -e '$(MAN_SED)' doc/oci-idmap-hook.1 >$(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1
 	$(call hook_json,annotation) >$(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json
 	$(call hook_json,always) >$(DESTDIR)$(DATADIR)/oci-idmap-hook/oci-idmap-hook-always.json
-	chmod 0644 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json $(DESTDIR)$(DATADIR)/oci-idmap-hook/oci-idmap-hook-always.json
+	chmod 0644 $(DESTDIR)$(HOOKSDIR)/oci-idmap-hook.json $(DESTDIR)$(DATADIR)/oci-idmap-hook/oci-idmap-hook-always.json \
+	  $(DESTDIR)$(MANDIR)/man1/oci-idmap-hook.1
 	install -D -m 0644 doc/examples/policy.json $(DESTDIR)$(DOCDIR)/examples/policy.json
 
 uninstall:
@@ -249,8 +253,47 @@ check-layers: $(call obj,rel,$(LIB_SRC) hook/cli/main.c)
 	tests/layers/test_check_layers
 	scripts/check-layers --objects $(B)/rel
 
+# Releases (CONTRIBUTING.md, Releases).  VERSION above is the version's one
+# place: --version is compiled with it, the man page's title line gets it at
+# install and in the tarball (MAN_SED); the files that must carry it as it
+# is (the spec, debian/changelog, the manifests and README's image tag) are
+# compared with it by scripts/check-version, and `make set-version V=x.y.z`
+# writes it into all of them.
+MAN_SED := 1s/"oci-idmap-hook [^"]*"/"oci-idmap-hook $(VERSION)"/
+DIST := $(B)/oci-idmap-hook-$(VERSION).tar.gz
+.PHONY: dist check-dist check-version set-version rpm check-rpm
+# The tarball of HEAD, reproducible (scripts/dist); it warns when the tree
+# has changes that are not committed, since they are not in it.
+dist:
+	scripts/dist $(VERSION) '$(MAN_SED)' $(B)
+
+# Two dists compared byte for byte, the tarball's names against HEAD's, and
+# a build and install from it against one from the tree.
+check-dist: all
+	scripts/check-dist $(VERSION) '$(MAN_SED)'
+
+# First the checker's own test (and set-version's), on a copy.
+check-version:
+	tests/release/test_versions
+	scripts/check-version $(VERSION)
+
+set-version:
+	@[ -n "$(V)" ] || { echo "set-version: give the version, make set-version V=x.y.z" >&2; exit 2; }
+	scripts/set-version $(VERSION) $(V)
+
+# Binary RPM from the tarball with Debian's rpmbuild, under build/rpm/
+# (scripts/build-rpm: --nodeps, since Debian has no rpm database of the
+# BuildRequires); then its file list, requires and rpmlint's report.
+# check-rpm builds it without %check and compares its files with make
+# install's.
+rpm: dist
+	scripts/build-rpm $(DIST) $(B)/rpm
+check-rpm: all dist
+	scripts/check-rpm $(DIST) $(B)/rpm-check
+
 clean:
 	rm -rf $(B)
 
-# After every rule, so that `make` alone still means `make all`.
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# After every rule, so that `make` alone still means `make all`; only the
+# objects' folders (build/rpm/ holds other trees, with hooks.d/ and .d files).
+-include $(shell find $(B)/rel $(B)/san $(B)/fuzzobj -name '*.d' -type f 2>/dev/null)
