@@ -179,8 +179,9 @@ integration-debian13:
 # Everything: installs what a fresh Debian 12 machine lacks; the quick
 # checks first (format, version, layers, the tarball, the RPM), then the
 # sanitizer unit tests, the fuzz smoke runs and the integration suite on
-# real runtimes, in three lanes (release, sanitizer, debian13); each prints
-# its own summary line, all three run, and check fails if any of them failed.
+# real runtimes, in three lanes (release, sanitizer, debian13), then the
+# package's test in its two roots; each prints its own summary line, all
+# run, and check fails if any of them failed.
 check: deps
 	$(MAKE) format-check
 	$(MAKE) check-version
@@ -190,7 +191,17 @@ check: deps
 	prove -f $(UNIT_BINS)
 	$(MAKE) fuzz-smoke
 	@rc=0; tests/run-integration || rc=1; $(MAKE) integration-san || rc=1; \
-	  $(MAKE) integration-debian13 || rc=1; exit $$rc
+	  $(MAKE) integration-debian13 || rc=1; $(MAKE) check-packages || rc=1; exit $$rc
+
+# The Debian package installed, used by podman and by runc through inject,
+# removed and purged in clean Debian 12 and 13 roots (tests/packages/run;
+# the roots are kept in /var/tmp/oci-idmap-hook-pkgroot-SUITE).  DEB=FILE
+# tests that package instead of building one.
+DEB ?= $(B)/deb/oci-idmap-hook_$(VERSION)_$(shell dpkg --print-architecture).deb
+PACKAGE_SUITES ?= bookworm trixie
+.PHONY: check-packages
+check-packages: $(if $(filter command line,$(origin DEB)),,deb)
+	tests/packages/run $(DEB) $(PACKAGE_SUITES)
 
 # What a fresh Debian 12 machine lacks for each job, and only that
 # (scripts/install-deps says what it installs first, starts and enables no
