@@ -9,6 +9,7 @@
 #include "hook/run/request.h"
 #include "hook/run/stage.h"
 #include "hook/system/privilege.h"
+#include "hook/system/rootless.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -365,6 +366,34 @@ hook_options_from_args (int argc, char **argv, struct hook_options *opts, hook_e
   return 0;
 }
 
+/* A rootless engine whose hooks_dir names the host's hooks.d (a drop-in in
+ * /etc/containers/containers.conf.d reaches every user's podman) runs the
+ * package's registration as root of the user's namespace, which may not
+ * open root's log in /var/log.  A log is for the administrator, not a
+ * safeguard: the user's containers must not fail for it.  Says so on
+ * stderr and frees *ERR when that is the case. */
+static bool
+log_closed_to_rootless (hook_error_t **err)
+{
+  cleanup_rootless struct rootless rl = { 0 };
+  hook_error_t *detect_err = NULL;
+  int e = error_errno (*err);
+
+  if (e != EACCES && e != EPERM && e != EROFS)
+    return false;
+  if (rootless_detect (&rl, &detect_err) < 0)
+    {
+      error_free (&detect_err);
+      return false;
+    }
+  if (!rl.active)
+    return false;
+  error_hint (err, "under a rootless engine the hook goes on without it; give the user's registration a --log the "
+                   "user may write");
+  error_report (err);
+  return true;
+}
+
 int
 command_hook (int argc, char **argv)
 {
@@ -389,7 +418,7 @@ command_hook (int argc, char **argv)
       return 0;
     }
   log_verbose_enabled = a.verbose;
-  if (a.log && log_open_file (a.log, &err) < 0)
+  if (a.log && log_open_file (a.log, &err) < 0 && !log_closed_to_rootless (&err))
     return report_failure (&err, EXIT_FAILURE);
   if (run_stage (a.stage, STDIN_FILENO, &a.opts, &err) < 0)
     return report_failure (&err, EXIT_FAILURE);

@@ -278,3 +278,20 @@ rl_unshare() {
 	grep -qF "the policy file '$W/policy.json' is owned by uid 0 with mode 0666: it must be owned by root and not writable by group or others" "$W/hook.log"
 	[ "$(stat -c %u "$W/data/sub/a")" = "$RL_UID" ]
 }
+
+# A drop-in in /etc/containers/containers.conf.d that names the host's
+# hooks.d reaches every user's podman: the user then runs the package's
+# registration, whose log is root's.
+@test "rootless: a registration whose log the user may not open still serves the user's container" {
+	mkdir -p "$W/hooks-rootlog" "$W/rootlog"
+	chown 0:0 "$W/rootlog"
+	chmod 0755 "$W/rootlog"
+	jq --arg l "$W/rootlog/hook.log" '.hook.args |= map(if . == $w then $l else . end)' --arg w "$W/hook.log" \
+		"$W/hooks/oci-idmap-hook.json" >"$W/hooks-rootlog/oci-idmap-hook.json"
+	RL_HOOKS="$W/hooks-rootlog" rl_podman --user 999:999 --annotation oci-idmap-hook/mounts=/data=chown -- \
+		sh -c 'v=$(stat -c %u:%g /data/sub/a); echo "$v"; echo "$v" >/data/seen'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$W/data/seen")" = 999:999 ]
+	[ "$(stat -c %u "$W/data/sub/a")" = $((SUB_BASE + 998)) ]
+	[ ! -e "$W/rootlog/hook.log" ]
+}
