@@ -160,10 +160,12 @@ podman_userns() {
 	[ ! -s "$HOOK_LOG" ]
 }
 
-# The package's layout: the registration in the vendor directory, which
-# podman reads before the administrator's (/usr/share/containers/oci/hooks.d,
-# then /etc/containers/oci/hooks.d); a later directory's file of the same
-# name masks the earlier one.  Here the two directories are the tests'.
+# The package's layout: the registration in the vendor directory, and the
+# administrator's directory after it in podman's hooks_dir (Debian's podman
+# reads only /usr/share/containers/oci/hooks.d unless containers.conf names
+# /etc/containers/oci/hooks.d too: tests/packages checks that with the real
+# defaults); a later directory's file of the same name masks the earlier
+# one.  Here the two directories are the tests'.
 admin_hooks_dir() {
 	ADMIN_HOOKS_DIR="$BATS_TEST_TMPDIR/etc-hooks.d"
 	mkdir -p "$ADMIN_HOOKS_DIR"
