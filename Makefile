@@ -213,9 +213,10 @@ demo-deps:
 	scripts/install-deps demo
 
 # Never part of check: timings belong here, on a quiet machine.  BENCH_SIZES,
-# BENCH_REPS, BENCH_CHOWN_REPS, BENCH_IO_FILES and BENCH_SECTIONS tune it;
+# BENCH_REPS, BENCH_CHOWN_REPS, BENCH_IO_FILES, BENCH_SECTIONS and section 5's
+# BENCH_QUICK, BENCH_*_FILES, BENCH_WALKERS, BENCH_LATENCIES_US tune it;
 # see bench/run.  Then doctor's scan.
-bench: deps all
+bench: deps all latencyfs
 	bench/run
 	scripts/bench-doctor
 
