@@ -68,6 +68,8 @@ install_sh() {
 # What the installer puts on a node, as node paths.
 BIN=/opt/oci-idmap-hook/bin/oci-idmap-hook
 POLICY_PATH=/opt/oci-idmap-hook/policy.json
+# The package's vendor file's name (make install's), so that on a node
+# with both the installer's masks the package's and the hook runs once.
 HOOKS_JSON=/etc/containers/oci/hooks.d/oci-idmap-hook.json
 
 # installed NODE_PATH MODE: a regular file of root's, MODE, one link.
@@ -210,6 +212,13 @@ print(v2["version"], v3["version"], a == b, " ".join(b))' "$K8S/containerd/confi
 		and .hook.args == ["oci-idmap-hook", "--log", "/var/log/oci-idmap-hook.log", "prestart"]
 		and .when.annotations == {"^oci-idmap-hook/mounts(\\.[^/]+)?$": ".*"}
 		and .stages == ["prestart", "poststop"]' "$json"
+	[ "$status" -eq 0 ]
+	# The package's registration: the same file but for the binary's path,
+	# under the same name in the vendor directory, which this one masks.
+	local pkg="$BATS_TEST_TMPDIR/pkg"
+	make -s -C "$REPO" install DESTDIR="$pkg" >/dev/null
+	run jq -e --slurpfile p "$pkg/usr/share/containers/oci/hooks.d/${json##*/}" \
+		'del(.hook.path) == ($p[0] | del(.hook.path))' "$json"
 	[ "$status" -eq 0 ]
 
 	local bin_inode json_inode
