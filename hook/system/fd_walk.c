@@ -56,8 +56,16 @@ walk_open_top (int fd, uint64_t *mnt_id, const char **what)
 int
 fd_walk_init (struct fd_walk *fw, const struct fd_walk_ops *ops, void *ctx, uint64_t mnt_id)
 {
-  *fw = (struct fd_walk){ .ops = ops, .ctx = ctx, .mnt_id = mnt_id };
-  fw->dents = malloc (WALK_DENTS_BUF);
+  return fd_walk_init_buffer (fw, ops, ctx, mnt_id, WALK_DENTS_BUF);
+}
+
+int
+fd_walk_init_buffer (struct fd_walk *fw, const struct fd_walk_ops *ops, void *ctx, uint64_t mnt_id, size_t dents_len)
+{
+  if (dents_len < WALK_DENTS_MIN)
+    dents_len = WALK_DENTS_MIN;
+  *fw = (struct fd_walk){ .ops = ops, .ctx = ctx, .mnt_id = mnt_id, .dents_len = dents_len };
+  fw->dents = malloc (dents_len);
   if (fw->dents == NULL)
     {
       errno = ENOMEM;
@@ -145,8 +153,7 @@ read_level (struct fd_walk *fw)
   bool resuming = lv->resuming;
   ssize_t n;
 
-  if ((resuming && lseek (lv->fd, lv->resume, SEEK_SET) < 0)
-      || (n = getdents64 (lv->fd, fw->dents, WALK_DENTS_BUF)) < 0)
+  if ((resuming && lseek (lv->fd, lv->resume, SEEK_SET) < 0) || (n = getdents64 (lv->fd, fw->dents, fw->dents_len)) < 0)
     {
       int ret = ops->read_error (fw->ctx, lv->data, errno, resuming);
       if (ret == 0)

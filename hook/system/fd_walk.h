@@ -25,6 +25,8 @@
 #define RESOLVE_WALK (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 /* What one getdents64 call of a walk reads: a few thousand names. */
 #define WALK_DENTS_BUF (64 * 1024)
+/* The least: a page holds at least fourteen entries of the longest name. */
+#define WALK_DENTS_MIN 4096
 
 enum walk_open
 {
@@ -77,6 +79,7 @@ struct fd_walk
   void *ctx;
   uint64_t mnt_id; /* the one mount the walk stays on */
   unsigned char *dents;
+  size_t dents_len;
   struct fd_walk_level *stack;
   size_t depth, cap;
 };
@@ -84,6 +87,11 @@ struct fd_walk
 /* Set FW up for a walk on the mount MNT_ID; -1 (ENOMEM) if the buffer
  * cannot be had. */
 int fd_walk_init (struct fd_walk *fw, const struct fd_walk_ops *ops, void *ctx, uint64_t mnt_id);
+/* The same with a getdents64 buffer of DENTS_LEN bytes (at least
+ * WALK_DENTS_MIN), for many walks at once: a smaller one costs only more
+ * reads of a big directory. */
+int fd_walk_init_buffer (struct fd_walk *fw, const struct fd_walk_ops *ops, void *ctx, uint64_t mnt_id,
+                         size_t dents_len);
 void fd_walk_free (struct fd_walk *fw);
 
 /* Walk directory FD (with DATA; both taken over) depth first.  Returns 0,

@@ -532,15 +532,18 @@ test_vanished (void)
   chown_report_free (&rep);
 }
 
-/* Two walkers, a journal synced by its own thread while they fill their
- * next batches: still, every change has its record synced before it. */
+/* THREADS walkers, a journal synced by its own thread while they fill
+ * their next batches: still, every change has its record synced before
+ * it.  With 64, the batches and directory buffers are the memory budget's
+ * smallest (16 changes, 4 KiB): each directory takes several reads, with
+ * descents into its subdirectories between them. */
 static void
-test_records_durable_first (void)
+test_records_durable_first (unsigned int threads)
 {
   char jdir[120], cmd[300];
   struct journal_header h = { .major = 1, .target_uid = TO_UID, .target_gid = TO_GID };
   struct journal j = { .fd = -1 };
-  struct chown_spec spec = { .to_uid = TO_UID, .to_gid = TO_GID, .threads = 2 };
+  struct chown_spec spec = { .to_uid = TO_UID, .to_gid = TO_GID, .threads = threads };
   struct chown_report rep;
   hook_error_t *err = NULL;
   cleanup_close int fd = -1;
@@ -557,6 +560,17 @@ test_records_durable_first (void)
         {
           snprintf (rel, sizeof rel, "m%d/f%d", d, i);
           make_file (in_top (rel), 1000);
+          if (i % 100 != 50)
+            continue;
+          snprintf (rel, sizeof rel, "m%d/s%d", d, i);
+          if (mkdir (in_top (rel), 0755) < 0 || chown (in_top (rel), 1000, 1000) < 0)
+            abort ();
+          for (int k = 0; k < 3; k++, files++)
+            {
+              snprintf (rel, sizeof rel, "m%d/s%d/g%d", d, i, k);
+              make_file (in_top (rel), 1000);
+            }
+          files++;
         }
     }
   snprintf (jdir, sizeof jdir, "%s-journal", top);
@@ -580,8 +594,10 @@ test_records_durable_first (void)
     }
   watch.fd = j.fd;
   watch.synced = 0;
+  watch.changes = watch.unrecorded = watch.syncs = 0;
   fd = open (top, O_PATH | O_DIRECTORY);
-  is_success (chown_walk (fd, &spec, &j, &rep, &err), 0, &err, "a walk of %d entries with a journal", files + 28);
+  is_success (chown_walk (fd, &spec, &j, &rep, &err), 0, &err, "%u walkers: a walk of %d entries with a journal",
+              threads, files + 28);
   watch.fd = -1;
   is_int ((long long) rep.changed, files + 28, "changes every entry");
   is_int (watch.changes, files + 28, "each with one chown");
@@ -733,7 +749,8 @@ main (void)
   test_names ();
   test_special_files ();
   test_vanished ();
-  test_records_durable_first ();
+  test_records_durable_first (2);
+  test_records_durable_first (64);
   test_thread_start_fails ();
   test_new_files_lose_privilege ();
   test_new_file_born_at_start ();
