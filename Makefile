@@ -225,6 +225,24 @@ install: $(B)/oci-idmap-hook
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
+# The Debian package (debian/; its rules run `make all` and `make install
+# DESTDIR=debian/oci-idmap-hook`), for `apt install ./build/deb/...deb`.
+# dpkg-buildpackage runs in a copy of the tracked files only (git ls-files;
+# every file but build/ and .git in a tree that is not a checkout, such as
+# the release tarball), so that build/ and untracked files never reach the
+# package; MAKEFLAGS is dropped so that this make's variables (PREFIX=...,
+# -j) do not leak into the package's build.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB = $(B)/deb/oci-idmap-hook_$(VERSION)_$(DEB_ARCH).deb
+.PHONY: deb
+deb:
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then git ls-files -z | tar --null -T - -cf -; \
+	  else tar --exclude=./build --exclude=./.git -cf - .; fi | tar -C $(B)/deb/src -xf -
+	cd $(B)/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b -Jauto
+	@test -f $(DEB) || { echo "make deb: no $(DEB) (is debian/changelog's version $(VERSION)?)" >&2; exit 1; }
+	@echo "make deb: $(DEB)"
+
 # Every C file of ours, in .clang-format's style.
 FORMAT_SRC := $(wildcard base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/latencyfs/*.c) \
   $(wildcard tests/san/*.c bench/*.c)
@@ -245,5 +263,6 @@ check-layers: $(call obj,rel,$(LIB_SRC) hook/cli/main.c)
 clean:
 	rm -rf $(B)
 
-# After every rule, so that `make` alone still means `make all`.
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# After every rule, so that `make` alone still means `make all`.  Not
+# build/deb/: its copy of the tree has its own (and a hooks.d directory).
+-include $(shell find $(B) -path $(B)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)
