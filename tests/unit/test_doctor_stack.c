@@ -183,6 +183,11 @@ test_stack_run (void)
   struct doctor_stack_options o = { 0 };
   hook_error_t *err = NULL;
 
+  if (geteuid () != 0)
+    {
+      ok (true, "# SKIP a volume owned by 1000 needs root");
+      return;
+    }
   if (asprintf (&vol, "%s/vol", dir) < 0 || mkdir (vol, 0755) < 0 || chown (vol, 1000, 1000) < 0)
     {
       ok (false, "a volume owned by 1000 (needs root)");
