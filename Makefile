@@ -55,7 +55,7 @@ obj = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
 # the next make).
 DEPFLAGS = -MMD -MP
 
-.PHONY: all check unit integration integration-san integration-debian13 fuzz fuzz-smoke bench install uninstall clean demo deps demo-deps format \
+.PHONY: all check unit integration integration-san integration-debian13 fuzz fuzz-smoke bench install uninstall clean demo deps demo-deps deb-deps format \
   format-check check-layers
 # Keep the sanitizer objects between runs.
 .SECONDARY:
@@ -197,7 +197,6 @@ check: deps
 # removed and purged in clean Debian 12 and 13 roots (tests/packages/run;
 # the roots are kept in /var/tmp/oci-idmap-hook-pkgroot-SUITE).  DEB=FILE
 # tests that package instead of building one.
-DEB ?= $(B)/deb/oci-idmap-hook_$(VERSION)_$(shell dpkg --print-architecture).deb
 PACKAGE_SUITES ?= bookworm trixie
 .PHONY: check-packages
 check-packages: $(if $(filter command line,$(origin DEB)),,deb)
@@ -211,6 +210,11 @@ deps:
 
 demo-deps:
 	scripts/install-deps demo
+
+# What debian/control's Build-Depends name (as `apt-get build-dep ./` would
+# install them); nothing when they are there, so any user can build.
+deb-deps:
+	scripts/install-deps deb
 
 # Never part of check: timings belong here, on a quiet machine.  BENCH_SIZES,
 # BENCH_REPS, BENCH_CHOWN_REPS, BENCH_IO_FILES, BENCH_SECTIONS and section 5's
@@ -247,6 +251,24 @@ install: $(B)/oci-idmap-hook
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+# The Debian package (debian/; its rules run `make all` and `make install
+# DESTDIR=debian/oci-idmap-hook`), for `apt install ./build/deb/...deb`.
+# dpkg-buildpackage runs in a copy of the tracked files only (git ls-files;
+# every file but build/ and .git in a tree that is not a checkout, such as
+# the release tarball), so that build/ and untracked files never reach the
+# package; MAKEFLAGS is dropped so that this make's variables (PREFIX=...,
+# -j) do not leak into the package's build.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB = $(B)/deb/oci-idmap-hook_$(VERSION)_$(DEB_ARCH).deb
+.PHONY: deb
+deb: deb-deps
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then git ls-files -z | tar --null -T - -cf -; \
+	  else tar --exclude=./build --exclude=./.git -cf - .; fi | tar -C $(B)/deb/src -xf -
+	cd $(B)/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b -Jauto
+	@test -f $(DEB) || { echo "make deb: no $(DEB) (is debian/changelog's version $(VERSION)?)" >&2; exit 1; }
+	@echo "make deb: $(DEB)"
 
 # Every C file of ours, in .clang-format's style.
 FORMAT_SRC := $(wildcard base/*.[ch] oci/*.[ch] hook/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/latencyfs/*.c) \

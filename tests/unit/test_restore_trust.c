@@ -73,7 +73,7 @@ static void
 test_dirs (void)
 {
   hook_error_t *err = NULL;
-  char path[256];
+  char path[256], want[128];
 
   snprintf (path, sizeof path, "%s/open", top);
   mkdir (path, 0700);
