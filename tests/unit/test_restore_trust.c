@@ -91,7 +91,6 @@ test_dirs (void)
   snprintf (path, sizeof path, "%s/open/j", top);
   chmod (path, 0770);
   snprintf (path, sizeof path, "%s/open/j/x.journal", top);
-  char want[128];
   snprintf (want, sizeof want, "owned by uid %u with mode 0770, so others may have put journals in it",
             (unsigned) geteuid ());
   is_error (trust (path, &err), -1, &err, want, "a group-writable journal directory is refused");
