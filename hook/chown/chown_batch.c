@@ -115,8 +115,11 @@ chown_descend (struct chown_worker *wk, int fd, const struct statx *stx, const c
       return 0;
     }
   pthread_mutex_unlock (&w->lock);
+  if (wk->fw.depth == 0 && !__atomic_load_n (&w->stop, __ATOMIC_RELAXED))
+    /* Found in a share of names, outside any walk of this worker's: walk it now. */
+    return fd_walk_run (&wk->fw, fd, path);
   if (wk->fw.depth == 0)
-    entered = 0; /* stopped before any worker ran: nothing to enter it from */
+    entered = 0; /* stopped: nothing to enter it from */
   else if ((entered = fd_walk_enter (&wk->fw, fd, stx, path)) < 0)
     {
       chown_entry_error (wk, ENOMEM, "walk", path, ".");
@@ -349,29 +352,43 @@ worker_main (void *arg)
   for (;;)
     {
       struct chown_dir item;
+      struct chown_names *names;
       pthread_mutex_lock (&w->lock);
-      if (w->count == 0 && (wk->b.n > 0 || wk->sealed.n > 0))
+      if (w->count == 0 && w->names_count == 0 && (wk->b.n > 0 || wk->sealed.n > 0))
         {
           /* Nothing to take now: make this worker's pending changes happen. */
           pthread_mutex_unlock (&w->lock);
           chown_batch_flush (wk);
           continue;
         }
-      while (w->count == 0 && w->active > 0 && !w->stop)
+      w->waiting++;
+      while (w->count == 0 && w->names_count == 0 && w->active > 0 && !w->stop)
         pthread_cond_wait (&w->cond, &w->lock);
-      if (w->count == 0 || w->stop)
+      w->waiting--;
+      if ((w->count == 0 && w->names_count == 0) || w->stop)
         {
           pthread_cond_broadcast (&w->cond);
           pthread_mutex_unlock (&w->lock);
           break;
         }
-      item = w->queue[w->head];
-      w->head = (w->head + 1) % CHOWN_QUEUE_CAP;
-      w->count--;
+      /* A share of names first: it finishes a directory already open. */
+      names = chown_names_take (w);
+      if (names == NULL)
+        {
+          item = w->queue[w->head];
+          w->head = (w->head + 1) % CHOWN_QUEUE_CAP;
+          w->count--;
+        }
       w->active++;
       pthread_mutex_unlock (&w->lock);
 
-      fd_walk_run (&wk->fw, item.fd, item.path);
+      if (names)
+        {
+          w->names (wk, names);
+          chown_names_free (names);
+        }
+      else
+        fd_walk_run (&wk->fw, item.fd, item.path);
 
       pthread_mutex_lock (&w->lock);
       w->active--;
@@ -498,12 +515,16 @@ chown_pool_run (struct chown_pool *w, struct chown_worker *workers, unsigned int
   if (w->journal)
     journal_syncer_stop (w->journal);
 
-  /* After a stop, directories may be left in the queue. */
+  /* After a stop, directories and shares of names may be left in the queues. */
   for (; w->count > 0; w->count--, w->head = (w->head + 1) % CHOWN_QUEUE_CAP)
     {
       close (w->queue[w->head].fd);
       free (w->queue[w->head].path);
     }
+  for (struct chown_names *job; (job = chown_names_take (w)) != NULL;)
+    chown_names_free (job);
+  for (unsigned int i = 0; i < CHOWN_MAX_THREADS; i++)
+    chown_names_free (steal_pointer (&workers[i].filling));
   for (unsigned int i = 0; i < CHOWN_MAX_THREADS; i++)
     {
       chown_report_merge (w->report, &workers[i].rep);

@@ -19,18 +19,45 @@ struct chown_dir
   char *path; /* relative to the root, "" for the root */
 };
 
+/* A share of one directory's entries (never its subdirectories) that
+ * another worker takes while the reader reads on: a big directory on a
+ * filesystem where each entry is a round trip is the whole walk's work
+ * otherwise (hook/chown/chown_names.c). */
+#define CHOWN_NAMES_MAX 16
+#define CHOWN_NAMES_CAP CHOWN_MAX_THREADS
+
+struct chown_names
+{
+  int dir_fd; /* its own: a dup of the reader's */
+  char *path; /* the directory's, relative to the root */
+  unsigned int n;
+  unsigned char type[CHOWN_NAMES_MAX];
+  size_t off[CHOWN_NAMES_MAX]; /* into buf */
+  char *buf;
+  size_t len, cap;
+};
+
+struct chown_worker;
+
 struct chown_pool
 {
   const struct chown_spec *spec;
   struct journal *journal;
   const struct fd_walk_ops *ops; /* how a worker walks a directory it takes */
+  /* How a worker handles a share of names it takes (chown_walk.c). */
+  int (*names) (struct chown_worker *wk, const struct chown_names *job);
   uint64_t root_mnt;
   size_t batch_max;
   pthread_mutex_t lock;
   pthread_cond_t cond;
   struct chown_dir queue[CHOWN_QUEUE_CAP];
   size_t head, count;
-  unsigned int active;
+  /* Shares of names waiting, and how many slots are promised to readers
+   * filling one (always at most CHOWN_NAMES_CAP, and never more than the
+   * workers waiting when each was promised). */
+  struct chown_names *names_queue[CHOWN_NAMES_CAP];
+  size_t names_head, names_count, names_promised;
+  unsigned int active, waiting;
   bool stop;
   hook_error_t *err; /* the first error; the walk stops there */
   struct chown_report *report;
@@ -66,10 +93,12 @@ struct chown_batch
 struct chown_worker
 {
   struct chown_pool *w;
-  struct fd_walk fw;         /* its directories: one fd per level, one read buffer */
-  struct chown_batch b;      /* being filled */
-  struct chown_batch sealed; /* written to the journal, waiting for its sync */
-  struct chown_report rep;   /* counters only; merged at the end */
+  struct fd_walk fw;           /* its directories: one fd per level, one read buffer */
+  struct chown_batch b;        /* being filled */
+  struct chown_batch sealed;   /* written to the journal, waiting for its sync */
+  struct chown_report rep;     /* counters only; merged at the end */
+  struct chown_names *filling; /* a share being filled, its slot promised */
+  const void *filling_dir;     /* the fd_walk data of the directory it is of */
 };
 
 /* Fail with "WHAT DIR/NAME: strerror (ERRNUM)"; returns -1. */
@@ -90,6 +119,19 @@ int chown_batch_add (struct chown_worker *wk, int fd, bool path_fd, const struct
 /* Make every pending change of the worker happen (records first); after a
  * stop, only close. */
 int chown_batch_flush (struct chown_worker *wk);
+
+/* hook/chown/chown_names.c.  Put NAME (of TYPE, an entry of DIR_FD, whose
+ * fd_walk data is DIR) into a share for another worker: true when taken,
+ * false when the caller must handle it (no worker waits, or no memory). */
+bool chown_names_offer (struct chown_worker *wk, int dir_fd, const char *dir, const char *name, unsigned char type);
+
+/* Queue the share being filled, if any (its directory is left, or full). */
+void chown_names_push (struct chown_worker *wk);
+
+/* Take a waiting share (W's lock held); NULL when none waits. */
+struct chown_names *chown_names_take (struct chown_pool *w);
+
+void chown_names_free (struct chown_names *job);
 
 /* Set up W and THREADS workers (1 to CHOWN_MAX_THREADS, see
  * chown_walkers.h); returns how many can run

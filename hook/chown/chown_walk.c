@@ -242,7 +242,22 @@ walk_entry (void *ctx, struct fd_walk *fw, int dir_fd, void *dir_data, size_t de
   (void) fw;
   (void) depth;
   wk->rep.entries++;
+  /* Files go to a waiting worker if there is one; directories (and what
+   * readdir cannot type) are this worker's, as they decide the walk. */
+  if (d->d_type != DT_DIR && d->d_type != DT_UNKNOWN && chown_names_offer (wk, dir_fd, dir_data, d->d_name, d->d_type))
+    return 0;
   return handle_entry (wk, dir_fd, dir_data, d->d_name, d->d_type);
+}
+
+/* A share of another worker's directory: each name as walk_entry would. */
+static int
+walk_names (struct chown_worker *wk, const struct chown_names *job)
+{
+  for (unsigned int i = 0; i < job->n; i++)
+    if (__atomic_load_n (&wk->w->stop, __ATOMIC_RELAXED)
+        || handle_entry (wk, job->dir_fd, job->path, job->buf + job->off[i], job->type[i]) < 0)
+      return -1;
+  return 0;
 }
 
 static int
@@ -254,7 +269,11 @@ walk_read_error (void *ctx, void *dir_data, int errnum, bool resuming)
 static void
 walk_leave (void *ctx, void *dir_data)
 {
-  (void) ctx;
+  struct chown_worker *wk = ctx;
+
+  /* The share of this directory's last names goes now (it has its own fd and path). */
+  if (wk->filling_dir == dir_data)
+    chown_names_push (wk);
   free (dir_data);
 }
 
@@ -276,7 +295,7 @@ int
 chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal, struct chown_report *report,
             hook_error_t **err)
 {
-  struct chown_pool w = { .spec = spec, .journal = journal, .report = report, .ops = &walk_ops };
+  struct chown_pool w = { .spec = spec, .journal = journal, .report = report, .ops = &walk_ops, .names = walk_names };
   struct chown_worker workers[CHOWN_MAX_THREADS];
   struct chown_walkers walkers;
   unsigned int threads;
