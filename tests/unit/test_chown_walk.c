@@ -101,7 +101,11 @@ static struct
   int fd; /* -1: not watching */
   off_t synced;
   int changes, unrecorded, syncs;
-} watch = { PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, 0 };
+  /* The threads that changed owners, when counting (see test_big_directory). */
+  bool count_threads;
+  pid_t tids[CHOWN_MAX_THREADS];
+  int n_tids;
+} watch = { PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0, 0, false, { 0 }, 0 };
 
 int
 fdatasync (int fd)
@@ -158,6 +162,15 @@ int
 fchown (int fd, uid_t uid, gid_t gid)
 {
   pthread_mutex_lock (&watch.lock);
+  if (watch.count_threads)
+    {
+      pid_t tid = gettid ();
+      int i = 0;
+      while (i < watch.n_tids && watch.tids[i] != tid)
+        i++;
+      if (i == watch.n_tids && i < CHOWN_MAX_THREADS)
+        watch.tids[watch.n_tids++] = tid;
+    }
   if (watch.fd >= 0)
     {
       watch.changes++;
@@ -611,6 +624,36 @@ test_records_durable_first (unsigned int threads)
     diag ("could not remove %s", jdir);
 }
 
+/* One directory of 5000 files and four walkers: the reader gives shares
+ * of its files to the walkers that wait, so more than two change owners
+ * (one walker per directory: at most two, the top's and d's); every file
+ * changes once. */
+static void
+test_big_directory (void)
+{
+  struct chown_spec spec = { .to_uid = TO_UID, .to_gid = TO_GID, .threads = 4 };
+  struct chown_report rep;
+  hook_error_t *err = NULL;
+  cleanup_close int fd = -1;
+  char rel[32];
+
+  fresh_tree ();
+  for (int i = 0; i < 5000; i++)
+    {
+      snprintf (rel, sizeof rel, "d/b%d", i);
+      make_file (in_top (rel), 1000);
+    }
+  watch.count_threads = true;
+  watch.n_tids = 0;
+  fd = open (top, O_PATH | O_DIRECTORY);
+  is_success (chown_walk (fd, &spec, NULL, &rep, &err), 0, &err, "4 walkers: one directory of 5000 files");
+  watch.count_threads = false;
+  is_int ((long long) rep.changed, 5000 + 20 + 2, "every entry changes");
+  is_int (owner_of (in_top ("d/b4999")), TO_UID, "the last file too");
+  ok (watch.n_tids > 2, "the directory's files were changed by %d walkers", watch.n_tids);
+  chown_report_free (&rep);
+}
+
 /* Giving files the container made back (only_new): a setuid/setgid file
  * with a capability becomes the source owner's without any of them. */
 static void
@@ -751,6 +794,7 @@ main (void)
   test_vanished ();
   test_records_durable_first (2);
   test_records_durable_first (64);
+  test_big_directory ();
   test_thread_start_fails ();
   test_new_files_lose_privilege ();
   test_new_file_born_at_start ();
