@@ -470,6 +470,7 @@ worker_free (struct chown_worker *wk)
   fd_walk_free (&wk->fw);
   batch_free (&wk->b);
   batch_free (&wk->sealed);
+  chown_names_free (steal_pointer (&wk->filling)); /* a stop may leave one unqueued */
 }
 
 unsigned int
@@ -523,8 +524,6 @@ chown_pool_run (struct chown_pool *w, struct chown_worker *workers, unsigned int
     }
   for (struct chown_names *job; (job = chown_names_take (w)) != NULL;)
     chown_names_free (job);
-  for (unsigned int i = 0; i < CHOWN_MAX_THREADS; i++)
-    chown_names_free (steal_pointer (&workers[i].filling));
   for (unsigned int i = 0; i < CHOWN_MAX_THREADS; i++)
     {
       chown_report_merge (w->report, &workers[i].rep);
