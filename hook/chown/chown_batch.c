@@ -115,23 +115,25 @@ chown_descend (struct chown_worker *wk, int fd, const struct statx *stx, const c
       return 0;
     }
   pthread_mutex_unlock (&w->lock);
-  if (wk->fw.depth == 0 && !__atomic_load_n (&w->stop, __ATOMIC_RELAXED))
-    /* Found in a share of names, outside any walk of this worker's: walk it now. */
-    return fd_walk_run (&wk->fw, fd, path);
   if (wk->fw.depth == 0)
-    entered = 0; /* stopped: nothing to enter it from */
-  else if ((entered = fd_walk_enter (&wk->fw, fd, stx, path)) < 0)
+    {
+      /* Found in a share of names, outside any walk of this worker's: walk
+       * it now; after a stop, drop it. */
+      if (!__atomic_load_n (&w->stop, __ATOMIC_RELAXED))
+        return fd_walk_run (&wk->fw, fd, path);
+      close (fd);
+      free (path);
+      return 0;
+    }
+  /* fd_walk_enter takes FD whatever it returns. */
+  if ((entered = fd_walk_enter (&wk->fw, fd, stx, path)) < 0)
     {
       chown_entry_error (wk, ENOMEM, "walk", path, ".");
       free (path);
       return -1;
     }
   if (entered == 0)
-    {
-      if (wk->fw.depth == 0)
-        close (fd);
-      free (path);
-    }
+    free (path);
   return 0;
 }
 

@@ -108,7 +108,8 @@ int chown_entry_error (struct chown_worker *wk, int errnum, const char *what, co
 void chown_note_path (struct chown_worker *wk, char **slots, const char *dir, const char *name);
 
 /* Walk directory FD (DIR/NAME; STX its statx) later: in the shared queue,
- * or entered by this worker before its parent reads on.  Takes FD. */
+ * or entered by this worker before its parent reads on (walked at once
+ * when it was found in a share of names, outside any walk).  Takes FD. */
 int chown_descend (struct chown_worker *wk, int fd, const struct statx *stx, const char *dir, const char *name);
 
 /* Change FD (the inode STX describes) to UID:GID once its journal record
