@@ -363,10 +363,10 @@ worker_main (void *arg)
           chown_batch_flush (wk);
           continue;
         }
-      w->waiting++;
+      __atomic_add_fetch (&w->waiting, 1, __ATOMIC_RELAXED);
       while (w->count == 0 && w->names_count == 0 && w->active > 0 && !w->stop)
         pthread_cond_wait (&w->cond, &w->lock);
-      w->waiting--;
+      __atomic_sub_fetch (&w->waiting, 1, __ATOMIC_RELAXED);
       if ((w->count == 0 && w->names_count == 0) || w->stop)
         {
           pthread_cond_broadcast (&w->cond);

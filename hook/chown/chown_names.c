@@ -32,6 +32,11 @@ names_new (struct chown_pool *w, int dir_fd, const char *dir)
   struct chown_names *job;
   bool promised = false;
 
+  /* Read without the lock first: this runs for every file, and when no
+   * worker waits (the common case) the pool's lock would bounce between
+   * every walker's CPU for nothing.  The promise itself is made under it. */
+  if (__atomic_load_n (&w->waiting, __ATOMIC_RELAXED) == 0)
+    return NULL;
   pthread_mutex_lock (&w->lock);
   if (!w->stop && w->names_promised < CHOWN_NAMES_CAP && w->names_promised < w->waiting)
     promised = true, w->names_promised++;
