@@ -37,6 +37,9 @@ enum race_moment
   RACE_AFTER_LOOK, /* the walk's statx of NAME by name has returned */
   RACE_AFTER_OPEN, /* the walk's statx of an fd of inode VICTIM starts */
   RACE_AFTER_READ, /* the walk has read the entries of directory VICTIM */
+  /* A thread other than the one reading directory VICTIM has looked (by
+   * name) at one of its "b" files: a name of a share (chown_names.c). */
+  RACE_IN_SHARE_AFTER_LOOK,
 };
 
 /* What the attacker does, once, at MOMENT: run SWAP in the tree's dir. */
@@ -47,6 +50,8 @@ static struct
   ino_t victim;
   void (*swap) (void);
   int fired;
+  pid_t reader; /* RACE_IN_SHARE_AFTER_LOOK: who reads VICTIM */
+  char hit[32]; /* ... and the name it fired at */
 } race;
 
 static char top[64], outside[80];
@@ -63,6 +68,8 @@ getdents64 (int fd, void *buf, size_t len)
   ssize_t n = (ssize_t) syscall (SYS_getdents64, fd, buf, len);
   struct stat st;
 
+  if (race.moment == RACE_IN_SHARE_AFTER_LOOK && n > 0 && fstat (fd, &st) == 0 && st.st_ino == race.victim)
+    __atomic_store_n (&race.reader, gettid (), __ATOMIC_RELAXED);
   if (race.moment == RACE_AFTER_READ && !race.fired && n > 0 && fstat (fd, &st) == 0 && st.st_ino == race.victim)
     {
       race.fired++;
@@ -84,6 +91,13 @@ statx (int dfd, const char *path, int flags, unsigned int mask, struct statx *bu
       race.swap ();
     }
   ret = real_statx (dfd, path, flags, mask, buf);
+  if (race.moment == RACE_IN_SHARE_AFTER_LOOK && path[0] == 'b' && __atomic_load_n (&race.reader, __ATOMIC_RELAXED)
+      && gettid () != __atomic_load_n (&race.reader, __ATOMIC_RELAXED)
+      && __atomic_fetch_add (&race.fired, 1, __ATOMIC_RELAXED) == 0)
+    {
+      snprintf (race.hit, sizeof race.hit, "%s", path);
+      race.swap ();
+    }
   if (race.moment == RACE_AFTER_LOOK && !race.fired && strcmp (path, race.name) == 0)
     {
       race.fired++;
@@ -654,6 +668,64 @@ test_big_directory (void)
   chown_report_free (&rep);
 }
 
+/* The name a share's taker just looked at becomes a hard link to the file
+ * outside (the original kept as .NAME), or a symlink to it. */
+static void
+link_outside_over_hit (void)
+{
+  char rel[48], moved[48];
+  snprintf (rel, sizeof rel, "d/%s", race.hit);
+  snprintf (moved, sizeof moved, "d/.%s", race.hit);
+  if (rename (in_top (rel), in_top (moved)) < 0 || link (outside_file (), in_top (rel)) < 0)
+    abort ();
+}
+
+static void
+symlink_outside_over_hit (void)
+{
+  char rel[48], moved[48];
+  snprintf (rel, sizeof rel, "d/%s", race.hit);
+  snprintf (moved, sizeof moved, "d/.%s", race.hit);
+  if (rename (in_top (rel), in_top (moved)) < 0 || user_symlink (outside_file (), in_top (rel)) < 0)
+    abort ();
+}
+
+/* The races of test_link_after_look and test_symlink_after_look, at a name
+ * another walker took in a share of the big directory: whoever handles a
+ * name checks it as the reader would. */
+static void
+test_race_in_share (void (*swap) (void), const char *what)
+{
+  struct chown_spec spec = { .to_uid = TO_UID, .to_gid = TO_GID, .threads = 4 };
+  struct chown_report rep;
+  hook_error_t *err = NULL;
+  cleanup_close int fd = -1;
+  struct stat st;
+  char rel[48];
+
+  fresh_tree ();
+  for (int i = 0; i < 2000; i++)
+    {
+      snprintf (rel, sizeof rel, "d/b%d", i);
+      make_file (in_top (rel), 1000);
+    }
+  if (stat (in_top ("d"), &st) < 0)
+    abort ();
+  race = (typeof (race)){ .moment = RACE_IN_SHARE_AFTER_LOOK, .victim = st.st_ino, .swap = swap };
+  fd = open (top, O_PATH | O_DIRECTORY);
+  is_success (chown_walk (fd, &spec, NULL, &rep, &err), 0, &err, "4 walkers: a name in a share becomes %s", what);
+  ok (race.fired >= 1, "the attack happened (at %s, in a walker that does not read the directory)", race.hit);
+  is_int (owner_of (outside_file ()), OUTSIDE_UID, "the file outside keeps its owner");
+  snprintf (rel, sizeof rel, "d/%s", race.hit);
+  ok (lstat (in_top (rel), &st) == 0 && (swap != symlink_outside_over_hit || S_ISLNK (st.st_mode)),
+      "the name is %s now", what);
+  if (swap == link_outside_over_hit)
+    is_int ((long long) rep.hard_links, 1, "the new hard link is seen and reported");
+  is_int (owner_of (in_top ("d/b1999")), TO_UID, "the directory's other files are given away");
+  memset (&race, 0, sizeof race);
+  chown_report_free (&rep);
+}
+
 /* Giving files the container made back (only_new): a setuid/setgid file
  * with a capability becomes the source owner's without any of them. */
 static void
@@ -795,6 +867,8 @@ main (void)
   test_records_durable_first (2);
   test_records_durable_first (64);
   test_big_directory ();
+  test_race_in_share (link_outside_over_hit, "a hard link to a file outside");
+  test_race_in_share (symlink_outside_over_hit, "a symlink to a file outside");
   test_thread_start_fails ();
   test_new_files_lose_privilege ();
   test_new_file_born_at_start ();
