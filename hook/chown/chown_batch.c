@@ -268,6 +268,21 @@ batch_path (struct chown_batch *b, const char *dir, const char *name)
   return off;
 }
 
+/* Room in the batch's records for one more of any size. */
+static int
+batch_room (struct chown_batch *b)
+{
+  if (b->rec_cap - b->rec_len >= JOURNAL_RECORD_MAX)
+    return 0;
+  size_t cap = b->rec_cap * 2 + JOURNAL_RECORD_MAX;
+  unsigned char *rec = realloc (b->rec, cap);
+  if (rec == NULL)
+    return -1;
+  b->rec = rec;
+  b->rec_cap = cap;
+  return 0;
+}
+
 int
 chown_batch_add (struct chown_worker *wk, int fd, bool path_fd, const struct statx *stx, uint32_t uid, uint32_t gid,
                  const char *dir, const char *name)
@@ -324,7 +339,7 @@ chown_batch_add (struct chown_worker *wk, int fd, bool path_fd, const struct sta
       memcpy (r.handle, h.fh.f_handle, h.fh.handle_bytes);
     }
   path_off = batch_path (b, dir, name);
-  if (path_off < 0)
+  if (path_off < 0 || batch_room (b) < 0)
     {
       close (fd);
       return chown_entry_error (wk, ENOMEM, "walk", dir, name);
@@ -453,8 +468,12 @@ batch_size (unsigned int threads)
 static int
 batch_alloc (struct chown_batch *b, size_t max)
 {
+  /* Records start with room for a few and grow (batch_room): allocated
+   * for MAX records of the largest size, 64 walkers' batches alone would
+   * hold half a MiB, nearly all of it never written. */
   b->items = calloc (max, sizeof *b->items);
-  b->rec = malloc (max * JOURNAL_RECORD_MAX);
+  b->rec_cap = 4 * JOURNAL_RECORD_MAX;
+  b->rec = malloc (b->rec_cap);
   return b->items && b->rec ? 0 : -1;
 }
 

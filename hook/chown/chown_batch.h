@@ -84,8 +84,8 @@ struct chown_batch
   uint64_t ticket; /* its records, once written to the journal */
   struct chown_pending *items;
   size_t n;
-  unsigned char *rec;
-  size_t rec_len;
+  unsigned char *rec; /* grown as records come: most are far smaller than JOURNAL_RECORD_MAX */
+  size_t rec_len, rec_cap;
   char *paths;
   size_t paths_len, paths_cap;
 };
