@@ -671,23 +671,26 @@ test_big_directory (void)
 /* The name a share's taker just looked at becomes a hard link to the file
  * outside (the original kept as .NAME), or a symlink to it. */
 static void
-link_outside_over_hit (void)
+outside_over_hit (bool as_symlink)
 {
   char rel[48], moved[48];
   snprintf (rel, sizeof rel, "d/%s", race.hit);
   snprintf (moved, sizeof moved, "d/.%s", race.hit);
-  if (rename (in_top (rel), in_top (moved)) < 0 || link (outside_file (), in_top (rel)) < 0)
+  if (rename (in_top (rel), in_top (moved)) < 0
+      || (as_symlink ? user_symlink (outside_file (), in_top (rel)) : link (outside_file (), in_top (rel))) < 0)
     abort ();
+}
+
+static void
+link_outside_over_hit (void)
+{
+  outside_over_hit (false);
 }
 
 static void
 symlink_outside_over_hit (void)
 {
-  char rel[48], moved[48];
-  snprintf (rel, sizeof rel, "d/%s", race.hit);
-  snprintf (moved, sizeof moved, "d/.%s", race.hit);
-  if (rename (in_top (rel), in_top (moved)) < 0 || user_symlink (outside_file (), in_top (rel)) < 0)
-    abort ();
+  outside_over_hit (true);
 }
 
 /* The races of test_link_after_look and test_symlink_after_look, at a name
