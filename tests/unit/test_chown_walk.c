@@ -331,7 +331,23 @@ test_plain (void)
 }
 
 /* The race CI once lost: the walk opens a hard link to a file outside,
- * then the link leaves the tree, so the fd's link count reads 1. */
+ * then the link leaves the tree, so the fd's link count reads 1.  The walk
+ * opens only what it looked at first, so the attack has two steps: f5 (one
+ * link, in the tree) becomes the hard link right after the look, and goes
+ * back right after the open.  Only the check that the fd is the inode
+ * looked at (same_inode) stands in its way. */
+static ino_t outside_ino;
+
+static void
+link_outside_then_wait_for_open (void)
+{
+  link_outside_over_f5 ();
+  race.moment = RACE_AFTER_OPEN;
+  race.victim = outside_ino;
+  race.swap = put_f5_back;
+  race.fired = 0;
+}
+
 static void
 test_link_gone_after_open (void)
 {
@@ -339,12 +355,14 @@ test_link_gone_after_open (void)
   struct stat st;
 
   fresh_tree ();
-  link_outside_over_f5 ();
   if (stat (outside_file (), &st) < 0)
     abort ();
-  race = (typeof (race)){ .moment = RACE_AFTER_OPEN, .victim = st.st_ino, .swap = put_f5_back };
+  outside_ino = st.st_ino;
+  race = (typeof (race)){ .moment = RACE_AFTER_LOOK, .name = "f5", .swap = link_outside_then_wait_for_open };
   ok (walk (&rep) == 0, "walk while a hard link to outside leaves the tree after the open");
+  ok (race.moment == RACE_AFTER_OPEN && race.fired == 1, "both steps of the attack happened");
   is_int (owner_of (outside_file ()), OUTSIDE_UID, "the file outside keeps its owner");
+  is_int (owner_of (in_top ("d/f5")), TO_UID, "f5, back in its place, is given away (looked at again)");
   chown_report_free (&rep);
 }
 
