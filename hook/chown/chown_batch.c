@@ -248,38 +248,45 @@ chown_batch_flush (struct chown_worker *wk)
   return failed ? -1 : 0;
 }
 
+void *
+chown_reserve (void *buf, size_t len, size_t *cap, size_t need)
+{
+  if (len + need <= *cap)
+    return buf;
+  size_t bigger = (*cap + need) * 2;
+  void *p = realloc (buf, bigger);
+  if (p != NULL)
+    *cap = bigger;
+  return p;
+}
+
 /* Remember "DIR/NAME" in the batch; returns its offset, or -1. */
 static long
 batch_path (struct chown_batch *b, const char *dir, const char *name)
 {
   size_t need = strlen (dir) + strlen (name) + 2;
   long off = (long) b->paths_len;
+  char *p = chown_reserve (b->paths, b->paths_len, &b->paths_cap, need);
 
-  if (b->paths_len + need > b->paths_cap)
-    {
-      size_t cap = (b->paths_cap + need) * 2;
-      char *p = realloc (b->paths, cap);
-      if (p == NULL)
-        return -1;
-      b->paths = p;
-      b->paths_cap = cap;
-    }
+  if (p == NULL)
+    return -1;
+  b->paths = p;
   b->paths_len += (size_t) sprintf (b->paths + off, "%s%s%s", dir, dir[0] ? "/" : "", name) + 1;
   return off;
 }
 
-/* Room in the batch's records for one more of any size. */
+/* Room in the batch's records for one more of any size: most are far
+ * smaller than JOURNAL_RECORD_MAX, so they grow as they come (allocated
+ * for the largest, 64 walkers' batches alone held half a MiB, nearly all
+ * of it never written). */
 static int
 batch_room (struct chown_batch *b)
 {
-  if (b->rec_cap - b->rec_len >= JOURNAL_RECORD_MAX)
-    return 0;
-  size_t cap = b->rec_cap * 2 + JOURNAL_RECORD_MAX;
-  unsigned char *rec = realloc (b->rec, cap);
+  unsigned char *rec = chown_reserve (b->rec, b->rec_len, &b->rec_cap, JOURNAL_RECORD_MAX);
+
   if (rec == NULL)
     return -1;
   b->rec = rec;
-  b->rec_cap = cap;
   return 0;
 }
 
@@ -469,13 +476,9 @@ batch_size (unsigned int threads)
 static int
 batch_alloc (struct chown_batch *b, size_t max)
 {
-  /* Records start with room for a few and grow (batch_room): allocated
-   * for MAX records of the largest size, 64 walkers' batches alone would
-   * hold half a MiB, nearly all of it never written. */
+  /* Records and paths grow as changes come (batch_room, batch_path). */
   b->items = calloc (max, sizeof *b->items);
-  b->rec_cap = 4 * JOURNAL_RECORD_MAX;
-  b->rec = malloc (b->rec_cap);
-  return b->items && b->rec ? 0 : -1;
+  return b->items ? 0 : -1;
 }
 
 static void

@@ -84,7 +84,7 @@ struct chown_batch
   uint64_t ticket; /* its records, once written to the journal */
   struct chown_pending *items;
   size_t n;
-  unsigned char *rec; /* grown as records come: most are far smaller than JOURNAL_RECORD_MAX */
+  unsigned char *rec; /* grown as records come (batch_room) */
   size_t rec_len, rec_cap;
   char *paths;
   size_t paths_len, paths_cap;
@@ -116,6 +116,10 @@ int chown_descend (struct chown_worker *wk, int fd, const struct statx *stx, con
  * is durable.  Takes FD. */
 int chown_batch_add (struct chown_worker *wk, int fd, bool path_fd, const struct statx *stx, uint32_t uid, uint32_t gid,
                      const char *dir, const char *name);
+
+/* BUF (LEN bytes used of *CAP) with room for NEED more: BUF itself, or
+ * BUF moved and *CAP grown; NULL when memory runs out (BUF is kept). */
+void *chown_reserve (void *buf, size_t len, size_t *cap, size_t need);
 
 /* Make every pending change of the worker happen (records first); after a
  * stop, only close. */

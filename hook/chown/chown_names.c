@@ -61,16 +61,11 @@ static bool
 names_add (struct chown_names *job, const char *name, unsigned char type)
 {
   size_t need = strlen (name) + 1;
+  char *buf = chown_reserve (job->buf, job->len, &job->cap, need);
 
-  if (job->len + need > job->cap)
-    {
-      size_t cap = (job->cap + need) * 2;
-      char *buf = realloc (job->buf, cap);
-      if (buf == NULL)
-        return false;
-      job->buf = buf;
-      job->cap = cap;
-    }
+  if (buf == NULL)
+    return false;
+  job->buf = buf;
   memcpy (job->buf + job->len, name, need);
   job->off[job->n] = job->len;
   job->type[job->n++] = type;
