@@ -30,3 +30,15 @@ str_dup (char **out, const char *s, hook_error_t **err)
     return make_error (err, ENOMEM, "allocate a string");
   return 0;
 }
+
+void *
+str_reserve (void *buf, size_t len, size_t *cap, size_t need)
+{
+  if (len + need <= *cap)
+    return buf;
+  size_t bigger = (*cap + need) * 2;
+  void *p = realloc (buf, bigger);
+  if (p != NULL)
+    *cap = bigger;
+  return p;
+}

@@ -3,6 +3,7 @@
 #include "chown_batch.h"
 #include "base/cleanup.h"
 #include "base/sha256.h"
+#include "base/str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -248,25 +249,13 @@ chown_batch_flush (struct chown_worker *wk)
   return failed ? -1 : 0;
 }
 
-void *
-chown_reserve (void *buf, size_t len, size_t *cap, size_t need)
-{
-  if (len + need <= *cap)
-    return buf;
-  size_t bigger = (*cap + need) * 2;
-  void *p = realloc (buf, bigger);
-  if (p != NULL)
-    *cap = bigger;
-  return p;
-}
-
 /* Remember "DIR/NAME" in the batch; returns its offset, or -1. */
 static long
 batch_path (struct chown_batch *b, const char *dir, const char *name)
 {
   size_t need = strlen (dir) + strlen (name) + 2;
   long off = (long) b->paths_len;
-  char *p = chown_reserve (b->paths, b->paths_len, &b->paths_cap, need);
+  char *p = str_reserve (b->paths, b->paths_len, &b->paths_cap, need);
 
   if (p == NULL)
     return -1;
@@ -282,7 +271,7 @@ batch_path (struct chown_batch *b, const char *dir, const char *name)
 static int
 batch_room (struct chown_batch *b)
 {
-  unsigned char *rec = chown_reserve (b->rec, b->rec_len, &b->rec_cap, JOURNAL_RECORD_MAX);
+  unsigned char *rec = str_reserve (b->rec, b->rec_len, &b->rec_cap, JOURNAL_RECORD_MAX);
 
   if (rec == NULL)
     return -1;

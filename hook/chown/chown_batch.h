@@ -117,10 +117,6 @@ int chown_descend (struct chown_worker *wk, int fd, const struct statx *stx, con
 int chown_batch_add (struct chown_worker *wk, int fd, bool path_fd, const struct statx *stx, uint32_t uid, uint32_t gid,
                      const char *dir, const char *name);
 
-/* BUF (LEN bytes used of *CAP) with room for NEED more: BUF itself, or
- * BUF moved and *CAP grown; NULL when memory runs out (BUF is kept). */
-void *chown_reserve (void *buf, size_t len, size_t *cap, size_t need);
-
 /* Make every pending change of the worker happen (records first); after a
  * stop, only close. */
 int chown_batch_flush (struct chown_worker *wk);

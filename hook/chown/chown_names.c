@@ -6,6 +6,7 @@
  * directory's fd and a copy of its path; whoever takes it handles each
  * name exactly as the reader would have. */
 #define _GNU_SOURCE
+#include "base/str.h"
 #include "chown_batch.h"
 
 #include <fcntl.h>
@@ -61,7 +62,7 @@ static bool
 names_add (struct chown_names *job, const char *name, unsigned char type)
 {
   size_t need = strlen (name) + 1;
-  char *buf = chown_reserve (job->buf, job->len, &job->cap, need);
+  char *buf = str_reserve (job->buf, job->len, &job->cap, need);
 
   if (buf == NULL)
     return false;
