@@ -1,14 +1,16 @@
 /* base/: steal_pointer keeps its argument's type, the lexical path helpers,
- * and the small read and whole write of base/io.c. */
+ * the small read and whole write of base/io.c, and str_reserve's growth. */
 #define _GNU_SOURCE
 #include "base/cleanup.h"
 #include "base/io.h"
 #include "base/path.h"
+#include "base/str.h"
 #include "helpers.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 struct thing
@@ -92,6 +94,26 @@ test_io (void)
   close (fd);
 }
 
+static void
+test_str_reserve (void)
+{
+  size_t cap = 0, len = 0;
+  char *buf = NULL, *p;
+
+  for (int i = 0; i < 1000; i++)
+    {
+      if ((p = str_reserve (buf, len, &cap, 7)) == NULL)
+        break;
+      buf = p;
+      memcpy (buf + len, "abcdef", 7);
+      len += 7;
+    }
+  ok (len == 7000 && cap >= len && memcmp (buf + 6993, "abcdef", 7) == 0 && memcmp (buf, "abcdef", 7) == 0,
+      "str_reserve grows a buffer from nothing and keeps what it holds (cap %zu for %zu bytes)", cap, len);
+  ok (str_reserve (buf, len, &cap, cap - len) == buf, "and leaves it where it is when the room is there");
+  free (buf);
+}
+
 int
 main (void)
 {
@@ -99,5 +121,6 @@ main (void)
   test_normalize_dest ();
   test_path_is_under ();
   test_io ();
+  test_str_reserve ();
   return done_testing ();
 }
