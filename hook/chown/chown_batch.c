@@ -253,14 +253,20 @@ chown_batch_flush (struct chown_worker *wk)
 static long
 batch_path (struct chown_batch *b, const char *dir, const char *name)
 {
-  size_t need = strlen (dir) + strlen (name) + 2;
+  size_t dlen = strlen (dir), nlen = strlen (name) + 1;
   long off = (long) b->paths_len;
-  char *p = str_reserve (b->paths, b->paths_len, &b->paths_cap, need);
+  char *p = str_reserve (b->paths, b->paths_len, &b->paths_cap, dlen + 1 + nlen);
 
   if (p == NULL)
     return -1;
   b->paths = p;
-  b->paths_len += (size_t) sprintf (b->paths + off, "%s%s%s", dir, dir[0] ? "/" : "", name) + 1;
+  /* Once per changed file: plain copies (sprintf was 1.4% of the walk's CPU). */
+  p += off;
+  memcpy (p, dir, dlen);
+  if (dlen > 0)
+    p[dlen++] = '/';
+  memcpy (p + dlen, name, nlen);
+  b->paths_len += dlen + nlen;
   return off;
 }
 
