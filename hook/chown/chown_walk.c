@@ -308,7 +308,7 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
     return make_error (err, errno, "%s", what);
   walkers = chown_walkers_for (fd, spec->threads);
   threads = chown_pool_init (&w, workers, walkers.n);
-  report->walkers = threads, report->walkers_why = walkers.why;
+  report->walkers = threads, report->walkers_why = walkers.why, report->walkers_nofile = walkers.nofile;
   /* The top directory is an entry like any other: the first worker
    * considers it (and queues it) before the others start. */
   if (threads == 0)

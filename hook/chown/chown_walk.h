@@ -54,6 +54,7 @@ struct chown_report
   bool no_btime;              /* only_new, and the filesystem does not record birth times */
   unsigned int walkers;       /* how many walked, and why that many */
   const char *walkers_why;
+  unsigned long walkers_nofile; /* the open-file limit that lowered the count, or 0 */
   /* The first few paths (relative to the root) of what was left alone. */
   char *hard_link_paths[CHOWN_REPORT_PATHS], *submount_paths[CHOWN_REPORT_PATHS];
   char *swapped_paths[CHOWN_REPORT_PATHS], *device_paths[CHOWN_REPORT_PATHS];

@@ -342,7 +342,7 @@ count_owned() {
 	[ "$(host_owner "$DATA/sub/deep/b")" = 100999:100999 ]
 	grep -q "/data: $DATA (fuse.fuse-overlayfs) cannot be idmapped: mode auto changes owners instead" "$HOOK_LOG"
 	# A FUSE walk is bound by round trips to the daemon, not by the CPU.
-	grep -q "/data: chown $DATA (fuse.fuse-overlayfs, mode auto): .* by 32 walkers (FUSE (and virtiofs): each operation is a round trip to the daemon)" "$HOOK_LOG"
+	grep -q "/data: chown $DATA (fuse.fuse-overlayfs, mode auto): .* by 64 walkers (FUSE (and virtiofs): each operation is a round trip to the daemon)" "$HOOK_LOG"
 	# --chown-threads still decides when given.
 	chown -R 1000:1000 "$DATA"
 	: >"$HOOK_LOG"
@@ -373,7 +373,7 @@ mount_latencyfs() {
 	"$REPO/build/latencyfs" --delay-us "$3" "${@:4}" "$1" "$2" -o max_threads=64
 }
 
-@test "auto changes owners on a filesystem of round trips (latencyfs, 0.2 ms each) with 32 walkers" {
+@test "auto changes owners on a filesystem of round trips (latencyfs, 0.2 ms each) with 64 walkers" {
 	local src="$BATS_TEST_TMPDIR/remote"
 	cp -a "$DATA" "$src"
 	mount_latencyfs "$src" "$DATA" 200
@@ -385,7 +385,29 @@ mount_latencyfs() {
 	[ "$(stat -c %u:%g "$src/sub/deep/b")" = 100999:100999 ]
 	[ "$(stat -c %u:%g "$src/sub/new")" = 100999:100999 ]
 	grep -q "/data: $DATA (fuse.latencyfs) cannot be idmapped: mode auto changes owners instead" "$HOOK_LOG"
-	grep -q "/data: chown $DATA (fuse.latencyfs, mode auto): 6 of 6 entries given to on-disk 100999:100999 by 32 walkers (FUSE" "$HOOK_LOG"
+	grep -q "/data: chown $DATA (fuse.latencyfs, mode auto): 6 of 6 entries given to on-disk 100999:100999 by 64 walkers (FUSE" "$HOOK_LOG"
+}
+
+@test "a low open-file limit lowers the default walker count, and the walk succeeds" {
+	local src="$BATS_TEST_TMPDIR/remote" b i
+	cp -a "$DATA" "$src"
+	# 2000 files in 8 directories: far more than 400 open files if each of
+	# 64 walkers held its 32 pending changes.
+	for i in $(seq 8); do
+		mkdir "$src/d$i"
+		touch "$src/d$i/f"{1..250}
+	done
+	chown -R 1000:1000 "$src"
+	mount_latencyfs "$src" "$DATA" 200
+	b=$(chown_bundle c auto)
+	# The hook runs under prlimit: 400 open files, soft and hard.  64 walkers
+	# need about 780; (400 - 256) / 12 = 12 fit.
+	update_config "$b" '.hooks.prestart[0] |= {path: "/usr/bin/prlimit", args: (["prlimit", "--nofile=400:400", .path] + .args[1:])}'
+	run_runc "$b"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/data 999:999" ]
+	grep -q "/data: chown $DATA (fuse.latencyfs, mode auto): 2014 of 2014 entries given to on-disk 100999:100999 by 12 walkers (FUSE (and virtiofs): each operation is a round trip to the daemon; no more for the open-file limit of 400)" "$HOOK_LOG"
+	[ "$(find "$src" ! -user 100999 | wc -l)" = 0 ]
 }
 
 @test "chown+restore on a filesystem of round trips (latencyfs): the tree is given back at poststop" {

@@ -19,11 +19,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -866,6 +868,39 @@ test_walkers (void)
   close (fd);
 }
 
+/* The default count under a low open-file limit (in a child: a hard limit
+ * cannot be raised again): no more walkers than it holds, and the limit
+ * said; an explicit count is taken as asked. */
+static void
+test_walkers_fd_limit (void)
+{
+  struct chown_walkers got[3];
+  int p[2];
+  pid_t pid;
+
+  if (pipe (p) < 0 || (pid = fork ()) < 0)
+    return (void) ok (false, "pipe and fork: %s", strerror (errno));
+  if (pid == 0)
+    {
+      struct rlimit rl = { 270, 270 };
+      int fd = open ("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      struct chown_walkers w[3] = { chown_walkers_for (fd, 5) };
+      if (setrlimit (RLIMIT_NOFILE, &rl) < 0)
+        _exit (1);
+      w[1] = chown_walkers_for (fd, 0);
+      w[2] = chown_walkers_for (fd, 5);
+      _exit (write (p[1], w, sizeof w) == (ssize_t) sizeof w ? 0 : 1);
+    }
+  close (p[1]);
+  ok (read (p[0], got, sizeof got) == (ssize_t) sizeof got && waitpid (pid, NULL, 0) == pid, "the child ran");
+  close (p[0]);
+  is_int (got[1].n, 1, "an open-file limit of 270: 1 walker by default");
+  /* One CPU: one walker is the default anyway, and nothing was lowered. */
+  is_int ((int) got[1].nofile, sysconf (_SC_NPROCESSORS_ONLN) > 1 ? 270 : 0, "and the limit is said");
+  is_int (got[2].n, 5, "--chown-threads 5 is taken as asked");
+  is_int ((int) got[2].nofile, 0, "with no limit said");
+}
+
 int
 main (void)
 {
@@ -894,6 +929,7 @@ main (void)
   test_new_files_lose_privilege ();
   test_new_file_born_at_start ();
   test_walkers ();
+  test_walkers_fd_limit ();
   {
     char cmd[200];
     snprintf (cmd, sizeof cmd, "rm -rf %s %s", top, outside);
