@@ -8,9 +8,10 @@
 
 /* At most this many, whatever was asked (--chown-threads takes up to it). */
 #define CHOWN_MAX_THREADS 64
-/* The default on a filesystem of round trips (make bench section 5: at 1 ms
- * per operation 64 walkers took 0.6 of the time of 32; at 0.2 ms and on
- * bindfs they were even). */
+/* The default on a filesystem of round trips (make bench section 5, two
+ * runs: at 1 ms per operation 64 walkers took 0.6 of the time of 32; at
+ * 0.2 ms and on bindfs, where the daemon's CPU bounds the walk first, 4 to
+ * 18% longer). */
 #define CHOWN_REMOTE_WALKERS 64
 
 struct chown_walkers
