@@ -297,7 +297,6 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
 {
   struct chown_pool w = { .spec = spec, .journal = journal, .report = report, .ops = &walk_ops, .names = walk_names };
   struct chown_worker workers[CHOWN_MAX_THREADS];
-  struct chown_walkers walkers;
   unsigned int threads;
   const char *what;
   int fd;
@@ -306,9 +305,8 @@ chown_walk (int root_fd, const struct chown_spec *spec, struct journal *journal,
   fd = walk_open_top (root_fd, &w.root_mnt, &what);
   if (fd < 0)
     return make_error (err, errno, "%s", what);
-  walkers = chown_walkers_for (fd, spec->threads);
-  threads = chown_pool_init (&w, workers, walkers.n);
-  report->walkers = threads, report->walkers_why = walkers.why, report->walkers_nofile = walkers.nofile;
+  report->walkers = chown_walkers_for (fd, spec->threads);
+  report->walkers.n = threads = chown_pool_init (&w, workers, report->walkers.n);
   /* The top directory is an entry like any other: the first worker
    * considers it (and queues it) before the others start. */
   if (threads == 0)

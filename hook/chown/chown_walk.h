@@ -18,6 +18,7 @@
 #define HOOK_CHOWN_WALK_H
 
 #include "base/error.h"
+#include "chown_walkers.h"
 #include "hook/system/fd_walk.h"
 #include "journal.h"
 
@@ -52,9 +53,8 @@ struct chown_report
   uint64_t entries, changed, host_root, foreign, hard_links, devices, submounts, swapped, vanished;
   uint64_t privilege_cleared; /* only_new: setuid/setgid/capabilities taken off */
   bool no_btime;              /* only_new, and the filesystem does not record birth times */
-  unsigned int walkers;       /* how many walked, and why that many */
-  const char *walkers_why;
-  unsigned long walkers_nofile; /* the open-file limit that lowered the count, or 0 */
+  /* How many walked (fewer than chosen if not all could start), and why. */
+  struct chown_walkers walkers;
   /* The first few paths (relative to the root) of what was left alone. */
   char *hard_link_paths[CHOWN_REPORT_PATHS], *submount_paths[CHOWN_REPORT_PATHS];
   char *swapped_paths[CHOWN_REPORT_PATHS], *device_paths[CHOWN_REPORT_PATHS];

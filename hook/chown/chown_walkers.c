@@ -26,11 +26,13 @@ static const struct
   { 0x7461636F, "OCFS2: each operation takes cluster locks" },
 };
 
-/* Open files a walk needs: the shared queue's directories and shares, then
- * per walker its directory at each level, a few in passing and at least 16
- * pending changes (its batches flush early when the table is full).
- * Measured on latencyfs, a tree 2 levels deep: 8 walkers need about 270,
- * 32 about 490, 64 about 780; per walker 12 leaves room for deeper trees. */
+/* Open files a walk needs: some for the whole walk (the queued directories
+ * and shares of names, the journal), then per walker its directory at each
+ * level, a few in passing and its pending changes (its batches flush early
+ * when the table is full).  Fitted to measurements on latencyfs, a tree 2
+ * levels deep: 8 walkers need about 270, 32 about 490, 64 about 780, i.e.
+ * about 200 + 9 per walker; 256 + 12 per walker leaves room for deeper
+ * trees. */
 #define SHARED_FDS 256
 #define WALKER_FDS 12
 

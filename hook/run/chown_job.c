@@ -185,13 +185,13 @@ chown_job_run (struct mount_job *job, const struct chown_options *co, const stru
       char fewer[64] = "";
       if (left && left[0])
         log_linef ("%s: chown %s: %s", job->dest, job_source (job), left);
-      if (rep.walkers_nofile)
-        snprintf (fewer, sizeof fewer, "; no more for the open-file limit of %lu", rep.walkers_nofile);
+      if (rep.walkers.nofile)
+        snprintf (fewer, sizeof fewer, "; no more for the open-file limit of %lu", rep.walkers.nofile);
       log_verbose ("%s: chown %s (%s, mode %s): %llu of %llu entries given to on-disk %u:%u by %u walkers (%s%s); "
                    "journal %s",
                    job->dest, job_source (job), job->mi->fstype, mode_name (job->policy.mode),
                    (unsigned long long) rep.changed, (unsigned long long) rep.entries + 1, spec.to_uid, spec.to_gid,
-                   rep.walkers, rep.walkers_why, fewer, j.path);
+                   rep.walkers.n, rep.walkers.why, fewer, j.path);
       /* Nothing changed and nothing to do at poststop: no journal to keep. */
       if (j.records == 0 && !j.reopened && !h.restore_at_poststop && unlinkat (co->journal_dir_fd, name, 0) == 0)
         {
